@@ -1,0 +1,214 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { encodeFrame, FrameDecoder } from './frame-codec';
+import { failedOutcome, RunOutcome, RunRequest } from './python-runner';
+import { sandboxCommand, SandboxCommandOptions } from './sandbox-command';
+
+export interface RunLimits {
+  memoryMb: number;
+  maxOutputBytes: number;
+  maxResultBytes: number;
+  scratchMb: number;
+  /** Processes/threads one run may have (enforced per run's user namespace). */
+  maxProcesses: number;
+}
+
+export interface ForkServerOptions extends SandboxCommandOptions {
+  /** Host uid/gid the server runs as when the service is root (RLIMIT_NPROC does not bind root). */
+  uid?: number;
+  gid?: number;
+  limits: RunLimits;
+  startTimeoutMs: number;
+  /** Extra time past a run's deadline before Node gives up on the server and kills it. */
+  backstopMs: number;
+}
+
+interface WireOutcome {
+  op: 'done';
+  id: string;
+  status: RunOutcome['status'];
+  exit_code?: number;
+  signal?: number | null;
+  stdout?: string;
+  stderr?: string;
+  stdout_truncated?: boolean;
+  stderr_truncated?: boolean;
+  result?: unknown;
+  error?: string | null;
+  limit?: string | null;
+  run_ms?: number;
+}
+
+interface InFlight {
+  runId: string;
+  resolve: (outcome: RunOutcome) => void;
+  backstop: NodeJS.Timeout;
+  detachAbort: () => void;
+}
+
+/**
+ * One warm Python fork server in its sandbox, running one program at a time.
+ * Emits 'exit' when the process is gone (the pool replaces it).
+ */
+export class ForkServer extends EventEmitter {
+  runsServed = 0;
+  readonly startedAtMs = Date.now();
+  pid: number | undefined;
+  private child?: ChildProcess;
+  private readonly decoder = new FrameDecoder();
+  private inFlight?: InFlight;
+  private stderrTail = '';
+  private exited = false;
+  private readyWaiter?: { resolve: () => void; reject: (err: Error) => void };
+
+  constructor(private readonly options: ForkServerOptions) {
+    super();
+  }
+
+  get busy(): boolean {
+    return this.inFlight !== undefined;
+  }
+
+  get alive(): boolean {
+    return !this.exited;
+  }
+
+  start(): Promise<void> {
+    const { file, args } = sandboxCommand(this.options);
+    const child = spawn(file, args, {
+      cwd: '/',
+      env: {},
+      stdio: ['pipe', 'pipe', 'pipe'],
+      uid: this.options.uid,
+      gid: this.options.gid,
+    });
+    this.child = child;
+    this.pid = child.pid;
+    child.stdout!.on('data', (chunk: Buffer) => this.onData(chunk));
+    child.stderr!.on('data', (chunk: Buffer) => {
+      this.stderrTail = (this.stderrTail + chunk.toString('utf8')).slice(-2000);
+    });
+    child.stdin!.on('error', () => undefined); // EPIPE after the server died; 'exit' reports it
+    child.on('error', (err) => this.onExit(`spawn failed: ${err.message}`));
+    child.on('exit', (code, signal) => this.onExit(`exited with ${signal ?? code}`));
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new Error(`fork server did not start within ${this.options.startTimeoutMs} ms`));
+        this.kill();
+      }, this.options.startTimeoutMs);
+      this.readyWaiter = {
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        reject: (err) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      };
+    });
+  }
+
+  run(request: RunRequest, signal?: AbortSignal): Promise<RunOutcome> {
+    if (this.inFlight || this.exited || !this.child) {
+      return Promise.resolve(failedOutcome('crashed', 'fork server not available'));
+    }
+    const { limits } = this.options;
+    const timeoutSec = Math.ceil(request.timeoutMs / 1000);
+    this.runsServed += 1;
+    return new Promise<RunOutcome>((resolve) => {
+      const onAbort = () => this.send({ op: 'cancel', id: request.runId });
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const backstop = setTimeout(() => {
+        // The server missed its own deadline by a wide margin: it is not trustworthy any more.
+        this.finish(failedOutcome('crashed', 'fork server did not answer after the deadline'));
+        this.kill();
+      }, request.timeoutMs + this.options.backstopMs);
+      this.inFlight = {
+        runId: request.runId,
+        resolve,
+        backstop,
+        detachAbort: () => signal?.removeEventListener('abort', onAbort),
+      };
+      this.send({
+        op: 'run',
+        id: request.runId,
+        code: request.code,
+        stdin: request.stdin,
+        timeout_ms: request.timeoutMs,
+        cpu_sec: timeoutSec + 1,
+        memory_mb: limits.memoryMb,
+        scratch_mb: limits.scratchMb,
+        nproc: limits.maxProcesses,
+        max_output_bytes: limits.maxOutputBytes,
+        max_result_bytes: limits.maxResultBytes,
+        isolate: this.options.mode === 'bwrap',
+      });
+      if (signal?.aborted) onAbort();
+    });
+  }
+
+  kill(): void {
+    if (this.child && !this.exited) this.child.kill('SIGKILL');
+  }
+
+  private send(message: unknown): void {
+    if (!this.exited) this.child?.stdin?.write(encodeFrame(message));
+  }
+
+  private onData(chunk: Buffer): void {
+    let messages: unknown[];
+    try {
+      messages = this.decoder.push(chunk);
+    } catch {
+      this.finish(failedOutcome('crashed', 'fork server sent a malformed frame'));
+      this.kill();
+      return;
+    }
+    for (const message of messages as Array<{ op: string }>) {
+      if (message.op === 'ready') {
+        this.readyWaiter?.resolve();
+        this.readyWaiter = undefined;
+      } else if (message.op === 'done') {
+        const wire = message as WireOutcome;
+        if (this.inFlight?.runId === wire.id) this.finish(fromWire(wire));
+      }
+    }
+  }
+
+  private finish(outcome: RunOutcome): void {
+    const inFlight = this.inFlight;
+    if (!inFlight) return;
+    this.inFlight = undefined;
+    clearTimeout(inFlight.backstop);
+    inFlight.detachAbort();
+    inFlight.resolve(outcome);
+    this.emit('idle');
+  }
+
+  private onExit(reason: string): void {
+    if (this.exited) return;
+    this.exited = true;
+    const detail = this.stderrTail.trim() ? `${reason}: ${this.stderrTail.trim()}` : reason;
+    this.readyWaiter?.reject(new Error(`fork server ${detail}`));
+    this.readyWaiter = undefined;
+    this.finish(failedOutcome('crashed', `fork server ${reason}`));
+    this.emit('exit', detail);
+  }
+}
+
+function fromWire(wire: WireOutcome): RunOutcome {
+  return {
+    status: wire.status,
+    exitCode: wire.exit_code ?? 1,
+    signal: wire.signal ?? null,
+    stdout: wire.stdout ?? '',
+    stderr: wire.stderr ?? '',
+    stdoutTruncated: wire.stdout_truncated ?? false,
+    stderrTruncated: wire.stderr_truncated ?? false,
+    result: wire.result ?? null,
+    error: wire.error ?? null,
+    limit: wire.limit ?? null,
+    runMs: wire.run_ms ?? 0,
+  };
+}

@@ -1,0 +1,63 @@
+/** What a caller asks of a runner: one program, its input and its wall-clock budget. */
+export interface RunRequest {
+  runId: string;
+  code: string;
+  stdin: string;
+  timeoutMs: number;
+}
+
+export type RunStatus =
+  | 'exited' // the program ended by itself (any exit code)
+  | 'signaled' // killed by a signal we did not send (a limit, a crash)
+  | 'timeout'
+  | 'cancelled'
+  | 'setup_failed' // the sandbox could not be prepared: our fault, a 500
+  | 'crashed'; // the fork server died or stopped answering: our fault, a 500
+
+export interface RunOutcome {
+  status: RunStatus;
+  exitCode: number;
+  signal: number | null;
+  stdout: string;
+  stderr: string;
+  stdoutTruncated: boolean;
+  stderrTruncated: boolean;
+  /** The JSON-safe result (null when none). */
+  result: unknown;
+  /** "<ExceptionType>: <message>" or the name of the limit hit; null on success. */
+  error: string | null;
+  /** Which limit ended the run, when one did: memory, cpu, disk, files, processes, result. */
+  limit: string | null;
+  runMs: number;
+}
+
+export interface RunnerStats {
+  servers: number;
+  busy: number;
+  waiting: number;
+  restarts: number;
+}
+
+/** The seam between the service and whatever runs Python; swap implementations freely. */
+export abstract class PythonRunner {
+  abstract run(request: RunRequest, signal?: AbortSignal): Promise<RunOutcome>;
+  abstract isHealthy(): Promise<boolean>;
+  abstract stats(): RunnerStats;
+  abstract close(): Promise<void>;
+}
+
+export function failedOutcome(status: 'setup_failed' | 'crashed', error: string, runMs = 0): RunOutcome {
+  return {
+    status,
+    exitCode: 1,
+    signal: null,
+    stdout: '',
+    stderr: '',
+    stdoutTruncated: false,
+    stderrTruncated: false,
+    result: null,
+    error,
+    limit: null,
+    runMs,
+  };
+}

@@ -1,0 +1,45 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface SandboxCommandOptions {
+  mode: 'bwrap' | 'process';
+  pythonBin: string;
+  bwrapBin: string;
+}
+
+let forkServerSource: string | undefined;
+
+/** The fork server's text, passed with -c so the sandbox needs no access to our files. */
+export function forkServerCode(): string {
+  forkServerSource ??= readFileSync(join(__dirname, 'python', 'forkserver.py'), 'utf8');
+  return forkServerSource;
+}
+
+/** argv for one long-lived fork server. bwrap: nothing of the host but a read-only /usr. */
+export function sandboxCommand(options: SandboxCommandOptions): { file: string; args: string[] } {
+  const python = [options.pythonBin, '-I', '-S', '-B', '-c', forkServerCode()];
+  if (options.mode === 'process') {
+    return { file: python[0], args: python.slice(1) };
+  }
+  const args = [
+    '--unshare-all',
+    '--die-with-parent',
+    '--new-session',
+    '--clearenv',
+    '--setenv', 'PATH', '/usr/local/bin:/usr/bin:/bin',
+    '--setenv', 'LANG', 'C.UTF-8',
+    '--ro-bind', '/usr', '/usr',
+    '--symlink', 'usr/lib', '/lib',
+    '--symlink', 'usr/lib64', '/lib64',
+    '--symlink', 'usr/bin', '/bin',
+    '--symlink', 'usr/sbin', '/sbin',
+    '--proc', '/proc',
+    '--dev', '/dev',
+    '--tmpfs', '/tmp',
+    '--hostname', 'sandbox',
+    '--remount-ro', '/',
+    '--cap-drop', 'ALL',
+    ...python,
+  ];
+  return { file: options.bwrapBin, args };
+}

@@ -1,0 +1,57 @@
+import { createSandboxPool } from './runner.factory';
+import { SandboxPool } from './sandbox-pool';
+
+describe('SandboxPool (real bwrap + /usr/bin/python3)', () => {
+  let pool: SandboxPool;
+  beforeAll(async () => {
+    pool = createSandboxPool({
+      sandbox: 'bwrap', sandboxServers: 2, sandboxUid: 65534, pythonBin: '/usr/bin/python3',
+      memoryLimitMb: 256, maxOutputBytes: 1024, scratchMb: 16,
+    });
+    await pool.start();
+  });
+  afterAll(() => pool.close());
+  const run = (code: string, timeoutMs = 5000, stdin = '') =>
+    pool.run({ runId: Math.random().toString(36), code, stdin, timeoutMs });
+
+  it('captures stdout and the last expression', async () => {
+    const outcome = await run("print('hi')\n6 * 7");
+    expect(outcome).toMatchObject({ status: 'exited', exitCode: 0, stdout: 'hi\n', result: 42, error: null });
+  });
+
+  it('runs two programs at once on two servers', async () => {
+    const started = Date.now();
+    const both = await Promise.all([run('import time; time.sleep(0.5)'), run('import time; time.sleep(0.5)')]);
+    expect(both.map((o) => o.status)).toEqual(['exited', 'exited']);
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
+  it('truncates output at the cap', async () => {
+    const outcome = await run("print('x' * 5000)");
+    expect(outcome.stdout.length).toBe(1024);
+    expect(outcome.stdoutTruncated).toBe(true);
+  });
+
+  it('cancels a running program through an AbortSignal', async () => {
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 300);
+    const started = Date.now();
+    const outcome = await pool.run({ runId: 'c1', code: 'import time; time.sleep(30)', stdin: '', timeoutMs: 10_000 }, controller.signal);
+    expect(outcome.status).toBe('cancelled');
+    expect(Date.now() - started).toBeLessThan(1300);
+  }, 15_000);
+
+  it('replaces a server that dies, and keeps answering', async () => {
+    const before = pool.stats().restarts;
+    // Kill every fork server from outside; runs afterwards must still work.
+    for (const server of (pool as unknown as { servers: Set<{ kill(): void }> }).servers) server.kill();
+    await new Promise((r) => setTimeout(r, 500));
+    const outcome = await run('1 + 1');
+    expect(outcome.result).toBe(2);
+    expect(pool.stats().restarts).toBeGreaterThan(before);
+  });
+
+  it('reports healthy', async () => {
+    await expect(pool.isHealthy()).resolves.toBe(true);
+  });
+});

@@ -1,0 +1,134 @@
+import { Logger } from '@nestjs/common';
+import { ForkServer, ForkServerOptions } from './fork-server';
+import { failedOutcome, PythonRunner, RunnerStats, RunOutcome, RunRequest } from './python-runner';
+
+export interface SandboxPoolOptions {
+  servers: number;
+  server: ForkServerOptions;
+  /** Recycle a server after this many runs or this age, whichever comes first. */
+  maxRunsPerServer: number;
+  maxServerAgeMs: number;
+}
+
+interface Waiter {
+  request: RunRequest;
+  signal?: AbortSignal;
+  resolve: (outcome: RunOutcome) => void;
+}
+
+const RESTART_DELAY_MS = 200;
+
+/** N warm fork servers; each run goes to an idle one, in arrival order. */
+export class SandboxPool extends PythonRunner {
+  private readonly logger = new Logger('SandboxPool');
+  private readonly servers = new Set<ForkServer>();
+  private readonly waiting: Waiter[] = [];
+  private restarts = 0;
+  private closed = false;
+  private lastProbe?: { atMs: number; ok: boolean };
+
+  constructor(private readonly options: SandboxPoolOptions) {
+    super();
+  }
+
+  /** Starts every server; rejects (and the service refuses to boot) if one cannot start. */
+  async start(): Promise<void> {
+    await Promise.all(Array.from({ length: this.options.servers }, () => this.spawnServer()));
+  }
+
+  run(request: RunRequest, signal?: AbortSignal): Promise<RunOutcome> {
+    if (this.closed) return Promise.resolve(failedOutcome('crashed', 'sandbox pool is closed'));
+    if (signal?.aborted) return Promise.resolve(cancelledBeforeStart());
+    return new Promise<RunOutcome>((resolve) => {
+      const waiter: Waiter = { request, signal, resolve };
+      signal?.addEventListener(
+        'abort',
+        () => {
+          const index = this.waiting.indexOf(waiter);
+          if (index >= 0) {
+            this.waiting.splice(index, 1);
+            resolve(cancelledBeforeStart());
+          }
+        },
+        { once: true },
+      );
+      this.waiting.push(waiter);
+      this.dispatch();
+    });
+  }
+
+  async isHealthy(): Promise<boolean> {
+    const now = Date.now();
+    if (this.lastProbe && now - this.lastProbe.atMs < 2000) return this.lastProbe.ok;
+    const outcome = await this.run({ runId: `probe-${now}`, code: '6 * 7', stdin: '', timeoutMs: 5000 });
+    const ok = outcome.status === 'exited' && outcome.result === 42;
+    this.lastProbe = { atMs: Date.now(), ok };
+    return ok;
+  }
+
+  stats(): RunnerStats {
+    const servers = [...this.servers];
+    return {
+      servers: servers.filter((s) => s.alive).length,
+      busy: servers.filter((s) => s.busy).length,
+      waiting: this.waiting.length,
+      restarts: this.restarts,
+    };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const waiter of this.waiting.splice(0)) {
+      waiter.resolve(failedOutcome('crashed', 'sandbox pool is shutting down'));
+    }
+    for (const server of this.servers) server.kill();
+    this.servers.clear();
+  }
+
+  private async spawnServer(): Promise<void> {
+    const server = new ForkServer(this.options.server);
+    server.on('idle', () => this.onIdle(server));
+    server.on('exit', (detail: string) => this.onExit(server, detail));
+    this.servers.add(server);
+    await server.start();
+    this.dispatch();
+  }
+
+  private dispatch(): void {
+    while (this.waiting.length > 0) {
+      const server = [...this.servers].find((s) => s.alive && !s.busy && s.pid !== undefined);
+      if (!server) return;
+      const waiter = this.waiting.shift()!;
+      void server.run(waiter.request, waiter.signal).then(waiter.resolve);
+    }
+  }
+
+  private onIdle(server: ForkServer): void {
+    const tooOld = Date.now() - server.startedAtMs > this.options.maxServerAgeMs;
+    if (server.runsServed >= this.options.maxRunsPerServer || tooOld) {
+      // Recycling: kill it; onExit starts the replacement.
+      server.kill();
+      return;
+    }
+    this.dispatch();
+  }
+
+  private onExit(server: ForkServer, detail: string): void {
+    this.servers.delete(server);
+    if (this.closed) return;
+    this.restarts += 1;
+    this.logger.debug(`fork server ${server.pid} ended (${detail}); starting a replacement`);
+    const restart = () => {
+      if (this.closed) return;
+      this.spawnServer().catch((err: Error) => {
+        this.logger.error(`fork server failed to start: ${err.message}`);
+        setTimeout(restart, RESTART_DELAY_MS * 5).unref();
+      });
+    };
+    setTimeout(restart, server.runsServed > 0 ? 0 : RESTART_DELAY_MS).unref();
+  }
+}
+
+function cancelledBeforeStart(): RunOutcome {
+  return { ...failedOutcome('crashed', 'Job cancelled'), status: 'cancelled', exitCode: 499 };
+}
