@@ -1,0 +1,189 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AppConfig, ConfigError, loadConfig, nestLogLevels } from './app-config';
+import { packageVersion } from './build-info';
+
+const base = { API_KEYS: 'test-key', BUILD_NUMBER: 'test' };
+
+describe('loadConfig', () => {
+  it('applies the documented defaults', () => {
+    const config = loadConfig(base);
+    expect(config).toBeInstanceOf(AppConfig);
+    expect(config).toMatchObject({
+      port: 3000,
+      role: 'all',
+      apiKeys: ['test-key'],
+      redisUrl: undefined,
+      redisPrefix: 'pyexec',
+      workerConcurrency: availableParallelism(),
+      maxQueueLength: 0,
+      defaultTimeoutSec: 30,
+      maxTimeoutSec: 300,
+      memoryLimitMb: 256,
+      maxOutputBytes: 1048576,
+      maxCodeBytes: 262144,
+      maxBodyBytes: 1048576,
+      scratchMb: 64,
+      jobRetentionSec: 3600,
+      webhookSecret: undefined,
+      webhookTimeoutMs: 10000,
+      webhookMaxAttempts: 8,
+      webhookAllowPrivate: false,
+      sandbox: 'bwrap',
+      sandboxServers: availableParallelism(),
+      sandboxUid: 65534,
+      pythonBin: '/usr/bin/python3',
+      rateLimitPerMinute: 0,
+      buildNumber: 'test',
+      logLevel: 'log',
+      production: false,
+    });
+    expect(config.generatedApiKey).toBeUndefined();
+  });
+
+  it('is immutable', () => {
+    const config = loadConfig(base);
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.apiKeys)).toBe(true);
+  });
+
+  const good: Array<[string, Record<string, string>, Partial<AppConfig>]> = [
+    ['PORT', { PORT: '8080' }, { port: 8080 }],
+    ['PORT 0 (ephemeral)', { PORT: '0' }, { port: 0 }],
+    ['ROLE', { ROLE: 'worker' }, { role: 'worker' }],
+    ['REDIS_URL', { REDIS_URL: 'redis://:pw@10.0.0.1:6380/2' }, { redisUrl: 'redis://:pw@10.0.0.1:6380/2' }],
+    ['REDIS_URL tls', { REDIS_URL: 'rediss://cache.example:6380' }, { redisUrl: 'rediss://cache.example:6380' }],
+    ['REDIS_PREFIX', { REDIS_PREFIX: 'test:run-1' }, { redisPrefix: 'test:run-1' }],
+    ['WORKER_CONCURRENCY', { WORKER_CONCURRENCY: '4' }, { workerConcurrency: 4 }],
+    ['WORKER_CONCURRENCY follows SANDBOX_SERVERS', { SANDBOX_SERVERS: '3' }, { workerConcurrency: 3, sandboxServers: 3 }],
+    ['MAX_QUEUE_LENGTH', { MAX_QUEUE_LENGTH: '100' }, { maxQueueLength: 100 }],
+    ['DEFAULT_TIMEOUT', { DEFAULT_TIMEOUT: '5' }, { defaultTimeoutSec: 5 }],
+    ['MAX_TIMEOUT caps the default', { MAX_TIMEOUT: '10' }, { maxTimeoutSec: 10, defaultTimeoutSec: 10 }],
+    ['MAX_TIMEOUT upper bound', { MAX_TIMEOUT: '300' }, { maxTimeoutSec: 300 }],
+    ['MEMORY_LIMIT_MB', { MEMORY_LIMIT_MB: '512' }, { memoryLimitMb: 512 }],
+    ['MAX_OUTPUT_BYTES', { MAX_OUTPUT_BYTES: '2048' }, { maxOutputBytes: 2048 }],
+    ['MAX_CODE_BYTES', { MAX_CODE_BYTES: '1000' }, { maxCodeBytes: 1000 }],
+    ['MAX_BODY_BYTES', { MAX_BODY_BYTES: '5000' }, { maxBodyBytes: 5000 }],
+    ['SCRATCH_MB', { SCRATCH_MB: '16' }, { scratchMb: 16 }],
+    ['JOB_RETENTION_SECONDS', { JOB_RETENTION_SECONDS: '60' }, { jobRetentionSec: 60 }],
+    ['WEBHOOK_SECRET', { WEBHOOK_SECRET: 's3cret' }, { webhookSecret: 's3cret' }],
+    ['WEBHOOK_TIMEOUT_MS', { WEBHOOK_TIMEOUT_MS: '500' }, { webhookTimeoutMs: 500 }],
+    ['WEBHOOK_MAX_ATTEMPTS', { WEBHOOK_MAX_ATTEMPTS: '1' }, { webhookMaxAttempts: 1 }],
+    ['WEBHOOK_ALLOW_PRIVATE true', { WEBHOOK_ALLOW_PRIVATE: 'true' }, { webhookAllowPrivate: true }],
+    ['WEBHOOK_ALLOW_PRIVATE 1', { WEBHOOK_ALLOW_PRIVATE: '1' }, { webhookAllowPrivate: true }],
+    ['WEBHOOK_ALLOW_PRIVATE 0', { WEBHOOK_ALLOW_PRIVATE: '0' }, { webhookAllowPrivate: false }],
+    ['SANDBOX', { SANDBOX: 'process' }, { sandbox: 'process' }],
+    ['SANDBOX_UID', { SANDBOX_UID: '1000' }, { sandboxUid: 1000 }],
+    ['PYTHON_BIN', { PYTHON_BIN: '/opt/python/bin/python3' }, { pythonBin: '/opt/python/bin/python3' }],
+    ['RATE_LIMIT_PER_MINUTE', { RATE_LIMIT_PER_MINUTE: '60' }, { rateLimitPerMinute: 60 }],
+    ['LOG_LEVEL', { LOG_LEVEL: 'debug' }, { logLevel: 'debug' }],
+    ['NODE_ENV', { NODE_ENV: 'production' }, { production: true }],
+    ['surrounding whitespace', { PORT: ' 8081 ' }, { port: 8081 }],
+    ['empty value means default', { PORT: '', ROLE: '  ' }, { port: 3000, role: 'all' }],
+  ];
+  it.each(good)('accepts %s', (_label, env, expected) => {
+    expect(loadConfig({ ...base, ...env })).toMatchObject(expected);
+  });
+
+  const bad: Array<[Record<string, string>, string]> = [
+    [{ MAX_TIMEOUT: 'abc' }, 'Invalid MAX_TIMEOUT: "abc" (expected an integer 1..300)'],
+    [{ MAX_TIMEOUT: '301' }, 'Invalid MAX_TIMEOUT: "301" (expected an integer 1..300)'],
+    [{ MAX_TIMEOUT: '0' }, 'Invalid MAX_TIMEOUT: "0" (expected an integer 1..300)'],
+    [{ DEFAULT_TIMEOUT: '1.5' }, 'Invalid DEFAULT_TIMEOUT: "1.5"'],
+    [{ DEFAULT_TIMEOUT: '60', MAX_TIMEOUT: '30' }, 'Invalid DEFAULT_TIMEOUT: "60" (expected an integer 1..30)'],
+    [{ PORT: '-1' }, 'Invalid PORT: "-1"'],
+    [{ PORT: '65536' }, 'Invalid PORT: "65536"'],
+    [{ PORT: '0x50' }, 'Invalid PORT: "0x50"'],
+    [{ PORT: '1e3' }, 'Invalid PORT: "1e3"'],
+    [{ PORT: '99999999999999999999' }, 'Invalid PORT'],
+    [{ ROLE: 'both' }, 'Invalid ROLE: "both" (expected one of all, api, worker)'],
+    [{ WORKER_CONCURRENCY: '0' }, 'Invalid WORKER_CONCURRENCY: "0"'],
+    [{ MAX_QUEUE_LENGTH: '-5' }, 'Invalid MAX_QUEUE_LENGTH: "-5"'],
+    [{ MEMORY_LIMIT_MB: '8' }, 'Invalid MEMORY_LIMIT_MB: "8"'],
+    [{ MAX_OUTPUT_BYTES: '1MB' }, 'Invalid MAX_OUTPUT_BYTES: "1MB"'],
+    [{ MAX_CODE_BYTES: '0' }, 'Invalid MAX_CODE_BYTES: "0"'],
+    [{ MAX_BODY_BYTES: 'lots' }, 'Invalid MAX_BODY_BYTES: "lots"'],
+    [{ SCRATCH_MB: '0' }, 'Invalid SCRATCH_MB: "0"'],
+    [{ JOB_RETENTION_SECONDS: '0' }, 'Invalid JOB_RETENTION_SECONDS: "0"'],
+    [{ WEBHOOK_TIMEOUT_MS: '10s' }, 'Invalid WEBHOOK_TIMEOUT_MS: "10s"'],
+    [{ WEBHOOK_MAX_ATTEMPTS: '0' }, 'Invalid WEBHOOK_MAX_ATTEMPTS: "0"'],
+    [{ WEBHOOK_ALLOW_PRIVATE: 'yes' }, 'Invalid WEBHOOK_ALLOW_PRIVATE: "yes" (expected true, false, 1 or 0)'],
+    [{ WEBHOOK_ALLOW_PRIVATE: 'TRUE' }, 'Invalid WEBHOOK_ALLOW_PRIVATE: "TRUE"'],
+    [{ SANDBOX: 'docker' }, 'Invalid SANDBOX: "docker" (expected one of bwrap, process)'],
+    [{ SANDBOX_SERVERS: '0' }, 'Invalid SANDBOX_SERVERS: "0"'],
+    [{ SANDBOX_UID: '0' }, 'Invalid SANDBOX_UID: "0"'],
+    [{ PYTHON_BIN: 'python3' }, 'Invalid PYTHON_BIN: "python3" (expected an absolute path)'],
+    [{ RATE_LIMIT_PER_MINUTE: '-1' }, 'Invalid RATE_LIMIT_PER_MINUTE: "-1"'],
+    [{ LOG_LEVEL: 'info' }, 'Invalid LOG_LEVEL: "info" (expected one of error, warn, log, debug, verbose)'],
+    [{ REDIS_PREFIX: 'has space' }, 'Invalid REDIS_PREFIX: "has space"'],
+    [{ REDIS_URL: 'http://localhost:6379' }, 'Invalid REDIS_URL'],
+    [{ REDIS_URL: 'not a url' }, 'Invalid REDIS_URL'],
+    [{ NODE_ENV: 'production', SANDBOX: 'process' }, 'SANDBOX=process is not allowed when NODE_ENV=production'],
+  ];
+  it.each(bad)('rejects %j', (env, message) => {
+    expect(() => loadConfig({ ...base, ...env })).toThrow(ConfigError);
+    expect(() => loadConfig({ ...base, ...env })).toThrow(message);
+  });
+
+  it('never echoes a REDIS_URL (it may hold a password)', () => {
+    expect(() => loadConfig({ ...base, REDIS_URL: 'http://user:hunter2@host' })).toThrow(
+      expect.objectContaining({ message: expect.not.stringContaining('hunter2') }),
+    );
+  });
+
+  describe('API keys', () => {
+    let dir: string;
+    beforeAll(() => {
+      dir = mkdtempSync(join(tmpdir(), 'pyexec-config-spec-'));
+    });
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('splits API_KEYS on commas, trims and drops empties', () => {
+      expect(loadConfig({ API_KEYS: ' a , b,,c , ', BUILD_NUMBER: 'x' }).apiKeys).toEqual(['a', 'b', 'c']);
+    });
+
+    it('reads API_KEYS_FILE (one per line, # comments) and merges it with API_KEYS', () => {
+      const file = join(dir, 'keys');
+      writeFileSync(file, '# service A\nfile-key-1\n\n  file-key-2  \n  # old key\na\n');
+      const config = loadConfig({ API_KEYS: 'a', API_KEYS_FILE: file, BUILD_NUMBER: 'x' });
+      expect(config.apiKeys).toEqual(['a', 'file-key-1', 'file-key-2']);
+    });
+
+    it('names API_KEYS_FILE when it cannot be read', () => {
+      expect(() => loadConfig({ API_KEYS_FILE: join(dir, 'missing'), BUILD_NUMBER: 'x' })).toThrow(
+        /^Invalid API_KEYS_FILE: cannot read ".*missing" \(ENOENT\)$/,
+      );
+    });
+
+    it('generates a key outside production when none is configured', () => {
+      const first = loadConfig({ BUILD_NUMBER: 'x' });
+      const second = loadConfig({ BUILD_NUMBER: 'x' });
+      expect(first.generatedApiKey).toMatch(/^[A-Za-z0-9_-]{32}$/);
+      expect(first.apiKeys).toEqual([first.generatedApiKey]);
+      expect(second.generatedApiKey).not.toBe(first.generatedApiKey);
+    });
+
+    it('refuses to start in production without keys', () => {
+      expect(() => loadConfig({ NODE_ENV: 'production', API_KEYS: ' , ' })).toThrow(
+        new ConfigError('API_KEYS or API_KEYS_FILE must be set when NODE_ENV=production'),
+      );
+    });
+  });
+
+  it('defaults BUILD_NUMBER to the package version plus the git commit', () => {
+    const { buildNumber } = loadConfig({ API_KEYS: 'k' });
+    expect(buildNumber.startsWith(packageVersion())).toBe(true);
+    expect(buildNumber).toMatch(/^\d+\.\d+\.\d+(\+[0-9a-f]{4,40})?$/);
+  });
+});
+
+describe('nestLogLevels', () => {
+  it.each([
+    ['error', ['fatal', 'error']],
+    ['log', ['fatal', 'error', 'warn', 'log']],
+    ['verbose', ['fatal', 'error', 'warn', 'log', 'debug', 'verbose']],
+  ] as const)('%s', (level, expected) => {
+    expect(nestLogLevels(level)).toEqual(expected);
+  });
+});

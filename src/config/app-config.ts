@@ -1,0 +1,206 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { isAbsolute } from 'node:path';
+import type { LogLevel } from '@nestjs/common';
+import { defaultBuildNumber } from './build-info';
+
+export type Role = 'all' | 'api' | 'worker';
+export type SandboxKind = 'bwrap' | 'process';
+export type ConfigLogLevel = 'error' | 'warn' | 'log' | 'debug' | 'verbose';
+
+const roles: readonly Role[] = ['all', 'api', 'worker'];
+const sandboxKinds: readonly SandboxKind[] = ['bwrap', 'process'];
+const logLevels: readonly ConfigLogLevel[] = ['error', 'warn', 'log', 'debug', 'verbose'];
+
+const kib = 1024;
+const mib = 1024 * kib;
+const gib = 1024 * mib;
+const maxTimeoutCapSec = 300;
+const maxUid = 4_294_967_294;
+
+/** Thrown for any invalid environment variable; the message names the variable. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Validated, immutable service configuration. Injected by type (`constructor(config: AppConfig)`). */
+export class AppConfig {
+  readonly port: number;
+  readonly role: Role;
+  /** Every accepted API key (from API_KEYS, API_KEYS_FILE, or generated). */
+  readonly apiKeys: readonly string[];
+  /** Set only when no keys were configured outside production; main.ts prints it once. */
+  readonly generatedApiKey?: string;
+  /** Unset: the service starts a private redis-server (see RedisConnection). */
+  readonly redisUrl?: string;
+  /** Bull queue prefix and prefix of every other key the service writes. */
+  readonly redisPrefix: string;
+  readonly workerConcurrency: number;
+  /** 0 = unlimited. */
+  readonly maxQueueLength: number;
+  readonly defaultTimeoutSec: number;
+  readonly maxTimeoutSec: number;
+  readonly memoryLimitMb: number;
+  readonly maxOutputBytes: number;
+  readonly maxCodeBytes: number;
+  readonly maxBodyBytes: number;
+  readonly scratchMb: number;
+  readonly jobRetentionSec: number;
+  readonly webhookSecret?: string;
+  readonly webhookTimeoutMs: number;
+  readonly webhookMaxAttempts: number;
+  readonly webhookAllowPrivate: boolean;
+  readonly sandbox: SandboxKind;
+  readonly sandboxServers: number;
+  /** Host uid the sandbox runs as when the service itself runs as root. */
+  readonly sandboxUid: number;
+  readonly pythonBin: string;
+  /** Requests per key per minute; 0 = off. */
+  readonly rateLimitPerMinute: number;
+  readonly buildNumber: string;
+  readonly logLevel: ConfigLogLevel;
+  readonly production: boolean;
+
+  constructor(values: AppConfigValues) {
+    Object.assign(this, values);
+    Object.freeze(this);
+  }
+}
+
+export type AppConfigValues = { -readonly [K in keyof AppConfig]: AppConfig[K] };
+
+/** Parses and validates the environment; throws ConfigError naming the first bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
+  const read = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    return value === undefined || value === '' ? undefined : value;
+  };
+  const int = (name: string, fallback: number, min: number, max: number): number =>
+    parseInteger(name, read(name), fallback, min, max);
+  const production = read('NODE_ENV') === 'production';
+
+  const maxTimeoutSec = int('MAX_TIMEOUT', maxTimeoutCapSec, 1, maxTimeoutCapSec);
+  const defaultTimeoutRaw = read('DEFAULT_TIMEOUT');
+  const defaultTimeoutSec = defaultTimeoutRaw === undefined
+    ? Math.min(30, maxTimeoutSec) // the documented default is capped by MAX_TIMEOUT
+    : parseInteger('DEFAULT_TIMEOUT', defaultTimeoutRaw, 30, 1, maxTimeoutSec);
+  const sandboxServers = int('SANDBOX_SERVERS', availableParallelism(), 1, 256);
+  const sandbox = oneOf('SANDBOX', read('SANDBOX'), sandboxKinds, 'bwrap');
+  if (production && sandbox !== 'bwrap') {
+    throw new ConfigError('SANDBOX=process is not allowed when NODE_ENV=production (use SANDBOX=bwrap)');
+  }
+
+  const apiKeys = readApiKeys(read('API_KEYS'), read('API_KEYS_FILE'));
+  let generatedApiKey: string | undefined;
+  if (apiKeys.length === 0) {
+    if (production) throw new ConfigError('API_KEYS or API_KEYS_FILE must be set when NODE_ENV=production');
+    generatedApiKey = randomBytes(24).toString('base64url');
+    apiKeys.push(generatedApiKey);
+  }
+
+  return new AppConfig({
+    port: int('PORT', 3000, 0, 65535),
+    role: oneOf('ROLE', read('ROLE'), roles, 'all'),
+    apiKeys: Object.freeze(apiKeys),
+    generatedApiKey,
+    redisUrl: parseRedisUrl(read('REDIS_URL')),
+    redisPrefix: parseRedisPrefix(read('REDIS_PREFIX')),
+    workerConcurrency: int('WORKER_CONCURRENCY', sandboxServers, 1, 1024),
+    maxQueueLength: int('MAX_QUEUE_LENGTH', 0, 0, 10_000_000),
+    defaultTimeoutSec,
+    maxTimeoutSec,
+    memoryLimitMb: int('MEMORY_LIMIT_MB', 256, 32, 1024 * 1024),
+    maxOutputBytes: int('MAX_OUTPUT_BYTES', mib, 1, gib),
+    maxCodeBytes: int('MAX_CODE_BYTES', 256 * kib, 1, gib),
+    maxBodyBytes: int('MAX_BODY_BYTES', mib, 1, gib),
+    scratchMb: int('SCRATCH_MB', 64, 1, 1024 * 1024),
+    jobRetentionSec: int('JOB_RETENTION_SECONDS', 3600, 1, 366 * 24 * 3600),
+    webhookSecret: read('WEBHOOK_SECRET'),
+    webhookTimeoutMs: int('WEBHOOK_TIMEOUT_MS', 10_000, 1, 300_000),
+    webhookMaxAttempts: int('WEBHOOK_MAX_ATTEMPTS', 8, 1, 100),
+    webhookAllowPrivate: parseBoolean('WEBHOOK_ALLOW_PRIVATE', read('WEBHOOK_ALLOW_PRIVATE'), false),
+    sandbox,
+    sandboxServers,
+    sandboxUid: int('SANDBOX_UID', 65534, 1, maxUid),
+    pythonBin: parsePythonBin(read('PYTHON_BIN')),
+    rateLimitPerMinute: int('RATE_LIMIT_PER_MINUTE', 0, 0, 1_000_000),
+    buildNumber: read('BUILD_NUMBER') ?? defaultBuildNumber(),
+    logLevel: oneOf('LOG_LEVEL', read('LOG_LEVEL'), logLevels, 'log'),
+    production,
+  });
+}
+
+/** The Nest logger levels enabled by a LOG_LEVEL (each level includes the ones above it). */
+export function nestLogLevels(level: ConfigLogLevel): LogLevel[] {
+  return ['fatal', ...logLevels.slice(0, logLevels.indexOf(level) + 1)];
+}
+
+function parseInteger(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
+  if (raw === undefined) return fallback;
+  const value = /^\d+$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new ConfigError(`Invalid ${name}: ${JSON.stringify(raw)} (expected an integer ${min}..${max})`);
+  }
+  return value;
+}
+
+function oneOf<T extends string>(name: string, raw: string | undefined, allowed: readonly T[], fallback: T): T {
+  if (raw === undefined) return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new ConfigError(`Invalid ${name}: ${JSON.stringify(raw)} (expected one of ${allowed.join(', ')})`);
+  }
+  return raw as T;
+}
+
+function parseBoolean(name: string, raw: string | undefined, fallback: boolean): boolean {
+  if (raw === undefined) return fallback;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new ConfigError(`Invalid ${name}: ${JSON.stringify(raw)} (expected true, false, 1 or 0)`);
+}
+
+function parseRedisUrl(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  let protocol: string | undefined;
+  try {
+    protocol = new URL(raw).protocol;
+  } catch {
+    protocol = undefined;
+  }
+  if (protocol !== 'redis:' && protocol !== 'rediss:') {
+    // The value is not echoed: it may carry a password.
+    throw new ConfigError('Invalid REDIS_URL (expected redis://[user:password@]host[:port][/db] or rediss://...)');
+  }
+  return raw;
+}
+
+function parseRedisPrefix(raw: string | undefined): string {
+  if (raw === undefined) return 'pyexec';
+  if (!/^[A-Za-z0-9._:-]{1,64}$/.test(raw)) {
+    throw new ConfigError(`Invalid REDIS_PREFIX: ${JSON.stringify(raw)} (expected 1..64 characters of A-Z a-z 0-9 . _ : -)`);
+  }
+  return raw;
+}
+
+function parsePythonBin(raw: string | undefined): string {
+  if (raw === undefined) return '/usr/bin/python3';
+  if (!isAbsolute(raw)) {
+    throw new ConfigError(`Invalid PYTHON_BIN: ${JSON.stringify(raw)} (expected an absolute path)`);
+  }
+  return raw;
+}
+
+function readApiKeys(list: string | undefined, file: string | undefined): string[] {
+  const keys = (list ?? '').split(',');
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`Invalid API_KEYS_FILE: cannot read ${JSON.stringify(file)} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+    keys.push(...text.split('\n').filter((line) => !line.trimStart().startsWith('#')));
+  }
+  return [...new Set(keys.map((key) => key.trim()).filter((key) => key !== ''))];
+}
