@@ -1,0 +1,22 @@
+import { applyDecorators, createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
+import { ApiBearerAuth, ApiSecurity } from '@nestjs/swagger';
+import type { ServiceRequest } from '../common/service-request';
+
+export const IS_PUBLIC_KEY = 'auth:isPublic';
+
+/** Lets a route (or every route of a controller) through without an API key. */
+export const Public = (): MethodDecorator & ClassDecorator => SetMetadata(IS_PUBLIC_KEY, true);
+
+/** Documents the API-key requirement (either header) in OpenAPI; the global ApiKeyGuard enforces it. */
+export const ApiKeyAuth = (): MethodDecorator & ClassDecorator =>
+  applyDecorators(ApiSecurity('api-key'), ApiBearerAuth('bearer'));
+
+/** The key id of the caller (see ApiKeyStore.identify); jobs are owned by it. */
+export const CallerKeyId = createParamDecorator((_data: unknown, context: ExecutionContext): string => {
+  const { apiKeyId } = context.switchToHttp().getRequest<ServiceRequest>();
+  if (!apiKeyId) {
+    // Only reachable on a @Public() route: a programming error, not a client one.
+    throw new Error('@CallerKeyId() used on a route that does not require an API key');
+  }
+  return apiKeyId;
+});
