@@ -171,7 +171,7 @@ export class ForkServer extends EventEmitter {
         this.readyWaiter = undefined;
       } else if (message.op === 'done') {
         const wire = message as WireOutcome;
-        if (this.inFlight?.runId === wire.id) this.finish(fromWire(wire));
+        if (this.inFlight?.runId === wire.id) this.finish({ ...fromWire(wire), serverPid: this.pid });
       }
     }
   }

@@ -29,6 +29,8 @@ export interface RunOutcome {
   /** Which limit ended the run, when one did: memory, cpu, disk, files, processes, result. */
   limit: string | null;
   runMs: number;
+  /** pid of the fork server that ran it (the envelope's queue_id). */
+  serverPid?: number;
 }
 
 export interface RunnerStats {

@@ -1,6 +1,7 @@
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { Logger } from '@nestjs/common';
+import { failedOutcome, PythonRunner, RunnerStats, RunOutcome } from './python-runner';
 import { SandboxPool } from './sandbox-pool';
 
 export interface RunnerSettings {
@@ -75,4 +76,28 @@ export function createSandboxPool(settings: RunnerSettings): SandboxPool {
       },
     },
   });
+}
+
+/** API-only processes run nothing themselves. */
+export class NoLocalRunner extends PythonRunner {
+  run(): Promise<RunOutcome> {
+    return Promise.resolve(failedOutcome('crashed', 'this process has ROLE=api and runs no code'));
+  }
+  isHealthy(): Promise<boolean> {
+    return Promise.resolve(true);
+  }
+  stats(): RunnerStats {
+    return { servers: 0, busy: 0, waiting: 0, restarts: 0 };
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/** The runner for this process's role; a worker refuses to boot if its sandbox cannot start. */
+export async function createRunner(settings: RunnerSettings & { role: 'all' | 'api' | 'worker' }): Promise<PythonRunner> {
+  if (settings.role === 'api') return new NoLocalRunner();
+  const pool = createSandboxPool(settings);
+  await pool.start();
+  return pool;
 }

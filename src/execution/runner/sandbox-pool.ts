@@ -76,6 +76,11 @@ export class SandboxPool extends PythonRunner {
     };
   }
 
+  /** Nest calls this on shutdown. */
+  onApplicationShutdown(): Promise<void> {
+    return this.close();
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     for (const waiter of this.waiting.splice(0)) {

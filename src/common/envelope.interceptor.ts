@@ -1,0 +1,24 @@
+import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { map, Observable } from 'rxjs';
+import { AppConfig } from '../config/app-config';
+import { completeEnvelope, Envelope, EnvelopeDraft } from './envelope';
+
+/** Turns a handler's EnvelopeDraft into the full v1 envelope and sets the HTTP status from `code`. */
+@Injectable()
+export class EnvelopeInterceptor implements NestInterceptor<EnvelopeDraft, Envelope> {
+  constructor(private readonly config: AppConfig) {}
+
+  intercept(context: ExecutionContext, next: CallHandler<EnvelopeDraft>): Observable<Envelope> {
+    const http = context.switchToHttp();
+    const request = http.getRequest<Request>();
+    const response = http.getResponse<Response>();
+    return next.handle().pipe(
+      map((draft) => {
+        const envelope = completeEnvelope(draft, { endpoint: request.path, buildNumber: this.config.buildNumber });
+        response.status(envelope.code);
+        return envelope;
+      }),
+    );
+  }
+}

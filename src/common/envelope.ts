@@ -1,0 +1,89 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+
+/** Every v1 body, success or error (API.md, "The v1 envelope"). */
+export class EnvelopeDto {
+  @ApiProperty({ example: '/v1/code/execute/python', description: 'The route path' })
+  endpoint: string;
+  @ApiProperty({ example: 200, description: 'Equals the HTTP status' })
+  code: number;
+  @ApiProperty({ type: String, nullable: true, example: 'my-request-1', description: "The caller's id, echoed" })
+  id: string | null;
+  @ApiProperty({ type: String, nullable: true, format: 'uuid', description: 'The job (null when none was created)' })
+  job_id: string | null;
+  @ApiProperty({ type: Object, nullable: true, description: 'The payload on success; null on error' })
+  response: unknown;
+  @ApiProperty({ example: 'success', description: '"success", "processing" (202) or a short error text' })
+  message: string;
+  @ApiProperty({ example: 4242, description: 'pid of the process that ran the job (or that answered)' })
+  pid: number;
+  @ApiProperty({ example: 0, description: 'Identifies the queue / sandbox server that handled the job' })
+  queue_id: number;
+  @ApiProperty({ example: 0.006, description: 'Seconds spent executing' })
+  run_time: number;
+  @ApiProperty({ example: 0.001, description: 'Seconds spent waiting in the queue' })
+  queue_time: number;
+  @ApiProperty({ example: 0.007, description: 'queue_time + run_time' })
+  total_time: number;
+  @ApiProperty({ example: 0, description: 'Jobs waiting when the response was produced' })
+  queue_length: number;
+  @ApiProperty({ example: '0.1.0+abc1234', description: 'Service version + commit' })
+  build_number: string;
+}
+
+/** Error bodies carry these at top level as well. */
+export class ErrorEnvelopeDto extends EnvelopeDto {
+  @ApiProperty({ example: 'ZeroDivisionError: division by zero' })
+  error: string;
+  @ApiProperty({ example: '', description: 'Output captured before the failure' })
+  stdout: string;
+  @ApiProperty({ example: 'Traceback (most recent call last): ...' })
+  stderr: string;
+  @ApiProperty({
+    example: 1,
+    description: '1 for an exception, n for sys.exit(n), 124 for a timeout, 128+n for signal n; the HTTP status when nothing ran',
+  })
+  exit_code: number;
+  @ApiPropertyOptional({ type: [String], example: ['timeout must not be less than 1'], description: 'One entry per invalid field' })
+  details?: string[];
+}
+
+export type Envelope = EnvelopeDto &
+  Partial<Omit<ErrorEnvelopeDto, keyof EnvelopeDto>> & { max_queue_length?: number; [extra: string]: unknown };
+
+/** What handlers return: the interceptor completes it and sets the HTTP status from `code`. */
+export type EnvelopeDraft = Partial<Envelope> & { code: number };
+
+export interface EnvelopeContext {
+  endpoint: string;
+  buildNumber: string;
+}
+
+export function completeEnvelope(draft: EnvelopeDraft, context: EnvelopeContext): Envelope {
+  const queueTime = round3(draft.queue_time ?? 0);
+  const runTime = round3(draft.run_time ?? 0);
+  return {
+    ...draft,
+    endpoint: draft.endpoint ?? context.endpoint,
+    code: draft.code,
+    id: draft.id ?? null,
+    job_id: draft.job_id ?? null,
+    response: draft.response ?? null,
+    message: draft.message ?? (draft.code < 400 ? 'success' : 'error'),
+    pid: draft.pid ?? process.pid,
+    queue_id: draft.queue_id ?? 0,
+    run_time: runTime,
+    queue_time: queueTime,
+    total_time: draft.total_time ?? round3(queueTime + runTime),
+    queue_length: draft.queue_length ?? 0,
+    build_number: draft.build_number ?? context.buildNumber,
+  };
+}
+
+/** The body of a request that never ran (validation, auth, limits): exit_code is the HTTP status. */
+export function errorDraft(code: number, error: string, extra: Partial<Envelope> = {}): EnvelopeDraft {
+  return { code, message: error, error, stdout: '', stderr: '', exit_code: code, job_id: null, response: null, ...extra };
+}
+
+export function round3(seconds: number): number {
+  return Math.round(seconds * 1000) / 1000;
+}

@@ -1,0 +1,92 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { AppConfig } from '../config/app-config';
+import { completeEnvelope, Envelope, errorDraft } from './envelope';
+
+/** Fields an HttpException's response object may carry into the envelope. */
+export interface EnvelopeErrorBody {
+  message?: string | string[];
+  error?: string;
+  details?: string[];
+  job_id?: string;
+  id?: string | null;
+  retryAfterSec?: number;
+  [extra: string]: unknown;
+}
+
+export const INTERNAL_ERROR = 'An internal server error occurred';
+
+/** Builds the error body for routes outside the v1 envelope (the editor dialect plugs in here). */
+export abstract class DialectErrorFormatter {
+  abstract matches(path: string): boolean;
+  abstract format(status: number, body: EnvelopeErrorBody, fallback: string): unknown;
+}
+
+/** The one global filter: every error becomes the documented body; 500s hide internals. */
+@Catch()
+export class HttpExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger('HttpExceptionFilter');
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly dialects: DialectErrorFormatter[] = [],
+  ) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const request = http.getRequest<Request & { requestId?: string }>();
+    const response = http.getResponse<Response>();
+    const { status, body } = this.describe(exception, request);
+    if (status === HttpStatus.TOO_MANY_REQUESTS && body.retryAfterSec) {
+      response.setHeader('Retry-After', String(body.retryAfterSec));
+    }
+    const fallback = status >= 500 ? INTERNAL_ERROR : defaultText(status);
+    const dialect = this.dialects.find((d) => d.matches(request.path));
+    const payload = dialect ? dialect.format(status, body, fallback) : this.envelope(status, body, fallback, request);
+    if (response.headersSent) return;
+    response.status(status).json(payload);
+  }
+
+  private describe(exception: unknown, request: Request & { requestId?: string }): { status: number; body: EnvelopeErrorBody } {
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const raw = exception.getResponse();
+      const body: EnvelopeErrorBody = typeof raw === 'string' ? { message: raw } : { ...(raw as EnvelopeErrorBody) };
+      if (status >= 500) {
+        this.logger.error(`request ${request.requestId ?? '-'}: ${exception.message}`, exception.stack);
+        return { status, body: {} };
+      }
+      return { status, body };
+    }
+    const err = exception as Error;
+    // body-parser style errors that escaped as plain errors
+    const errStatus = (err as { status?: number })?.status;
+    if (typeof errStatus === 'number' && errStatus >= 400 && errStatus < 500) {
+      return { status: errStatus, body: { message: err.message } };
+    }
+    this.logger.error(`request ${request.requestId ?? '-'}: ${err?.message ?? String(exception)}`, err?.stack);
+    return { status: HttpStatus.INTERNAL_SERVER_ERROR, body: {} };
+  }
+
+  private envelope(status: number, body: EnvelopeErrorBody, fallback: string, request: Request): Envelope {
+    const text = firstText(body.message) ?? fallback;
+    const error = status === HttpStatus.BAD_REQUEST && body.details ? 'Missing or invalid parameters' : text;
+    const extra: Partial<Envelope> = { job_id: body.job_id ?? null, id: body.id ?? null };
+    if (body.details) extra.details = body.details;
+    const message = status === HttpStatus.TOO_MANY_REQUESTS || status === HttpStatus.UNAUTHORIZED ? text : error;
+    return completeEnvelope(errorDraft(status, error, { ...extra, message }), {
+      endpoint: request.path,
+      buildNumber: this.config.buildNumber,
+    });
+  }
+}
+
+function firstText(message: string | string[] | undefined): string | undefined {
+  if (Array.isArray(message)) return message[0];
+  return message || undefined;
+}
+
+function defaultText(status: number): string {
+  const name = HttpStatus[status];
+  return name ? name.charAt(0) + name.slice(1).toLowerCase().replace(/_/g, ' ') : 'Error';
+}

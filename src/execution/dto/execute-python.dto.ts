@@ -1,0 +1,40 @@
+import { IsBoolean, IsInt, IsOptional, IsString, IsUrl, Matches, Max, MaxLength, Min } from 'class-validator';
+
+export class ExecutePythonDto {
+  /** Python source to run as a fresh module. A top-level `return x`, or a trailing expression, becomes the result. */
+  @IsString()
+  @Matches(/\S/, { message: 'code must not be empty' })
+  code: string;
+
+  /** Wall-clock seconds, 1..300 (default 30; values above MAX_TIMEOUT are lowered to it). */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(300)
+  timeout?: number;
+
+  /** Absolute http(s) URL; makes the request asynchronous and receives the final envelope. */
+  @IsOptional()
+  @IsUrl(
+    { protocols: ['http', 'https'], require_protocol: true, require_tld: false, require_host: true },
+    { message: 'webhook_url must be an absolute http or https URL' },
+  )
+  @MaxLength(2048)
+  webhook_url?: string;
+
+  /** Your identifier for this request, echoed in every response and webhook. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(256)
+  id?: string;
+
+  /** `true` answers 202 at once; poll GET /v1/jobs/{job_id}. */
+  @IsOptional()
+  @IsBoolean()
+  async?: boolean;
+
+  /** Fed to the program's standard input. */
+  @IsOptional()
+  @IsString()
+  stdin?: string;
+}

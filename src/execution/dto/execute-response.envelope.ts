@@ -1,0 +1,29 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { EnvelopeDto } from '../../common/envelope';
+
+export class ExecutionResultDto {
+  @ApiProperty({ description: 'Value of a top-level `return` or of the trailing expression; JSON-safe (others become repr())', nullable: true, example: 42 })
+  result: unknown;
+  @ApiProperty({ example: 'Hello, World!\n' })
+  stdout: string;
+  @ApiProperty({ example: '' })
+  stderr: string;
+  @ApiProperty({ example: 0 })
+  exit_code: number;
+  @ApiProperty({ example: false, description: 'stdout exceeded MAX_OUTPUT_BYTES and was cut' })
+  stdout_truncated: boolean;
+  @ApiProperty({ example: false })
+  stderr_truncated: boolean;
+}
+
+export class ExecuteSuccessEnvelopeDto extends EnvelopeDto {
+  @ApiProperty({ type: ExecutionResultDto })
+  declare response: ExecutionResultDto;
+}
+
+export class ExecuteAcceptedEnvelopeDto extends EnvelopeDto {
+  @ApiProperty({ example: 'processing' })
+  declare message: string;
+  @ApiProperty({ example: 0, description: 'MAX_QUEUE_LENGTH; 0 means unlimited' })
+  max_queue_length: number;
+}

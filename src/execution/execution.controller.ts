@@ -1,0 +1,82 @@
+import { BadRequestException, Body, Controller, Headers, HttpCode, Post, Req, Res, UseInterceptors } from '@nestjs/common';
+import {
+  ApiAcceptedResponse, ApiBadRequestResponse, ApiHeader, ApiInternalServerErrorResponse, ApiOkResponse, ApiOperation,
+  ApiPayloadTooLargeResponse, ApiRequestTimeoutResponse, ApiTags, ApiTooManyRequestsResponse, ApiUnauthorizedResponse,
+  ApiUnsupportedMediaTypeResponse,
+} from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { ApiKeyAuth, CallerKeyId } from '../auth/auth.decorators';
+import { AppConfig } from '../config/app-config';
+import { EnvelopeDraft, ErrorEnvelopeDto } from '../common/envelope';
+import { EnvelopeInterceptor } from '../common/envelope.interceptor';
+import { JobsService } from '../jobs/jobs.service';
+import { ExecutePythonDto } from './dto/execute-python.dto';
+import { ExecuteAcceptedEnvelopeDto, ExecuteSuccessEnvelopeDto } from './dto/execute-response.envelope';
+
+@ApiTags('execution')
+@ApiKeyAuth()
+@UseInterceptors(EnvelopeInterceptor)
+@Controller('v1/code/execute')
+export class ExecutionController {
+  constructor(
+    private readonly jobs: JobsService,
+    private readonly config: AppConfig,
+  ) {}
+
+  @Post('python')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Run a Python snippet',
+    description:
+      'Synchronous by default: answers when the program ends. With `async: true` or `webhook_url`, answers 202 at once; ' +
+      'poll GET /v1/jobs/{job_id} or receive the final envelope on the webhook.',
+  })
+  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Repeat-safe retries: the same key returns the original job' })
+  @ApiOkResponse({ type: ExecuteSuccessEnvelopeDto, description: 'The program ran to completion (exit status 0)' })
+  @ApiAcceptedResponse({ type: ExecuteAcceptedEnvelopeDto, description: 'Queued (async or webhook)' })
+  @ApiBadRequestResponse({ type: ErrorEnvelopeDto, description: 'Invalid body, or the program failed (exception, SyntaxError, non-zero exit, limit)' })
+  @ApiUnauthorizedResponse({ type: ErrorEnvelopeDto })
+  @ApiRequestTimeoutResponse({ type: ErrorEnvelopeDto, description: 'Wall-clock timeout; partial stdout/stderr included' })
+  @ApiPayloadTooLargeResponse({ type: ErrorEnvelopeDto })
+  @ApiUnsupportedMediaTypeResponse({ type: ErrorEnvelopeDto })
+  @ApiTooManyRequestsResponse({ type: ErrorEnvelopeDto, description: 'Queue full or per-key rate limit (Retry-After)' })
+  @ApiInternalServerErrorResponse({ type: ErrorEnvelopeDto })
+  async execute(
+    @Body() body: ExecutePythonDto,
+    @CallerKeyId() owner: string,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @Req() request: Request,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<EnvelopeDraft> {
+    if (Buffer.byteLength(body.code, 'utf8') > this.config.maxCodeBytes) {
+      throw new BadRequestException({
+        message: 'Missing or invalid parameters',
+        details: [`code must be at most ${this.config.maxCodeBytes} bytes`],
+      });
+    }
+    const { record } = await this.jobs.submit({
+      owner,
+      clientId: body.id ?? null,
+      code: body.code,
+      stdin: body.stdin ?? '',
+      timeoutSec: Math.min(body.timeout ?? this.config.defaultTimeoutSec, this.config.maxTimeoutSec),
+      webhookUrl: body.webhook_url ?? null,
+      endpoint: request.path,
+      idempotencyKey: idempotencyKey?.trim() || null,
+    });
+    if (body.async || body.webhook_url) {
+      return {
+        code: 202,
+        message: 'processing',
+        job_id: record.jobId,
+        id: record.clientId,
+        queue_length: await this.jobs.queueLength(),
+        max_queue_length: this.config.maxQueueLength,
+      };
+    }
+    const callerGone = new AbortController();
+    response.on('close', () => callerGone.abort());
+    const ended = await this.jobs.waitForEnd(record.jobId, callerGone.signal);
+    return ended.envelope as EnvelopeDraft;
+  }
+}

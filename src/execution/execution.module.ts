@@ -1,0 +1,24 @@
+import { Module } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
+import { JobsModule } from '../jobs/jobs.module';
+import { ExecutionController } from './execution.controller';
+import { ExecutionProcessor } from './execution.processor';
+import { ExecutionService } from './execution.service';
+import { PythonRunner } from './runner/python-runner';
+import { createRunner } from './runner/runner.factory';
+
+@Module({
+  imports: [JobsModule],
+  controllers: [ExecutionController],
+  providers: [
+    {
+      provide: PythonRunner,
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => createRunner(config),
+    },
+    ExecutionService,
+    ExecutionProcessor,
+  ],
+  exports: [PythonRunner, ExecutionService],
+})
+export class ExecutionModule {}

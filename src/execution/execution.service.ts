@@ -1,0 +1,117 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
+import { Envelope, round3 } from '../common/envelope';
+import { INTERNAL_ERROR } from '../common/http-exception.filter';
+import { JobsService } from '../jobs/jobs.service';
+import { ExecutionJobData, JobRecord, JobStatus } from '../jobs/job.types';
+import { PythonRunner, RunOutcome } from './runner/python-runner';
+
+export const CANCELLED_CODE = 499;
+
+/** Runs one queued job on the Python runner and turns its outcome into the v1 envelope. */
+@Injectable()
+export class ExecutionService {
+  private readonly logger = new Logger('ExecutionService');
+
+  constructor(
+    private readonly runner: PythonRunner,
+    private readonly jobs: JobsService,
+    private readonly config: AppConfig,
+  ) {}
+
+  /** Worker side: the whole life of one job after it leaves the queue. */
+  async execute(data: ExecutionJobData, signal: AbortSignal): Promise<void> {
+    const started = await this.jobs.markRunning(data.jobId);
+    if (!started) return; // cancelled while it waited
+    const { record, startedAtMs } = started;
+    const queueTimeSec = (startedAtMs - record.createdAtMs) / 1000;
+    const timeoutSec = Math.min(data.timeoutSec, this.config.maxTimeoutSec);
+    const outcome = await this.runner.run(
+      { runId: data.jobId, code: data.code, stdin: data.stdin, timeoutMs: timeoutSec * 1000 },
+      signal,
+    );
+    if (outcome.status === 'crashed' || outcome.status === 'setup_failed') {
+      this.logger.error(`job ${data.jobId}: sandbox ${outcome.status}: ${outcome.error}`);
+    }
+    const runTimeSec = outcome.runMs / 1000;
+    const queueLength = await this.jobs.queueLength();
+    const envelope = this.envelopeFor(outcome, data, record, { queueTimeSec, runTimeSec, timeoutSec, queueLength });
+    await this.jobs.finish(record, statusOf(envelope.code), envelope, runTimeSec, queueTimeSec);
+  }
+
+  envelopeFor(
+    outcome: RunOutcome,
+    data: Pick<ExecutionJobData, 'endpoint'>,
+    record: JobRecord,
+    times: { queueTimeSec: number; runTimeSec: number; timeoutSec: number; queueLength: number },
+  ): Envelope {
+    const base = {
+      endpoint: data.endpoint,
+      id: record.clientId,
+      job_id: record.jobId,
+      pid: process.pid,
+      queue_id: outcome.serverPid ?? 0,
+      run_time: round3(times.runTimeSec),
+      queue_time: round3(times.queueTimeSec),
+      total_time: round3(round3(times.queueTimeSec) + round3(times.runTimeSec)),
+      queue_length: times.queueLength,
+      build_number: this.config.buildNumber,
+    };
+    const output = {
+      stdout: outcome.stdout,
+      stderr: outcome.stderr,
+      stdout_truncated: outcome.stdoutTruncated,
+      stderr_truncated: outcome.stderrTruncated,
+    };
+    if (outcome.status === 'exited' && outcome.exitCode === 0) {
+      return {
+        ...base,
+        code: 200,
+        message: 'success',
+        response: { result: outcome.result ?? null, ...output, exit_code: 0 },
+      };
+    }
+    const failure = (code: number, error: string, exitCode: number): Envelope => ({
+      ...base,
+      code,
+      message: error,
+      response: null,
+      error,
+      ...output,
+      exit_code: exitCode,
+    });
+    switch (outcome.status) {
+      case 'timeout':
+        return failure(408, `Execution timed out after ${times.timeoutSec} seconds`, 124);
+      case 'cancelled':
+        return failure(CANCELLED_CODE, 'Job cancelled', outcome.exitCode);
+      case 'crashed':
+      case 'setup_failed':
+        return { ...failure(500, INTERNAL_ERROR, 500), stdout: '', stderr: '' };
+      default:
+        return failure(400, outcome.error ?? `Process exited with status ${outcome.exitCode}`, outcome.exitCode);
+    }
+  }
+
+  /** The final envelope of a job cancelled before it ran. */
+  cancelledEnvelope(record: JobRecord, endpoint: string, queueLength: number): Envelope {
+    const queueTimeSec = (Date.now() - record.createdAtMs) / 1000;
+    return this.envelopeFor(
+      { ...cancelledOutcome },
+      { endpoint },
+      record,
+      { queueTimeSec, runTimeSec: 0, timeoutSec: 0, queueLength },
+    );
+  }
+}
+
+const cancelledOutcome: RunOutcome = {
+  status: 'cancelled', exitCode: CANCELLED_CODE, signal: null, stdout: '', stderr: '', stdoutTruncated: false,
+  stderrTruncated: false, result: null, error: 'Job cancelled', limit: null, runMs: 0,
+};
+
+export function statusOf(code: number): JobStatus {
+  if (code === 200) return 'completed';
+  if (code === CANCELLED_CODE) return 'cancelled';
+  return 'failed';
+}

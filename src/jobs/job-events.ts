@@ -1,0 +1,56 @@
+import type Redis from 'ioredis';
+
+type EventType = 'ended' | 'cancel';
+
+/** Cluster-wide job events over one Redis pub/sub channel: "a job ended", "cancel this job". */
+export class JobEvents {
+  private readonly endWaiters = new Map<string, Set<() => void>>();
+  private cancelListener: (jobId: string) => void = () => undefined;
+
+  constructor(
+    private readonly publisher: Redis,
+    private readonly subscriber: Redis,
+    private readonly channel: string,
+  ) {}
+
+  async start(): Promise<void> {
+    this.subscriber.on('message', (channel: string, message: string) => {
+      if (channel !== this.channel) return;
+      const [type, jobId] = message.split(':', 2) as [EventType, string];
+      if (type === 'ended') this.wakeEnded(jobId);
+      else if (type === 'cancel') this.cancelListener(jobId);
+    });
+    await this.subscriber.subscribe(this.channel);
+  }
+
+  async publish(type: EventType, jobId: string): Promise<void> {
+    await this.publisher.publish(this.channel, `${type}:${jobId}`);
+  }
+
+  onCancel(listener: (jobId: string) => void): void {
+    this.cancelListener = listener;
+  }
+
+  /** Registers interest before the caller checks the record, so no ending is missed in between. */
+  whenEnded(jobId: string): { promise: Promise<void>; dispose: () => void } {
+    let dispose = () => undefined as void;
+    const promise = new Promise<void>((resolve) => {
+      const waiters = this.endWaiters.get(jobId) ?? new Set();
+      waiters.add(resolve);
+      this.endWaiters.set(jobId, waiters);
+      dispose = () => {
+        waiters.delete(resolve);
+        if (waiters.size === 0) this.endWaiters.delete(jobId);
+      };
+    });
+    return { promise, dispose };
+  }
+
+  /** Also called locally, so a process that ended a job wakes its own waiters without a round trip. */
+  wakeEnded(jobId: string): void {
+    const waiters = this.endWaiters.get(jobId);
+    if (!waiters) return;
+    this.endWaiters.delete(jobId);
+    for (const wake of waiters) wake();
+  }
+}

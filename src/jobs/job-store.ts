@@ -1,0 +1,127 @@
+import type Redis from 'ioredis';
+import type { Envelope } from '../common/envelope';
+import { JobRecord, JobStatus, WebhookState } from './job.types';
+
+// pending -> running, atomically; a job already re-queued after a stalled worker may run again.
+const START_SCRIPT = `
+local status = redis.call('HGET', KEYS[1], 'status')
+if status == 'pending' or status == 'running' then
+  redis.call('HSET', KEYS[1], 'status', 'running', 'started_at', ARGV[1])
+  return 1
+end
+return 0`;
+
+// Writes the final state once: a job that already ended keeps its first ending.
+const FINISH_SCRIPT = `
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status or status == 'completed' or status == 'failed' or status == 'cancelled' then return 0 end
+redis.call('HSET', KEYS[1], 'status', ARGV[1], 'ended_at', ARGV[2], 'run_time', ARGV[3], 'queue_time', ARGV[4], 'envelope', ARGV[5])
+redis.call('EXPIRE', KEYS[1], ARGV[6])
+return 1`;
+
+/** Job records and per-owner indexes in Redis, all under one key prefix. */
+export class JobStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly retentionSec: number,
+  ) {}
+
+  jobKey(jobId: string): string {
+    return `${this.prefix}:job:${jobId}`;
+  }
+
+  ownerKey(owner: string): string {
+    return `${this.prefix}:owner:${owner}`;
+  }
+
+  async create(record: JobRecord): Promise<void> {
+    const fields: Record<string, string> = {
+      owner: record.owner,
+      status: record.status,
+      created_at: String(record.createdAtMs),
+    };
+    if (record.clientId !== null) fields.client_id = record.clientId;
+    if (record.webhook) fields.webhook = JSON.stringify(record.webhook);
+    await this.redis
+      .multi()
+      .hset(this.jobKey(record.jobId), fields)
+      .zadd(this.ownerKey(record.owner), record.createdAtMs, record.jobId)
+      .exec();
+  }
+
+  async get(jobId: string): Promise<JobRecord | null> {
+    const hash = await this.redis.hgetall(this.jobKey(jobId));
+    return hash.status ? fromHash(jobId, hash) : null;
+  }
+
+  async markRunning(jobId: string, startedAtMs: number): Promise<boolean> {
+    return (await this.redis.eval(START_SCRIPT, 1, this.jobKey(jobId), String(startedAtMs))) === 1;
+  }
+
+  async finish(jobId: string, status: JobStatus, endedAtMs: number, runTimeSec: number, queueTimeSec: number, envelope: Envelope): Promise<boolean> {
+    const written = await this.redis.eval(
+      FINISH_SCRIPT, 1, this.jobKey(jobId),
+      status, String(endedAtMs), String(runTimeSec), String(queueTimeSec), JSON.stringify(envelope), String(this.retentionSec),
+    );
+    return written === 1;
+  }
+
+  async setWebhook(jobId: string, webhook: WebhookState): Promise<void> {
+    await this.redis.hset(this.jobKey(jobId), 'webhook', JSON.stringify(webhook));
+  }
+
+  /** Newest first; `beforeMs`/`beforeId` continue after the last job of the previous page. */
+  async listIds(owner: string, count: number, cursor: { ms: number; id: string } | null): Promise<Array<{ id: string; ms: number }>> {
+    const max = cursor ? `(${cursor.ms + 1}` : '+inf';
+    const raw = await this.redis.zrevrangebyscore(this.ownerKey(owner), max, '-inf', 'WITHSCORES', 'LIMIT', 0, count + 64);
+    const out: Array<{ id: string; ms: number }> = [];
+    for (let i = 0; i < raw.length; i += 2) out.push({ id: raw[i], ms: Number(raw[i + 1]) });
+    if (!cursor) return out;
+    // Same-millisecond neighbours: order by id descending within a score, as ZREVRANGE does.
+    return out.filter((e) => e.ms < cursor.ms || (e.ms === cursor.ms && e.id < cursor.id));
+  }
+
+  async getMany(jobIds: string[]): Promise<Array<JobRecord | null>> {
+    if (jobIds.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const id of jobIds) pipeline.hgetall(this.jobKey(id));
+    const results = (await pipeline.exec()) ?? [];
+    return results.map(([, hash], i) => {
+      const h = hash as Record<string, string>;
+      return h && h.status ? fromHash(jobIds[i], h) : null;
+    });
+  }
+
+  /** Drops index entries whose records have expired. */
+  async forget(owner: string, jobIds: string[]): Promise<void> {
+    if (jobIds.length) await this.redis.zrem(this.ownerKey(owner), ...jobIds);
+  }
+
+  /** Remembers `Idempotency-Key` → job for the retention window; returns the earlier job if there was one. */
+  async claimIdempotencyKey(owner: string, keyHash: string, jobId: string): Promise<string | null> {
+    const key = `${this.prefix}:idem:${owner}:${keyHash}`;
+    const set = await this.redis.set(key, jobId, 'EX', this.retentionSec, 'NX');
+    return set === 'OK' ? null : await this.redis.get(key);
+  }
+}
+
+function num(value: string | undefined): number | null {
+  return value === undefined || value === '' ? null : Number(value);
+}
+
+function fromHash(jobId: string, h: Record<string, string>): JobRecord {
+  return {
+    jobId,
+    owner: h.owner,
+    clientId: h.client_id ?? null,
+    status: h.status as JobStatus,
+    createdAtMs: Number(h.created_at),
+    startedAtMs: num(h.started_at),
+    endedAtMs: num(h.ended_at),
+    runTimeSec: num(h.run_time),
+    queueTimeSec: num(h.queue_time),
+    envelope: h.envelope ? (JSON.parse(h.envelope) as Envelope) : null,
+    webhook: h.webhook ? (JSON.parse(h.webhook) as WebhookState) : null,
+  };
+}

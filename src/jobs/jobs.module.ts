@@ -1,0 +1,10 @@
+import { BullModule } from '@nestjs/bull';
+import { Module } from '@nestjs/common';
+import { EXECUTIONS_QUEUE, JobsService } from './jobs.service';
+
+@Module({
+  imports: [BullModule.registerQueue({ name: EXECUTIONS_QUEUE })],
+  providers: [JobsService],
+  exports: [JobsService],
+})
+export class JobsModule {}

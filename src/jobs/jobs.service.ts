@@ -1,0 +1,180 @@
+import { InjectQueue } from '@nestjs/bull';
+import { HttpException, HttpStatus, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import type { Job, Queue } from 'bull';
+import { createHash, randomUUID } from 'node:crypto';
+import type Redis from 'ioredis';
+import { AppConfig } from '../config/app-config';
+import type { Envelope } from '../common/envelope';
+import { RedisConnection } from '../redis/redis-connection';
+import { JobEvents } from './job-events';
+import { JobStore } from './job-store';
+import { ExecutionJobData, isEnded, JobRecord, JobStatus, SubmitInput } from './job.types';
+
+export const EXECUTIONS_QUEUE = 'executions';
+const RUN_JOB = 'run';
+
+export class QueueFullException extends HttpException {
+  constructor(maxQueueLength: number) {
+    super({ message: `MAX_QUEUE_LENGTH (${maxQueueLength}) reached` }, HttpStatus.TOO_MANY_REQUESTS);
+  }
+}
+
+export type CancelResult = { outcome: 'cancelled' | 'ended' | 'missing'; record: JobRecord | null };
+
+/** The only code that touches the `executions` queue: submit, track, list, cancel jobs. */
+@Injectable()
+export class JobsService implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger('JobsService');
+  private readonly redis: Redis;
+  private readonly subscriber: Redis;
+  readonly store: JobStore;
+  readonly events: JobEvents;
+  private readonly running = new Map<string, AbortController>();
+
+  constructor(
+    @InjectQueue(EXECUTIONS_QUEUE) private readonly queue: Queue<ExecutionJobData>,
+    private readonly config: AppConfig,
+    connection: RedisConnection,
+  ) {
+    this.redis = connection.createClient('jobs');
+    this.subscriber = connection.createClient('jobs-events');
+    this.store = new JobStore(this.redis, config.redisPrefix, config.jobRetentionSec);
+    this.events = new JobEvents(this.redis, this.subscriber, `${config.redisPrefix}:job-events`);
+    this.events.onCancel((jobId) => this.running.get(jobId)?.abort());
+  }
+
+  async onModuleInit(): Promise<void> {
+    await this.events.start();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.subscriber.disconnect();
+    this.redis.disconnect();
+  }
+
+  /** Queues a run, or returns the job an earlier request with the same Idempotency-Key created. */
+  async submit(input: SubmitInput): Promise<{ record: JobRecord; replayed: boolean }> {
+    const jobId = randomUUID();
+    if (input.idempotencyKey) {
+      const keyHash = createHash('sha256').update(input.idempotencyKey).digest('hex');
+      const earlier = await this.store.claimIdempotencyKey(input.owner, keyHash, jobId);
+      const record = earlier ? await this.store.get(earlier) : null;
+      if (record) return { record, replayed: true };
+    }
+    if (this.config.maxQueueLength > 0 && (await this.queueLength()) >= this.config.maxQueueLength) {
+      throw new QueueFullException(this.config.maxQueueLength);
+    }
+    const record: JobRecord = {
+      jobId,
+      owner: input.owner,
+      clientId: input.clientId,
+      status: 'pending',
+      createdAtMs: Date.now(),
+      startedAtMs: null,
+      endedAtMs: null,
+      runTimeSec: null,
+      queueTimeSec: null,
+      envelope: null,
+      webhook: input.webhookUrl
+        ? { url: input.webhookUrl, status: 'pending', attempts: 0, last_status_code: null, last_error: null, delivered_at: null }
+        : null,
+    };
+    await this.store.create(record);
+    const data: ExecutionJobData = {
+      jobId,
+      owner: input.owner,
+      clientId: input.clientId,
+      code: input.code,
+      stdin: input.stdin,
+      timeoutSec: input.timeoutSec,
+      endpoint: input.endpoint,
+    };
+    await this.queue.add(RUN_JOB, data, { jobId, removeOnComplete: true, removeOnFail: true, attempts: 1 });
+    return { record, replayed: false };
+  }
+
+  async queueLength(): Promise<number> {
+    return this.queue.getWaitingCount();
+  }
+
+  /** The job if it exists and belongs to `owner`. */
+  async get(jobId: string, owner: string): Promise<JobRecord | null> {
+    const record = await this.store.get(jobId);
+    return record && record.owner === owner ? record : null;
+  }
+
+  /** Resolves with the ended record; rejects if `signal` aborts first (the caller went away). */
+  async waitForEnd(jobId: string, signal?: AbortSignal): Promise<JobRecord> {
+    for (;;) {
+      const waiter = this.events.whenEnded(jobId);
+      try {
+        const record = await this.store.get(jobId);
+        if (!record) throw new Error(`job ${jobId} vanished`);
+        if (isEnded(record.status)) return record;
+        await new Promise<void>((resolve, reject) => {
+          if (signal?.aborted) return reject(new Error('aborted'));
+          signal?.addEventListener('abort', () => reject(new Error('aborted')), { once: true });
+          void waiter.promise.then(resolve);
+        });
+      } finally {
+        waiter.dispose();
+      }
+    }
+  }
+
+  /** Worker side: runs `handler` for each queued job, at most `concurrency` at once in this process. */
+  registerWorker(concurrency: number, handler: (data: ExecutionJobData, signal: AbortSignal) => Promise<void>): void {
+    void this.queue.process(RUN_JOB, concurrency, async (job: Job<ExecutionJobData>) => {
+      const controller = new AbortController();
+      this.running.set(job.data.jobId, controller);
+      try {
+        await handler(job.data, controller.signal);
+      } finally {
+        this.running.delete(job.data.jobId);
+      }
+    });
+  }
+
+  /** Worker side: pending → running. False when the job was cancelled (or removed) meanwhile. */
+  async markRunning(jobId: string): Promise<{ startedAtMs: number; record: JobRecord } | null> {
+    const startedAtMs = Date.now();
+    if (!(await this.store.markRunning(jobId, startedAtMs))) return null;
+    const record = await this.store.get(jobId);
+    return record ? { startedAtMs, record } : null;
+  }
+
+  /** Stores the final envelope once and tells every waiter in the cluster. */
+  async finish(record: JobRecord, status: JobStatus, envelope: Envelope, runTimeSec: number, queueTimeSec: number): Promise<boolean> {
+    const written = await this.store.finish(record.jobId, status, Date.now(), runTimeSec, queueTimeSec, envelope);
+    if (written) {
+      this.events.wakeEnded(record.jobId);
+      await this.events.publish('ended', record.jobId);
+    }
+    return written;
+  }
+
+  /** Pending: removed from the queue. Running: the worker that runs it (any process) kills it. */
+  async cancel(jobId: string, owner: string, cancelledEnvelope: (record: JobRecord) => Envelope): Promise<CancelResult> {
+    const record = await this.get(jobId, owner);
+    if (!record) return { outcome: 'missing', record: null };
+    if (isEnded(record.status)) return { outcome: 'ended', record };
+    const waiter = this.events.whenEnded(jobId);
+    try {
+      if (record.status === 'pending') {
+        const job = await this.queue.getJob(jobId);
+        await job?.remove().catch(() => undefined); // already taken by a worker: the cancel message below reaches it
+        const queueTimeSec = (Date.now() - record.createdAtMs) / 1000;
+        await this.finish(record, 'cancelled', cancelledEnvelope(record), 0, queueTimeSec);
+      }
+      await this.events.publish('cancel', jobId);
+      await Promise.race([waiter.promise, delay(2000)]);
+    } finally {
+      waiter.dispose();
+    }
+    return { outcome: 'cancelled', record: await this.store.get(jobId) };
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
