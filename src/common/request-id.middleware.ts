@@ -1,0 +1,21 @@
+import { randomUUID } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
+import { Injectable, NestMiddleware } from '@nestjs/common';
+import type { ServiceRequest } from './service-request';
+
+export const REQUEST_ID_HEADER = 'x-request-id';
+const saneRequestId = /^[A-Za-z0-9._-]{1,128}$/;
+
+/** Gives every request an id (the caller's, if sane) and echoes it in `x-request-id`. */
+@Injectable()
+export class RequestIdMiddleware implements NestMiddleware {
+  use(request: ServiceRequest, response: ServerResponse, next: () => void): void {
+    // Idempotent, so it can also run ahead of routes registered outside Nest (Swagger UI).
+    if (!request.requestId) {
+      const presented = request.headers[REQUEST_ID_HEADER];
+      request.requestId = typeof presented === 'string' && saneRequestId.test(presented) ? presented : randomUUID();
+    }
+    response.setHeader(REQUEST_ID_HEADER, request.requestId);
+    next();
+  }
+}
