@@ -54,6 +54,7 @@ describe('loadConfig', () => {
     ['ROLE', { ROLE: 'worker' }, { role: 'worker' }],
     ['REDIS_URL', { REDIS_URL: 'redis://:pw@10.0.0.1:6380/2' }, { redisUrl: 'redis://:pw@10.0.0.1:6380/2' }],
     ['REDIS_URL tls', { REDIS_URL: 'rediss://cache.example:6380' }, { redisUrl: 'rediss://cache.example:6380' }],
+    ['REDIS_URL without port', { REDIS_URL: 'redis://cache/' }, { redisUrl: 'redis://cache/' }],
     ['REDIS_PREFIX', { REDIS_PREFIX: 'test:run-1' }, { redisPrefix: 'test:run-1' }],
     ['WORKER_CONCURRENCY', { WORKER_CONCURRENCY: '4' }, { workerConcurrency: 4 }],
     ['WORKER_CONCURRENCY follows SANDBOX_SERVERS', { SANDBOX_SERVERS: '3' }, { workerConcurrency: 3, sandboxServers: 3 }],
@@ -119,6 +120,7 @@ describe('loadConfig', () => {
     [{ REDIS_PREFIX: 'has space' }, 'Invalid REDIS_PREFIX: "has space"'],
     [{ REDIS_URL: 'http://localhost:6379' }, 'Invalid REDIS_URL'],
     [{ REDIS_URL: 'not a url' }, 'Invalid REDIS_URL'],
+    [{ REDIS_URL: 'redis://localhost:6379/cache' }, 'Invalid REDIS_URL'],
     [{ NODE_ENV: 'production', SANDBOX: 'process' }, 'SANDBOX=process is not allowed when NODE_ENV=production'],
   ];
   it.each(bad)('rejects %j', (env, message) => {

@@ -162,13 +162,9 @@ function parseBoolean(name: string, raw: string | undefined, fallback: boolean):
 
 function parseRedisUrl(raw: string | undefined): string | undefined {
   if (raw === undefined) return undefined;
-  let protocol: string | undefined;
-  try {
-    protocol = new URL(raw).protocol;
-  } catch {
-    protocol = undefined;
-  }
-  if (protocol !== 'redis:' && protocol !== 'rediss:') {
+  const url = URL.canParse(raw) ? new URL(raw) : undefined;
+  const valid = (url?.protocol === 'redis:' || url?.protocol === 'rediss:') && /^\/?\d*$/.test(url.pathname);
+  if (!valid) {
     // The value is not echoed: it may carry a password.
     throw new ConfigError('Invalid REDIS_URL (expected redis://[user:password@]host[:port][/db] or rediss://...)');
   }
