@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import {
   BadRequestException,
   HttpException,
@@ -7,20 +7,11 @@ import {
   PayloadTooLargeException,
   UnsupportedMediaTypeException,
 } from '@nestjs/common';
+import { json, type Request, type RequestHandler, type Response } from 'express';
 import { ApiKeyStore } from '../auth/api-key.store';
 import { extractPresentedKey } from '../auth/presented-key';
 import { AppConfig } from '../config/app-config';
 import type { ServiceRequest } from './service-request';
-
-type Parser = (request: IncomingMessage, response: ServerResponse, done: (error?: unknown) => void) => void;
-interface JsonParserOptions {
-  limit: number;
-  strict: boolean;
-  type: () => boolean;
-}
-// express ships no type declarations; json() (body-parser) is all this needs from it.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { json } = require('express') as { json: (options: JsonParserOptions) => Parser };
 
 const methodsWithBody = new Set(['POST', 'PUT', 'PATCH']);
 const jsonContentType = /^application\/json\s*(;|$)/i;
@@ -56,7 +47,7 @@ function hasBody(headers: IncomingHttpHeaders): boolean {
 @Injectable()
 export class JsonBodyMiddleware implements NestMiddleware {
   private readonly maxBodyBytes: number;
-  private readonly parseJson: Parser;
+  private readonly parseJson: RequestHandler;
 
   constructor(
     private readonly store: ApiKeyStore,
@@ -75,7 +66,7 @@ export class JsonBodyMiddleware implements NestMiddleware {
       throw new UnsupportedMediaTypeException('Content-Type must be application/json');
     }
     await new Promise<void>((resolve, reject) => {
-      this.parseJson(request, response, (error) => (error ? reject(error) : resolve()));
+      this.parseJson(request as Request, response as Response, (error?: unknown) => (error ? reject(error) : resolve()));
     }).catch((error: unknown) => {
       throw toHttpException(error as { type?: string }, this.maxBodyBytes) ?? error;
     });
