@@ -1,0 +1,27 @@
+import { DynamicModule, ExistingProvider, FactoryProvider, Module, ModuleMetadata, ValueProvider } from '@nestjs/common';
+import { HealthController } from './health.controller';
+import { HealthService } from './health.service';
+import { SANDBOX_HEALTH, SandboxHealth } from './sandbox-health';
+
+export interface HealthModuleOptions {
+  /** Modules exporting what `sandboxHealth` needs. */
+  imports?: ModuleMetadata['imports'];
+  /** How readiness reaches the sandbox, e.g. `{ useExisting: PythonRunner }`. */
+  sandboxHealth:
+    | Omit<ExistingProvider<SandboxHealth>, 'provide'>
+    | Omit<FactoryProvider<SandboxHealth>, 'provide'>
+    | Omit<ValueProvider<SandboxHealth>, 'provide'>;
+}
+
+/** GET /health/live and /health/ready; needs RedisModule (global) and a SandboxHealth. */
+@Module({})
+export class HealthModule {
+  static register(options: HealthModuleOptions): DynamicModule {
+    return {
+      module: HealthModule,
+      imports: options.imports ?? [],
+      controllers: [HealthController],
+      providers: [HealthService, { provide: SANDBOX_HEALTH, ...options.sandboxHealth }],
+    };
+  }
+}
