@@ -348,8 +348,7 @@ def monitor(req, ctrl_fd):
             os.dup2(err_w, 2)
             os.dup2(res_w, RESULT_FD)
             os.closerange(RESULT_FD + 1, 65536)
-            if not req['isolate']:
-                os.setsid()
+            os.setsid()  # else kill(0, ...) from user code would reach the fork server's process group
             enter_sandbox(req, outer_uid, outer_gid)
         except BaseException as exc:
             try:
