@@ -17,6 +17,7 @@ const kib = 1024;
 const mib = 1024 * kib;
 const gib = 1024 * mib;
 const maxTimeoutCapSec = 300;
+const documentedDefaultTimeoutSec = 30;
 const maxUid = 4_294_967_294;
 
 /** Thrown for any invalid environment variable; the message names the variable. */
@@ -81,10 +82,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
   const production = read('NODE_ENV') === 'production';
 
   const maxTimeoutSec = int('MAX_TIMEOUT', maxTimeoutCapSec, 1, maxTimeoutCapSec);
-  const defaultTimeoutRaw = read('DEFAULT_TIMEOUT');
-  const defaultTimeoutSec = defaultTimeoutRaw === undefined
-    ? Math.min(30, maxTimeoutSec) // the documented default is capped by MAX_TIMEOUT
-    : parseInteger('DEFAULT_TIMEOUT', defaultTimeoutRaw, 30, 1, maxTimeoutSec);
+  // The documented default is capped by MAX_TIMEOUT; an explicit DEFAULT_TIMEOUT above it is an error.
+  const defaultTimeoutSec = int('DEFAULT_TIMEOUT', Math.min(documentedDefaultTimeoutSec, maxTimeoutSec), 1, maxTimeoutSec);
   const sandboxServers = int('SANDBOX_SERVERS', availableParallelism(), 1, 256);
   const sandbox = oneOf('SANDBOX', read('SANDBOX'), sandboxKinds, 'bwrap');
   if (production && sandbox !== 'bwrap') {
