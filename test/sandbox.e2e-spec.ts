@@ -137,7 +137,7 @@ time.sleep(30)`, 1);
   });
 
   it('two concurrent runs cannot see each other’s files or processes', async () => {
-    const writer = run("import time\nopen('/tmp/mine.txt', 'w').write('secret')\ntime.sleep(1.5)\n'done'");
+    const writer = run("import time\nopen('/tmp/mine.txt', 'w').write('secret')\ntime.sleep(1.5)\n'done'").then((r) => r); // sent now
     await sleep(300);
     const reader = await run("import os\n(os.listdir('/tmp'), sorted(p for p in os.listdir('/proc') if p.isdigit()))");
     expect(reader.body.response.result).toEqual([[], ['1']]);

@@ -3,10 +3,10 @@ import { AppConfig } from '../config/app-config';
 import { Envelope, round3 } from '../common/envelope';
 import { INTERNAL_ERROR } from '../common/http-exception.filter';
 import { JobsService } from '../jobs/jobs.service';
+import { CANCELLED_CODE, CANCELLED_ERROR } from '../jobs/job-envelope';
 import { ExecutionJobData, JobRecord, JobStatus } from '../jobs/job.types';
 import { PythonRunner, RunOutcome } from './runner/python-runner';
 
-export const CANCELLED_CODE = 499;
 
 /** Runs one queued job on the Python runner and turns its outcome into the v1 envelope. */
 @Injectable()
@@ -84,7 +84,7 @@ export class ExecutionService {
       case 'timeout':
         return failure(408, `Execution timed out after ${times.timeoutSec} seconds`, 124);
       case 'cancelled':
-        return failure(CANCELLED_CODE, 'Job cancelled', outcome.exitCode);
+        return failure(CANCELLED_CODE, CANCELLED_ERROR, outcome.exitCode);
       case 'crashed':
       case 'setup_failed':
         return { ...failure(500, INTERNAL_ERROR, 500), stdout: '', stderr: '' };
@@ -92,23 +92,7 @@ export class ExecutionService {
         return failure(400, outcome.error ?? `Process exited with status ${outcome.exitCode}`, outcome.exitCode);
     }
   }
-
-  /** The final envelope of a job cancelled before it ran. */
-  cancelledEnvelope(record: JobRecord, endpoint: string, queueLength: number): Envelope {
-    const queueTimeSec = (Date.now() - record.createdAtMs) / 1000;
-    return this.envelopeFor(
-      { ...cancelledOutcome },
-      { endpoint },
-      record,
-      { queueTimeSec, runTimeSec: 0, timeoutSec: 0, queueLength },
-    );
-  }
 }
-
-const cancelledOutcome: RunOutcome = {
-  status: 'cancelled', exitCode: CANCELLED_CODE, signal: null, stdout: '', stderr: '', stdoutTruncated: false,
-  stderrTruncated: false, result: null, error: 'Job cancelled', limit: null, runMs: 0,
-};
 
 export function statusOf(code: number): JobStatus {
   if (code === 200) return 'completed';

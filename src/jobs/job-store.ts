@@ -38,6 +38,7 @@ export class JobStore {
   async create(record: JobRecord): Promise<void> {
     const fields: Record<string, string> = {
       owner: record.owner,
+      endpoint: record.endpoint,
       status: record.status,
       created_at: String(record.createdAtMs),
     };
@@ -113,6 +114,7 @@ function num(value: string | undefined): number | null {
 function fromHash(jobId: string, h: Record<string, string>): JobRecord {
   return {
     jobId,
+    endpoint: h.endpoint,
     owner: h.owner,
     clientId: h.client_id ?? null,
     status: h.status as JobStatus,

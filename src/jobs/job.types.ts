@@ -30,6 +30,8 @@ export interface WebhookState {
 /** A job as stored in Redis (`<prefix>:job:<id>`). Times are epoch milliseconds. */
 export interface JobRecord {
   jobId: string;
+  /** The route that created it: the endpoint of its envelope. */
+  endpoint: string;
   owner: string;
   clientId: string | null;
   status: JobStatus;

@@ -6,6 +6,7 @@ import type Redis from 'ioredis';
 import { AppConfig } from '../config/app-config';
 import type { Envelope } from '../common/envelope';
 import { RedisConnection } from '../redis/redis-connection';
+import { cancelledEnvelope } from './job-envelope';
 import { JobEvents } from './job-events';
 import { JobStore } from './job-store';
 import { ExecutionJobData, isEnded, JobRecord, JobStatus, SubmitInput } from './job.types';
@@ -66,6 +67,7 @@ export class JobsService implements OnModuleInit, OnModuleDestroy {
     }
     const record: JobRecord = {
       jobId,
+      endpoint: input.endpoint,
       owner: input.owner,
       clientId: input.clientId,
       status: 'pending',
@@ -153,8 +155,30 @@ export class JobsService implements OnModuleInit, OnModuleDestroy {
     return written;
   }
 
+  /** A page of the owner's jobs, newest first; the cursor is "<created ms>.<job id>" of the last one. */
+  async list(owner: string, status: JobStatus | null, limit: number, cursor: string | null): Promise<{ records: JobRecord[]; nextCursor: string | null }> {
+    let after = cursor ? { ms: Number(cursor.slice(0, 13)), id: cursor.slice(14) } : null;
+    const records: JobRecord[] = [];
+    for (;;) {
+      const batch = await this.store.listIds(owner, 100, after);
+      if (batch.length === 0) return { records, nextCursor: null };
+      const found = await this.store.getMany(batch.map((e) => e.id));
+      await this.store.forget(owner, batch.filter((_, i) => !found[i]).map((e) => e.id));
+      for (const record of found) {
+        if (!record || (status && record.status !== status)) continue;
+        if (records.length === limit) {
+          const last = records[records.length - 1];
+          return { records, nextCursor: `${String(last.createdAtMs).padStart(13, '0')}.${last.jobId}` };
+        }
+        records.push(record);
+      }
+      const tail = batch[batch.length - 1];
+      after = { ms: tail.ms, id: tail.id };
+    }
+  }
+
   /** Pending: removed from the queue. Running: the worker that runs it (any process) kills it. */
-  async cancel(jobId: string, owner: string, cancelledEnvelope: (record: JobRecord) => Envelope): Promise<CancelResult> {
+  async cancel(jobId: string, owner: string): Promise<CancelResult> {
     const record = await this.get(jobId, owner);
     if (!record) return { outcome: 'missing', record: null };
     if (isEnded(record.status)) return { outcome: 'ended', record };
@@ -164,7 +188,8 @@ export class JobsService implements OnModuleInit, OnModuleDestroy {
         const job = await this.queue.getJob(jobId);
         await job?.remove().catch(() => undefined); // already taken by a worker: the cancel message below reaches it
         const queueTimeSec = (Date.now() - record.createdAtMs) / 1000;
-        await this.finish(record, 'cancelled', cancelledEnvelope(record), 0, queueTimeSec);
+        const envelope = cancelledEnvelope(record, queueTimeSec, this.config.buildNumber, await this.queueLength());
+        await this.finish(record, 'cancelled', envelope, 0, queueTimeSec);
       }
       await this.events.publish('cancel', jobId);
       await Promise.race([waiter.promise, delay(2000)]);

@@ -1,0 +1,41 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { EnvelopeDto } from '../../common/envelope';
+
+export class WebhookStateDto {
+  @ApiProperty() url: string;
+  @ApiProperty({ enum: ['pending', 'delivered', 'failed'] }) status: string;
+  @ApiProperty() attempts: number;
+  @ApiProperty({ type: Number, nullable: true }) last_status_code: number | null;
+  @ApiProperty({ type: String, nullable: true }) last_error: string | null;
+  @ApiProperty({ type: String, nullable: true, format: 'date-time' }) delivered_at: string | null;
+}
+
+export class JobSummaryDto {
+  @ApiProperty({ format: 'uuid' }) job_id: string;
+  @ApiProperty({ type: String, nullable: true }) id: string | null;
+  @ApiProperty({ enum: ['pending', 'running', 'completed', 'failed', 'cancelled'] }) status: string;
+  @ApiProperty({ format: 'date-time' }) created_at: string;
+  @ApiProperty({ type: String, nullable: true, format: 'date-time' }) started_at: string | null;
+  @ApiProperty({ type: String, nullable: true, format: 'date-time' }) ended_at: string | null;
+}
+
+export class JobDetailDto extends JobSummaryDto {
+  @ApiProperty({ type: Number, nullable: true }) queue_time: number | null;
+  @ApiProperty({ type: Number, nullable: true }) run_time: number | null;
+  @ApiProperty({ type: Object, nullable: true, description: 'The envelope the execution produced; null until it ends' })
+  result: unknown;
+  @ApiPropertyOptional({ type: WebhookStateDto, nullable: true }) webhook: WebhookStateDto | null;
+}
+
+export class JobListDto {
+  @ApiProperty({ type: [JobSummaryDto] }) jobs: JobSummaryDto[];
+  @ApiProperty({ type: String, nullable: true }) next_cursor: string | null;
+}
+
+export class JobEnvelopeDto extends EnvelopeDto {
+  @ApiProperty({ type: JobDetailDto }) declare response: JobDetailDto;
+}
+
+export class JobListEnvelopeDto extends EnvelopeDto {
+  @ApiProperty({ type: JobListDto }) declare response: JobListDto;
+}

@@ -1,0 +1,61 @@
+import { ConflictException, Controller, Delete, Get, NotFoundException, Param, Query, UseInterceptors } from '@nestjs/common';
+import {
+  ApiBadRequestResponse, ApiConflictResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags, ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import { ApiKeyAuth, CallerKeyId } from '../auth/auth.decorators';
+import { EnvelopeDraft, ErrorEnvelopeDto } from '../common/envelope';
+import { EnvelopeInterceptor } from '../common/envelope.interceptor';
+import { ListJobsQueryDto } from './dto/list-jobs.dto';
+import { JobEnvelopeDto, JobListEnvelopeDto } from './dto/job-view.envelope';
+import { jobDetail, jobSummary } from './job-view';
+import { JobsService } from './jobs.service';
+
+@ApiTags('jobs')
+@ApiKeyAuth()
+@UseInterceptors(EnvelopeInterceptor)
+@ApiUnauthorizedResponse({ type: ErrorEnvelopeDto })
+@Controller('v1/jobs')
+export class JobsController {
+  constructor(private readonly jobs: JobsService) {}
+
+  @Get()
+  @ApiOperation({ summary: "The caller's jobs, newest first" })
+  @ApiOkResponse({ type: JobListEnvelopeDto })
+  @ApiBadRequestResponse({ type: ErrorEnvelopeDto })
+  async list(@Query() query: ListJobsQueryDto, @CallerKeyId() owner: string): Promise<EnvelopeDraft> {
+    const page = await this.jobs.list(owner, query.status ?? null, query.limit ?? 20, query.cursor ?? null);
+    return {
+      code: 200,
+      response: { jobs: page.records.map(jobSummary), next_cursor: page.nextCursor },
+      queue_length: await this.jobs.queueLength(),
+    };
+  }
+
+  @Get(':job_id')
+  @ApiOperation({ summary: 'One job: status, times, final envelope, webhook delivery state' })
+  @ApiOkResponse({ type: JobEnvelopeDto })
+  @ApiNotFoundResponse({ type: ErrorEnvelopeDto })
+  async get(@Param('job_id') jobId: string, @CallerKeyId() owner: string): Promise<EnvelopeDraft> {
+    const record = await this.jobs.get(jobId, owner);
+    if (!record) throw notFound(jobId);
+    return { code: 200, job_id: jobId, id: record.clientId, response: jobDetail(record), queue_length: await this.jobs.queueLength() };
+  }
+
+  @Delete(':job_id')
+  @ApiOperation({ summary: 'Cancel a pending or running job (a running program is killed within a second)' })
+  @ApiOkResponse({ type: JobEnvelopeDto })
+  @ApiNotFoundResponse({ type: ErrorEnvelopeDto })
+  @ApiConflictResponse({ type: ErrorEnvelopeDto, description: 'The job had already ended' })
+  async cancel(@Param('job_id') jobId: string, @CallerKeyId() owner: string): Promise<EnvelopeDraft> {
+    const { outcome, record } = await this.jobs.cancel(jobId, owner);
+    if (outcome === 'missing' || !record) throw notFound(jobId);
+    if (outcome === 'ended') {
+      throw new ConflictException({ message: `Job already ${record.status}`, job_id: jobId, id: record.clientId });
+    }
+    return { code: 200, job_id: jobId, id: record.clientId, response: jobDetail(record), queue_length: await this.jobs.queueLength() };
+  }
+}
+
+function notFound(jobId: string): NotFoundException {
+  return new NotFoundException({ message: 'Job not found', job_id: jobId });
+}
