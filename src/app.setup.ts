@@ -1,19 +1,17 @@
-import { INestApplication, LogLevel } from '@nestjs/common';
+import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module';
 import { createValidationPipe } from './common/validation.pipe';
 import { setupSwagger } from './common/swagger';
-import { AppConfig } from './config/app-config';
+import { AppConfig, nestLogLevels } from './config/app-config';
 import { RedisConnection } from './redis/redis-connection';
-
-const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
 
 /** The one place the app is assembled: main.ts and the e2e tests both use it. */
 export async function createApp(config: AppConfig, connection: RedisConnection): Promise<INestApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, connection), {
     bodyParser: false, // JsonBodyMiddleware parses bodies only after the API key is recognised
-    logger: LEVELS.slice(0, LEVELS.indexOf(config.logLevel) + 1),
+    logger: nestLogLevels(config.logLevel),
   });
   app.disable('x-powered-by');
   app.useGlobalPipes(createValidationPipe());
