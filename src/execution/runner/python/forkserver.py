@@ -59,7 +59,7 @@ def check(ret, what):
 
 # ---------------------------------------------------------------- inside the run (pid 1)
 
-def enter_sandbox(req, outer_uid, outer_gid):
+def enter_sandbox(req):
     """Runs in the new namespaces, before user code: mounts, limits, no capabilities."""
     if req['isolate']:
         check(LIBC.mount(b'none', b'/', None, MS_REC | MS_PRIVATE, None), 'make mounts private')
@@ -200,8 +200,6 @@ def describe(exc):
     plain = '%s: %s' % (name, text) if text else name
     if isinstance(exc, MemoryError):
         return 'Memory limit exceeded', 'memory'
-    if isinstance(exc, OSError) and exc.errno == 11 and 'fork' in ''.join(str(a) for a in exc.args):
-        return 'Process limit exceeded (%s)' % plain, 'processes'
     if isinstance(exc, BlockingIOError) and exc.errno == 11:
         return 'Process limit exceeded (%s)' % plain, 'processes'
     if isinstance(exc, RuntimeError) and "can't start new thread" in text:
@@ -349,7 +347,7 @@ def monitor(req, ctrl_fd):
             os.dup2(res_w, RESULT_FD)
             os.closerange(RESULT_FD + 1, 65536)
             os.setsid()  # else kill(0, ...) from user code would reach the fork server's process group
-            enter_sandbox(req, outer_uid, outer_gid)
+            enter_sandbox(req)
         except BaseException as exc:
             try:
                 os.write(RESULT_FD, json.dumps({'ok': False, 'setup_error': '%s: %s' % (type(exc).__name__, exc)}).encode())
