@@ -31,6 +31,7 @@ export class JobsService implements OnModuleInit, OnModuleDestroy {
   readonly store: JobStore;
   readonly events: JobEvents;
   private readonly running = new Map<string, AbortController>();
+  private readonly endedListeners: Array<(record: JobRecord) => Promise<void> | void> = [];
 
   constructor(
     @InjectQueue(EXECUTIONS_QUEUE) private readonly queue: Queue<ExecutionJobData>,
@@ -151,8 +152,30 @@ export class JobsService implements OnModuleInit, OnModuleDestroy {
     if (written) {
       this.events.wakeEnded(record.jobId);
       await this.events.publish('ended', record.jobId);
+      await this.notifyEnded(record.jobId);
     }
     return written;
+  }
+
+  /**
+   * Called once per job, in the process whose finish() wrote its final state (worker, or the
+   * API process that cancelled a pending job). The webhooks module queues deliveries here.
+   */
+  onJobEnded(listener: (record: JobRecord) => Promise<void> | void): void {
+    this.endedListeners.push(listener);
+  }
+
+  private async notifyEnded(jobId: string): Promise<void> {
+    if (this.endedListeners.length === 0) return;
+    const ended = await this.store.get(jobId);
+    if (!ended) return;
+    for (const listener of this.endedListeners) {
+      try {
+        await listener(ended);
+      } catch (err) {
+        this.logger.error(`job ${jobId}: ended listener failed: ${(err as Error).message}`);
+      }
+    }
   }
 
   /** A page of the owner's jobs, newest first; the cursor is "<created ms>.<job id>" of the last one. */
