@@ -48,6 +48,10 @@ export class AppConfig {
   readonly maxBodyBytes: number;
   readonly scratchMb: number;
   readonly jobRetentionSec: number;
+  /** Bull lock duration and stalled-job check interval: how soon a dead worker's job is recovered. */
+  readonly stalledCheckMs: number;
+  /** On SIGTERM: how long running jobs and in-flight requests may take before the process exits. */
+  readonly shutdownGraceMs: number;
   readonly webhookSecret?: string;
   readonly webhookTimeoutMs: number;
   readonly webhookMaxAttempts: number;
@@ -115,6 +119,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     maxBodyBytes: int('MAX_BODY_BYTES', mib, 1, gib),
     scratchMb: int('SCRATCH_MB', 64, 1, 1024 * 1024),
     jobRetentionSec: int('JOB_RETENTION_SECONDS', 3600, 1, 366 * 24 * 3600),
+    stalledCheckMs: int('STALLED_CHECK_MS', 10_000, 500, 600_000),
+    shutdownGraceMs: int('SHUTDOWN_GRACE_MS', 25_000, 0, 3_600_000),
     webhookSecret: read('WEBHOOK_SECRET'),
     webhookTimeoutMs: int('WEBHOOK_TIMEOUT_MS', 10_000, 1, 300_000),
     webhookMaxAttempts: int('WEBHOOK_MAX_ATTEMPTS', 8, 1, 100),

@@ -1,28 +1,47 @@
 import { Envelope, round3 } from '../common/envelope';
+import { INTERNAL_ERROR } from '../common/http-exception.filter';
 import { JobRecord } from './job.types';
 
 export const CANCELLED_CODE = 499;
 export const CANCELLED_ERROR = 'Job cancelled';
 
-/** The final envelope of a job cancelled before it ran (a running one gets its own from the worker). */
-export function cancelledEnvelope(record: JobRecord, queueTimeSec: number, buildNumber: string, queueLength: number): Envelope {
+export interface EndedTimes {
+  queueTimeSec: number;
+  runTimeSec: number;
+  queueLength: number;
+}
+
+/**
+ * The final envelope of a job that ended without a sandbox outcome: cancelled before it ran, or
+ * lost when its worker died more often than Bull re-runs a stalled job.
+ */
+export function unranEnvelope(record: JobRecord, code: number, error: string, times: EndedTimes, buildNumber: string): Envelope {
   return {
     endpoint: record.endpoint,
-    code: CANCELLED_CODE,
+    code,
     id: record.clientId,
     job_id: record.jobId,
     response: null,
-    message: CANCELLED_ERROR,
-    error: CANCELLED_ERROR,
+    message: error,
+    error,
     stdout: '',
     stderr: '',
-    exit_code: CANCELLED_CODE,
+    exit_code: code,
     pid: process.pid,
     queue_id: 0,
-    run_time: 0,
-    queue_time: round3(queueTimeSec),
-    total_time: round3(queueTimeSec),
-    queue_length: queueLength,
+    run_time: round3(times.runTimeSec),
+    queue_time: round3(times.queueTimeSec),
+    total_time: round3(round3(times.queueTimeSec) + round3(times.runTimeSec)),
+    queue_length: times.queueLength,
     build_number: buildNumber,
   };
+}
+
+export function cancelledEnvelope(record: JobRecord, times: EndedTimes, buildNumber: string): Envelope {
+  return unranEnvelope(record, CANCELLED_CODE, CANCELLED_ERROR, times, buildNumber);
+}
+
+/** A job whose worker stopped mid-run twice: a server-side failure, reported as the documented 500. */
+export function lostEnvelope(record: JobRecord, times: EndedTimes, buildNumber: string): Envelope {
+  return unranEnvelope(record, 500, INTERNAL_ERROR, times, buildNumber);
 }

@@ -2,14 +2,25 @@ import type Redis from 'ioredis';
 import type { Envelope } from '../common/envelope';
 import { JobRecord, JobStatus, WebhookState } from './job.types';
 
-// pending -> running, atomically; a job already re-queued after a stalled worker may run again.
+// pending -> running, atomically. 'running' -> 'running' is a re-run after a stalled worker;
+// a job whose cancellation was requested (its worker may have died meanwhile) does not start.
 const START_SCRIPT = `
+local status, cancel = unpack(redis.call('HMGET', KEYS[1], 'status', 'cancel_requested'))
+if status ~= 'pending' and status ~= 'running' then return 0 end
+if cancel == '1' then return 2 end
+redis.call('HSET', KEYS[1], 'status', 'running', 'started_at', ARGV[1])
+return 1`;
+
+// Marks a job that has not ended as to be cancelled; any worker that picks it up later refuses it.
+const CANCEL_SCRIPT = `
 local status = redis.call('HGET', KEYS[1], 'status')
-if status == 'pending' or status == 'running' then
-  redis.call('HSET', KEYS[1], 'status', 'running', 'started_at', ARGV[1])
-  return 1
-end
-return 0`;
+if status ~= 'pending' and status ~= 'running' then return 0 end
+redis.call('HSET', KEYS[1], 'cancel_requested', '1')
+return 1`;
+
+const INDEX_SLACK_SEC = 24 * 3600;
+
+export type StartResult = 'started' | 'ended' | 'cancel_requested';
 
 // Writes the final state once: a job that already ended keeps its first ending.
 const FINISH_SCRIPT = `
@@ -26,6 +37,11 @@ export class JobStore {
     private readonly prefix: string,
     private readonly retentionSec: number,
   ) {}
+
+  /** Index entries older than this belong to records that have expired (a job ends within a day). */
+  private indexWindowMs(): number {
+    return (this.retentionSec + INDEX_SLACK_SEC) * 1000;
+  }
 
   jobKey(jobId: string): string {
     return `${this.prefix}:job:${jobId}`;
@@ -48,6 +64,9 @@ export class JobStore {
       .multi()
       .hset(this.jobKey(record.jobId), fields)
       .zadd(this.ownerKey(record.owner), record.createdAtMs, record.jobId)
+      // Listing prunes entries whose records expired; this bounds an index nobody lists.
+      .zremrangebyscore(this.ownerKey(record.owner), '-inf', `(${record.createdAtMs - this.indexWindowMs()}`)
+      .pexpire(this.ownerKey(record.owner), this.indexWindowMs())
       .exec();
   }
 
@@ -56,8 +75,14 @@ export class JobStore {
     return hash.status ? fromHash(jobId, hash) : null;
   }
 
-  async markRunning(jobId: string, startedAtMs: number): Promise<boolean> {
-    return (await this.redis.eval(START_SCRIPT, 1, this.jobKey(jobId), String(startedAtMs))) === 1;
+  async markRunning(jobId: string, startedAtMs: number): Promise<StartResult> {
+    const result = await this.redis.eval(START_SCRIPT, 1, this.jobKey(jobId), String(startedAtMs));
+    return result === 1 ? 'started' : result === 2 ? 'cancel_requested' : 'ended';
+  }
+
+  /** False when the job has already ended (or does not exist). */
+  async requestCancel(jobId: string): Promise<boolean> {
+    return (await this.redis.eval(CANCEL_SCRIPT, 1, this.jobKey(jobId))) === 1;
   }
 
   async finish(jobId: string, status: JobStatus, endedAtMs: number, runTimeSec: number, queueTimeSec: number, envelope: Envelope): Promise<boolean> {
@@ -118,6 +143,7 @@ function fromHash(jobId: string, h: Record<string, string>): JobRecord {
     owner: h.owner,
     clientId: h.client_id ?? null,
     status: h.status as JobStatus,
+    cancelRequested: h.cancel_requested === '1',
     createdAtMs: Number(h.created_at),
     startedAtMs: num(h.started_at),
     endedAtMs: num(h.ended_at),

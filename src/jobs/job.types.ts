@@ -35,6 +35,8 @@ export interface JobRecord {
   owner: string;
   clientId: string | null;
   status: JobStatus;
+  /** DELETE was called while it had not ended; it ends as cancelled wherever it is. */
+  cancelRequested: boolean;
   createdAtMs: number;
   startedAtMs: number | null;
   endedAtMs: number | null;

@@ -6,13 +6,15 @@ import type Redis from 'ioredis';
 import { AppConfig } from '../config/app-config';
 import type { Envelope } from '../common/envelope';
 import { RedisConnection } from '../redis/redis-connection';
-import { cancelledEnvelope } from './job-envelope';
+import { cancelledEnvelope, EndedTimes, lostEnvelope } from './job-envelope';
 import { JobEvents } from './job-events';
 import { JobStore } from './job-store';
 import { ExecutionJobData, isEnded, JobRecord, JobStatus, SubmitInput } from './job.types';
 
 export const EXECUTIONS_QUEUE = 'executions';
 const RUN_JOB = 'run';
+/** The error Bull gives a job whose worker stopped mid-run more often than `maxStalledCount`. */
+const STALLED_TOO_OFTEN = 'job stalled more than allowable limit';
 
 export class QueueFullException extends HttpException {
   constructor(maxQueueLength: number) {
@@ -72,6 +74,7 @@ export class JobsService implements OnModuleInit, OnModuleDestroy {
       owner: input.owner,
       clientId: input.clientId,
       status: 'pending',
+      cancelRequested: false,
       createdAtMs: Date.now(),
       startedAtMs: null,
       endedAtMs: null,
@@ -92,7 +95,14 @@ export class JobsService implements OnModuleInit, OnModuleDestroy {
       timeoutSec: input.timeoutSec,
       endpoint: input.endpoint,
     };
-    await this.queue.add(RUN_JOB, data, { jobId, removeOnComplete: true, removeOnFail: true, attempts: 1 });
+    // A failed Bull job is kept (until the 'failed' handler removes it, or for the retention
+    // window): removing it at once would hide which job a stalled-job failure was about.
+    await this.queue.add(RUN_JOB, data, {
+      jobId,
+      removeOnComplete: true,
+      removeOnFail: { age: this.config.jobRetentionSec },
+      attempts: 1,
+    });
     return { record, replayed: false };
   }
 
@@ -125,8 +135,18 @@ export class JobsService implements OnModuleInit, OnModuleDestroy {
     }
   }
 
-  /** Worker side: runs `handler` for each queued job, at most `concurrency` at once in this process. */
+  /**
+   * Worker side: runs `handler` for each queued job, at most `concurrency` at once in this process.
+   * Bull's stalled-job check (every STALLED_CHECK_MS, in every worker) puts a job whose worker died
+   * back in the queue once; the second time it fails, and it ends here as `failed` (500).
+   */
   registerWorker(concurrency: number, handler: (data: ExecutionJobData, signal: AbortSignal) => Promise<void>): void {
+    this.queue.on('stalled', (job: Job<ExecutionJobData>) => {
+      this.logger.warn(`job ${job.id}: its worker stopped mid-run; queued to run once more`);
+    });
+    this.queue.on('failed', (job: Job<ExecutionJobData> | null, err: Error) => {
+      if (job && err?.message === STALLED_TOO_OFTEN) void this.endLostJob(job);
+    });
     void this.queue.process(RUN_JOB, concurrency, async (job: Job<ExecutionJobData>) => {
       const controller = new AbortController();
       this.running.set(job.data.jobId, controller);
@@ -138,12 +158,58 @@ export class JobsService implements OnModuleInit, OnModuleDestroy {
     });
   }
 
-  /** Worker side: pending → running. False when the job was cancelled (or removed) meanwhile. */
+  /**
+   * Worker side: pending → running. Null when the job must not run: it ended meanwhile, or its
+   * cancellation was requested (then it ends here as cancelled).
+   */
   async markRunning(jobId: string): Promise<{ startedAtMs: number; record: JobRecord } | null> {
     const startedAtMs = Date.now();
-    if (!(await this.store.markRunning(jobId, startedAtMs))) return null;
+    const result = await this.store.markRunning(jobId, startedAtMs);
     const record = await this.store.get(jobId);
-    return record ? { startedAtMs, record } : null;
+    if (!record) return null;
+    if (result === 'cancel_requested') {
+      await this.finish(record, 'cancelled', cancelledEnvelope(record, await this.endedTimes(record), this.config.buildNumber), 0, 0);
+      return null;
+    }
+    return result === 'started' ? { startedAtMs, record } : null;
+  }
+
+  /** SIGTERM: take no new jobs here; resolves when this process's running jobs have ended. */
+  async stopTakingJobs(): Promise<void> {
+    if (this.config.role === 'api') return;
+    await this.queue.pause(true, false);
+  }
+
+  /** Jobs this process is running now. */
+  runningJobIds(): string[] {
+    return [...this.running.keys()];
+  }
+
+  private async endLostJob(job: Job<ExecutionJobData>): Promise<void> {
+    try {
+      const record = await this.store.get(String(job.id));
+      await job.remove().catch(() => undefined);
+      if (!record || isEnded(record.status)) return;
+      const times = await this.endedTimes(record);
+      if (record.cancelRequested) {
+        await this.finish(record, 'cancelled', cancelledEnvelope(record, times, this.config.buildNumber), times.runTimeSec, times.queueTimeSec);
+        return;
+      }
+      this.logger.error(`job ${record.jobId}: its worker stopped mid-run twice; failing it`);
+      await this.finish(record, 'failed', lostEnvelope(record, times, this.config.buildNumber), times.runTimeSec, times.queueTimeSec);
+    } catch (err) {
+      this.logger.error(`job ${job.id}: could not record the lost job: ${(err as Error).message}`);
+    }
+  }
+
+  private async endedTimes(record: JobRecord): Promise<EndedTimes> {
+    const now = Date.now();
+    const startedAtMs = record.startedAtMs ?? now;
+    return {
+      queueTimeSec: (startedAtMs - record.createdAtMs) / 1000,
+      runTimeSec: (now - startedAtMs) / 1000,
+      queueLength: await this.queueLength(),
+    };
   }
 
   /** Stores the final envelope once and tells every waiter in the cluster. */
@@ -207,12 +273,14 @@ export class JobsService implements OnModuleInit, OnModuleDestroy {
     if (isEnded(record.status)) return { outcome: 'ended', record };
     const waiter = this.events.whenEnded(jobId);
     try {
+      // Recorded first: a worker that picks the job up from now on (or re-runs it after a
+      // stalled worker) refuses it, so the cancel holds even if no worker hears the message.
+      if (!(await this.store.requestCancel(jobId))) return { outcome: 'ended', record: await this.store.get(jobId) };
       if (record.status === 'pending') {
         const job = await this.queue.getJob(jobId);
         await job?.remove().catch(() => undefined); // already taken by a worker: the cancel message below reaches it
-        const queueTimeSec = (Date.now() - record.createdAtMs) / 1000;
-        const envelope = cancelledEnvelope(record, queueTimeSec, this.config.buildNumber, await this.queueLength());
-        await this.finish(record, 'cancelled', envelope, 0, queueTimeSec);
+        const envelope = cancelledEnvelope(record, await this.endedTimes(record), this.config.buildNumber);
+        await this.finish(record, 'cancelled', envelope, 0, (Date.now() - record.createdAtMs) / 1000);
       }
       await this.events.publish('cancel', jobId);
       await Promise.race([waiter.promise, delay(2000)]);
