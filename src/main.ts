@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { createApp } from './app.setup';
+import { drainAndClose } from './graceful-shutdown';
 import { AppConfig, loadConfig } from './config/app-config';
 import { RedisConnection } from './redis/redis-connection';
 
@@ -27,8 +28,12 @@ async function bootstrap(): Promise<void> {
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.log(`${signal}: shutting down`);
-    await app.close();
+    logger.log(`${signal}: draining (up to ${config.shutdownGraceMs} ms), then shutting down`);
+    try {
+      await drainAndClose(app, config.shutdownGraceMs, logger);
+    } catch (err) {
+      logger.error(`shutdown: ${(err as Error).message}`);
+    }
     await connection.stop();
     process.exit(0);
   };
