@@ -1,4 +1,5 @@
-import { KEY, OTHER_KEY, sleep, startTestApp, TestApp } from './utils';
+import Redis from 'ioredis';
+import { hostPidsWith, KEY, OTHER_KEY, SHARED_REDIS_URL, sleep, startTestApp, TestApp } from './utils';
 
 const EXEC = '/v1/code/execute/python';
 
@@ -64,7 +65,9 @@ describe('jobs API (real Redis, real sandbox)', () => {
   });
 
   it('cancel a running job: 200, status cancelled, sandbox killed; a sync caller gets 499', async () => {
-    const sync = submit({ code: 'import time\ntime.sleep(30)', id: 'long' }).then((r) => r); // supertest sends on then()
+    const marker = `39.${process.pid}`; // the sandboxed `sleep` shows up on the host with this argument
+    const code = `import subprocess\nsubprocess.run(['/usr/bin/sleep', '${marker}'])`;
+    const sync = submit({ code, id: 'long' }).then((r) => r); // supertest sends on then()
     let jobId = '';
     for (let i = 0; i < 50 && !jobId; i++) {
       await sleep(100);
@@ -72,11 +75,14 @@ describe('jobs API (real Redis, real sandbox)', () => {
       jobId = list.body.response.jobs[0]?.job_id ?? '';
     }
     expect(jobId).toBeTruthy();
+    for (let i = 0; i < 50 && hostPidsWith(`sleep ${marker}`).length === 0; i++) await sleep(50);
+    expect(hostPidsWith(`sleep ${marker}`).length).toBeGreaterThan(0);
     const started = Date.now();
     const cancelled = await t.http.delete(`/v1/jobs/${jobId}`).set('x-api-key', KEY);
     expect(cancelled.status).toBe(200);
     expect(cancelled.body.response.status).toBe('cancelled');
     expect(Date.now() - started).toBeLessThan(1500);
+    expect(hostPidsWith(`sleep ${marker}`)).toEqual([]);
     const res = await sync;
     expect(res.status).toBe(499);
     expect(res.body).toMatchObject({ code: 499, error: 'Job cancelled', job_id: jobId });
@@ -110,5 +116,35 @@ describe('jobs API (real Redis, real sandbox)', () => {
     expect(second.body.job_id).toBe(first.body.job_id);
     const other = await t.http.post(EXEC).set('x-api-key', OTHER_KEY).set('Idempotency-Key', 'idem-1').send(body);
     expect(other.body.job_id).not.toBe(first.body.job_id);
+  });
+});
+
+describe('job retention (JOB_RETENTION_SECONDS=1)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ SANDBOX_SERVERS: '1', JOB_RETENTION_SECONDS: '1' });
+  });
+  afterAll(() => t.close());
+
+  it('an ended job, its index entry and its Idempotency-Key are gone after the retention window', async () => {
+    const first = await t.http.post(EXEC).set('x-api-key', KEY).set('Idempotency-Key', 'keep-1').send({ code: 'print(1)' });
+    expect(first.status).toBe(200);
+    const jobId = first.body.job_id as string;
+    expect((await t.http.get(`/v1/jobs/${jobId}`).set('x-api-key', KEY)).status).toBe(200);
+    await sleep(2200);
+    expect((await t.http.get(`/v1/jobs/${jobId}`).set('x-api-key', KEY)).status).toBe(404);
+    const list = await t.http.get('/v1/jobs').set('x-api-key', KEY);
+    expect(list.body.response.jobs).toEqual([]);
+    const redis = new Redis(SHARED_REDIS_URL);
+    try {
+      expect(await redis.keys(`${t.prefix}:job:*`)).toEqual([]);
+      expect(await redis.keys(`${t.prefix}:idem:*`)).toEqual([]);
+      expect(await redis.keys(`${t.prefix}:owner:*`)).toEqual([]); // listing pruned the expired entry
+    } finally {
+      redis.disconnect();
+    }
+    const again = await t.http.post(EXEC).set('x-api-key', KEY).set('Idempotency-Key', 'keep-1').send({ code: 'print(1)' });
+    expect(again.status).toBe(200);
+    expect(again.body.job_id).not.toBe(jobId);
   });
 });
