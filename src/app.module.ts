@@ -11,6 +11,7 @@ import { ExecutionModule } from './execution/execution.module';
 import { PythonRunner } from './execution/runner/python-runner';
 import { HealthModule } from './health/health.module';
 import { JobsModule } from './jobs/jobs.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { RedisConnection } from './redis/redis-connection';
 import { RedisModule } from './redis/redis.module';
 
@@ -28,6 +29,7 @@ export class AppModule implements NestModule {
         JobsModule,
         ExecutionModule,
         HealthModule.register({ imports: [ExecutionModule], sandboxHealth: { useExisting: PythonRunner } }),
+        MetricsModule,
       ],
       providers: [{ provide: APP_FILTER, inject: [AppConfig], useFactory: (c: AppConfig) => new HttpExceptionFilter(c) }],
     };

@@ -110,6 +110,11 @@ export class JobsService implements OnModuleInit, OnModuleDestroy {
     return this.queue.getWaitingCount();
   }
 
+  /** Jobs taken by a worker and not yet ended, in the whole cluster. */
+  async activeCount(): Promise<number> {
+    return this.queue.getActiveCount();
+  }
+
   /** The job if it exists and belongs to `owner`. */
   async get(jobId: string, owner: string): Promise<JobRecord | null> {
     const record = await this.store.get(jobId);
