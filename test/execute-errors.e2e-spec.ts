@@ -1,4 +1,4 @@
-import { KEY, startTestApp, TestApp } from './utils';
+import { KEY, OTHER_KEY, startTestApp, TestApp } from './utils';
 
 const PATH = '/v1/code/execute/python';
 
@@ -107,5 +107,28 @@ describe('MAX_QUEUE_LENGTH', () => {
     expect(third.status).toBe(429);
     expect(third.body).toMatchObject({ code: 429, message: 'MAX_QUEUE_LENGTH (1) reached', job_id: null });
     expect(second.body.max_queue_length).toBe(1);
+  });
+});
+
+describe('RATE_LIMIT_PER_MINUTE', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ RATE_LIMIT_PER_MINUTE: '3', SANDBOX_SERVERS: '1' });
+  });
+  afterAll(() => t.close());
+
+  it('the 4th run of a key within a minute gets 429 with Retry-After; other keys and reads are not counted', async () => {
+    for (let i = 0; i < 3; i++) {
+      const ok = await t.http.post(PATH).set('x-api-key', KEY).send({ code: `${i}` });
+      expect(ok.status).toBe(200);
+    }
+    const limited = await t.http.post(PATH).set('x-api-key', KEY).send({ code: '4' });
+    expect(limited.status).toBe(429);
+    expect(limited.body).toMatchObject({ code: 429, message: 'Rate limit exceeded (3 requests per minute)', endpoint: PATH });
+    const retryAfter = Number(limited.headers['retry-after']);
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    expect((await t.http.post(PATH).set('x-api-key', OTHER_KEY).send({ code: '1' })).status).toBe(200);
+    expect((await t.http.get('/v1/jobs').set('x-api-key', KEY)).status).toBe(200);
   });
 });

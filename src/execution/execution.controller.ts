@@ -6,6 +6,7 @@ import {
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { ApiKeyAuth, CallerKeyId } from '../auth/auth.decorators';
+import { RateLimited } from '../auth/rate-limit.guard';
 import { AppConfig } from '../config/app-config';
 import { EnvelopeDraft, ErrorEnvelopeDto } from '../common/envelope';
 import { EnvelopeInterceptor } from '../common/envelope.interceptor';
@@ -25,6 +26,7 @@ export class ExecutionController {
 
   @Post('python')
   @HttpCode(200)
+  @RateLimited()
   @ApiOperation({
     summary: 'Run a Python snippet',
     description:
