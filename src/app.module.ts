@@ -13,6 +13,7 @@ import { HealthModule } from './health/health.module';
 import { JobsModule } from './jobs/jobs.module';
 import { RedisConnection } from './redis/redis-connection';
 import { RedisModule } from './redis/redis.module';
+import { WebhooksModule } from './webhooks/webhooks.module';
 
 @Module({})
 export class AppModule implements NestModule {
@@ -27,6 +28,7 @@ export class AppModule implements NestModule {
         AuthModule,
         JobsModule,
         ExecutionModule,
+        WebhooksModule,
         HealthModule.register({ imports: [ExecutionModule], sandboxHealth: { useExisting: PythonRunner } }),
       ],
       providers: [{ provide: APP_FILTER, inject: [AppConfig], useFactory: (c: AppConfig) => new HttpExceptionFilter(c) }],
