@@ -232,6 +232,27 @@ describe('webhooks (real Redis, real sandbox, real local receiver)', () => {
     for (const jobId of jobIds) expect((await getJob(t, jobId)).webhook).toMatchObject({ status: 'delivered', attempts: 1 });
   });
 
+  it('ROLE=api queues the delivery of a job it cancelled; only a worker process delivers it', async () => {
+    const env = { WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_SECRET: SECRET, WEBHOOK_BACKOFF_BASE_MS: String(BACKOFF_BASE_MS) };
+    const api = await startTestApp({ ...env, ROLE: 'api' });
+    let worker: TestApp | undefined;
+    try {
+      const path = uniquePath('split-roles');
+      const jobId = await accepted(api, { code: '1', webhook_url: receiver.url(path) });
+      expect((await api.http.delete(`/v1/jobs/${jobId}`).set('x-api-key', KEY)).status).toBe(200);
+      await sleep(20 * BACKOFF_BASE_MS);
+      expect(receiver.at(path)).toHaveLength(0); // queued, but an API process takes no work
+      expect((await getJob(api, jobId)).webhook).toMatchObject({ status: 'pending', attempts: 0 });
+      worker = await startTestApp({ ...env, ROLE: 'worker', SANDBOX_SERVERS: '1', REDIS_PREFIX: api.prefix });
+      const [request] = await receiver.waitFor(path, 1);
+      expect(verifyAsReceiver(request)).toMatchObject({ code: 499, job_id: jobId });
+      expect((await settled(api, jobId)).webhook).toMatchObject({ status: 'delivered', attempts: 1 });
+    } finally {
+      await worker?.close();
+      await api.close();
+    }
+  });
+
   describe('SSRF guard (default: WEBHOOK_ALLOW_PRIVATE=false)', () => {
     it.each([
       ['127.0.0.1', (p: string) => receiver.url(p, '127.0.0.1'), /^Refused: 127\.0\.0\.1 is a loopback address/],
