@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
+import type { WebhookState } from '../src/jobs/job.types';
 import { KEY, sleep, startTestApp, TestApp } from './utils';
 import { closedPort, ReceivedRequest, WebhookReceiver } from './webhook-receiver';
 
@@ -8,15 +9,6 @@ const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const MAX_ATTEMPTS = 4;
 const TIMEOUT_MS = 500;
 const BACKOFF_BASE_MS = 50;
-
-interface WebhookView {
-  url: string;
-  status: 'pending' | 'delivered' | 'failed';
-  attempts: number;
-  last_status_code: number | null;
-  last_error: string | null;
-  delivered_at: string | null;
-}
 
 /** What a receiver does: verify the signature over the raw body, then trust the parsed envelope. */
 function verifyAsReceiver(request: ReceivedRequest, secret = SECRET): Record<string, unknown> {
@@ -57,7 +49,7 @@ describe('webhooks (real Redis, real sandbox, real local receiver)', () => {
   async function getJob(app: TestApp, jobId: string) {
     const res = await app.http.get(`/v1/jobs/${jobId}`).set('x-api-key', KEY);
     expect(res.status).toBe(200);
-    return res.body.response as { status: string; started_at: string | null; ended_at: string | null; result: Record<string, unknown> | null; webhook: WebhookView };
+    return res.body.response as { status: string; started_at: string | null; ended_at: string | null; result: Record<string, unknown> | null; webhook: WebhookState };
   }
 
   /** Polls the job until its webhook is delivered or failed. */
