@@ -14,6 +14,7 @@ import { JobsModule } from './jobs/jobs.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { RedisConnection } from './redis/redis-connection';
 import { RedisModule } from './redis/redis.module';
+import { WebhooksModule } from './webhooks/webhooks.module';
 
 @Module({})
 export class AppModule implements NestModule {
@@ -28,6 +29,7 @@ export class AppModule implements NestModule {
         AuthModule,
         JobsModule,
         ExecutionModule,
+        WebhooksModule,
         HealthModule.register({ imports: [ExecutionModule], sandboxHealth: { useExisting: PythonRunner } }),
         MetricsModule,
       ],

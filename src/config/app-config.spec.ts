@@ -31,6 +31,8 @@ describe('loadConfig', () => {
       webhookSecret: undefined,
       webhookTimeoutMs: 10000,
       webhookMaxAttempts: 8,
+      webhookBackoffBaseMs: 1000,
+      webhookConcurrency: 16,
       webhookAllowPrivate: false,
       sandbox: 'bwrap',
       sandboxServers: availableParallelism(),
@@ -74,7 +76,10 @@ describe('loadConfig', () => {
     ['SHUTDOWN_GRACE_MS', { SHUTDOWN_GRACE_MS: '0' }, { shutdownGraceMs: 0 }],
     ['WEBHOOK_SECRET', { WEBHOOK_SECRET: 's3cret' }, { webhookSecret: 's3cret' }],
     ['WEBHOOK_TIMEOUT_MS', { WEBHOOK_TIMEOUT_MS: '500' }, { webhookTimeoutMs: 500 }],
+    ['WEBHOOK_SECRET whsec_', { WEBHOOK_SECRET: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' }, { webhookSecret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' }],
     ['WEBHOOK_MAX_ATTEMPTS', { WEBHOOK_MAX_ATTEMPTS: '1' }, { webhookMaxAttempts: 1 }],
+    ['WEBHOOK_BACKOFF_BASE_MS', { WEBHOOK_BACKOFF_BASE_MS: '20' }, { webhookBackoffBaseMs: 20 }],
+    ['WEBHOOK_CONCURRENCY', { WEBHOOK_CONCURRENCY: '4' }, { webhookConcurrency: 4 }],
     ['WEBHOOK_ALLOW_PRIVATE true', { WEBHOOK_ALLOW_PRIVATE: 'true' }, { webhookAllowPrivate: true }],
     ['WEBHOOK_ALLOW_PRIVATE 1', { WEBHOOK_ALLOW_PRIVATE: '1' }, { webhookAllowPrivate: true }],
     ['WEBHOOK_ALLOW_PRIVATE 0', { WEBHOOK_ALLOW_PRIVATE: '0' }, { webhookAllowPrivate: false }],
@@ -114,6 +119,11 @@ describe('loadConfig', () => {
     [{ STALLED_CHECK_MS: '100' }, 'Invalid STALLED_CHECK_MS: "100"'],
     [{ WEBHOOK_TIMEOUT_MS: '10s' }, 'Invalid WEBHOOK_TIMEOUT_MS: "10s"'],
     [{ WEBHOOK_MAX_ATTEMPTS: '0' }, 'Invalid WEBHOOK_MAX_ATTEMPTS: "0"'],
+    [{ WEBHOOK_BACKOFF_BASE_MS: '0' }, 'Invalid WEBHOOK_BACKOFF_BASE_MS: "0"'],
+    [{ WEBHOOK_CONCURRENCY: '0' }, 'Invalid WEBHOOK_CONCURRENCY: "0"'],
+    [{ WEBHOOK_SECRET: 'whsec_not base64!' }, 'Invalid WEBHOOK_SECRET (whsec_ must be followed by standard base64'],
+    [{ WEBHOOK_SECRET: 'whsec_' }, 'Invalid WEBHOOK_SECRET'],
+    [{ WEBHOOK_SECRET: 'whsec_abc' }, 'Invalid WEBHOOK_SECRET'],
     [{ WEBHOOK_ALLOW_PRIVATE: 'yes' }, 'Invalid WEBHOOK_ALLOW_PRIVATE: "yes" (expected true, false, 1 or 0)'],
     [{ WEBHOOK_ALLOW_PRIVATE: 'TRUE' }, 'Invalid WEBHOOK_ALLOW_PRIVATE: "TRUE"'],
     [{ SANDBOX: 'docker' }, 'Invalid SANDBOX: "docker" (expected one of bwrap, process)'],
@@ -135,6 +145,12 @@ describe('loadConfig', () => {
 
   it('never echoes a REDIS_URL (it may hold a password)', () => {
     expect(() => loadConfig({ ...base, REDIS_URL: 'http://user:hunter2@host' })).toThrow(
+      expect.objectContaining({ message: expect.not.stringContaining('hunter2') }),
+    );
+  });
+
+  it('never echoes a WEBHOOK_SECRET', () => {
+    expect(() => loadConfig({ ...base, WEBHOOK_SECRET: 'whsec_hunter2!' })).toThrow(
       expect.objectContaining({ message: expect.not.stringContaining('hunter2') }),
     );
   });

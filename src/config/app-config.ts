@@ -52,9 +52,14 @@ export class AppConfig {
   readonly stalledCheckMs: number;
   /** On SIGTERM: how long running jobs and in-flight requests may take before the process exits. */
   readonly shutdownGraceMs: number;
+  /** `whsec_<base64>` (the key is the decoded bytes) or any other string (the key is its UTF-8 bytes). */
   readonly webhookSecret?: string;
   readonly webhookTimeoutMs: number;
   readonly webhookMaxAttempts: number;
+  /** Delay before the first retry; doubles per attempt (with jitter), at most 5 minutes. */
+  readonly webhookBackoffBaseMs: number;
+  /** Deliveries in flight at once per worker process. */
+  readonly webhookConcurrency: number;
   readonly webhookAllowPrivate: boolean;
   readonly sandbox: SandboxKind;
   readonly sandboxServers: number;
@@ -121,9 +126,11 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     jobRetentionSec: int('JOB_RETENTION_SECONDS', 3600, 1, 366 * 24 * 3600),
     stalledCheckMs: int('STALLED_CHECK_MS', 10_000, 500, 600_000),
     shutdownGraceMs: int('SHUTDOWN_GRACE_MS', 25_000, 0, 3_600_000),
-    webhookSecret: read('WEBHOOK_SECRET'),
+    webhookSecret: parseWebhookSecret(read('WEBHOOK_SECRET')),
     webhookTimeoutMs: int('WEBHOOK_TIMEOUT_MS', 10_000, 1, 300_000),
     webhookMaxAttempts: int('WEBHOOK_MAX_ATTEMPTS', 8, 1, 100),
+    webhookBackoffBaseMs: int('WEBHOOK_BACKOFF_BASE_MS', 1000, 1, 300_000),
+    webhookConcurrency: int('WEBHOOK_CONCURRENCY', 16, 1, 1000),
     webhookAllowPrivate: parseBoolean('WEBHOOK_ALLOW_PRIVATE', read('WEBHOOK_ALLOW_PRIVATE'), false),
     sandbox,
     sandboxServers,
@@ -180,6 +187,16 @@ function parseRedisPrefix(raw: string | undefined): string {
   if (raw === undefined) return 'pyexec';
   if (!/^[A-Za-z0-9._:-]{1,64}$/.test(raw)) {
     throw new ConfigError(`Invalid REDIS_PREFIX: ${JSON.stringify(raw)} (expected 1..64 characters of A-Z a-z 0-9 . _ : -)`);
+  }
+  return raw;
+}
+
+function parseWebhookSecret(raw: string | undefined): string | undefined {
+  if (raw === undefined || !raw.startsWith('whsec_')) return raw;
+  const base64 = raw.slice('whsec_'.length);
+  if (!/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{4})$/.test(base64)) {
+    // The value is not echoed: it is a secret.
+    throw new ConfigError('Invalid WEBHOOK_SECRET (whsec_ must be followed by standard base64, e.g. whsec_$(openssl rand -base64 32))');
   }
   return raw;
 }

@@ -30,6 +30,12 @@ redis.call('HSET', KEYS[1], 'status', ARGV[1], 'ended_at', ARGV[2], 'run_time', 
 redis.call('EXPIRE', KEYS[1], ARGV[6])
 return 1`;
 
+// Only while the record exists: a write after retention expired it must not recreate it without a TTL.
+const SET_WEBHOOK_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'webhook', ARGV[1])
+return 1`;
+
 /** Job records and per-owner indexes in Redis, all under one key prefix. */
 export class JobStore {
   constructor(
@@ -93,8 +99,9 @@ export class JobStore {
     return written === 1;
   }
 
-  async setWebhook(jobId: string, webhook: WebhookState): Promise<void> {
-    await this.redis.hset(this.jobKey(jobId), 'webhook', JSON.stringify(webhook));
+  /** False when the record no longer exists. HSET keeps the record's TTL. */
+  async setWebhook(jobId: string, webhook: WebhookState): Promise<boolean> {
+    return (await this.redis.eval(SET_WEBHOOK_SCRIPT, 1, this.jobKey(jobId), JSON.stringify(webhook))) === 1;
   }
 
   /** Newest first; `beforeMs`/`beforeId` continue after the last job of the previous page. */
