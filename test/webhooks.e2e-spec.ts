@@ -105,6 +105,10 @@ describe('webhooks (real Redis, real sandbox, real local receiver)', () => {
     // Backoff: the first retry waits at least 0.8 × base, the second at least 0.8 × 2 × base.
     expect(requests[1].receivedAtMs - requests[0].receivedAtMs).toBeGreaterThanOrEqual(0.8 * BACKOFF_BASE_MS - 5);
     expect(requests[2].receivedAtMs - requests[1].receivedAtMs).toBeGreaterThanOrEqual(1.6 * BACKOFF_BASE_MS - 5);
+    const metrics = (await t.http.get('/metrics')).text;
+    const count = (outcome: string) => Number(metrics.match(new RegExp(`^pyexec_webhook_deliveries_total\\{outcome="${outcome}"\\} (\\d+)`, 'm'))?.[1] ?? 0);
+    expect(count('retried')).toBeGreaterThanOrEqual(2);
+    expect(count('delivered')).toBeGreaterThanOrEqual(1);
   });
 
   it('429 is retried like a 5xx', async () => {

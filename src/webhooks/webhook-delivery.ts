@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { JobsService } from '../jobs/jobs.service';
+import { MetricsService } from '../metrics/metrics.service';
 import { WebhookState } from '../jobs/job.types';
 import { judge } from './webhook-retry-policy';
 import { WebhookSender } from './webhook-sender';
@@ -18,6 +19,7 @@ export class WebhookDelivery {
   constructor(
     private readonly jobs: JobsService,
     private readonly config: AppConfig,
+    private readonly metrics: MetricsService,
   ) {
     this.sender = new WebhookSender({ timeoutMs: config.webhookTimeoutMs, allowPrivate: config.webhookAllowPrivate });
     this.signer = new WebhookSigner(config.webhookSecret);
@@ -45,6 +47,7 @@ export class WebhookDelivery {
         ? { ...webhook, status: 'delivered', attempts, last_status_code: verdict.statusCode, last_error: null, delivered_at: new Date().toISOString() }
         : { ...webhook, status: retry ? 'pending' : 'failed', attempts, last_status_code: verdict.statusCode, last_error: verdict.error };
     await this.jobs.store.setWebhook(jobId, state);
+    this.metrics.recordWebhook(state.status === 'pending' ? 'retried' : state.status);
 
     const where = `job ${jobId} → ${originOf(webhook.url)}`;
     if (state.status === 'failed') this.logger.warn(`${where}: failed after ${attempts} attempt(s): ${state.last_error}`);
