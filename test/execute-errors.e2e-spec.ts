@@ -61,7 +61,7 @@ describe('POST /v1/code/execute/python: bad requests', () => {
   it('a non-JSON Content-Type → 415', async () => {
     const res = await t.http.post(PATH).set('x-api-key', KEY).set('content-type', 'text/plain').send("print('hi')");
     expect(res.status).toBe(415);
-    expect(res.body).toMatchObject({ code: 415, exit_code: 415 });
+    expect(res.body).toMatchObject({ code: 415, exit_code: 415, endpoint: PATH }); // thrown in middleware, still the route's path
   });
 
   describe('401 before anything else', () => {
