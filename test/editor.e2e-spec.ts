@@ -1,5 +1,8 @@
 import { hostPidsWith, KEY, OTHER_KEY, sleep, startTestApp, TestApp } from './utils';
 
+// Generous, for a loaded shared machine: the slowest test here takes about 1.5 s alone.
+jest.setTimeout(30_000);
+
 const BASE = '/api/v1/python';
 const EXECUTE = `${BASE}/execute`;
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
@@ -343,12 +346,17 @@ describe('editor dialect: a full queue', () => {
   afterAll(() => t.close());
 
   it('429 QUEUE_FULL; nothing was queued', async () => {
-    const slow = { code: 'import time\ntime.sleep(2)', async: true };
-    expect((await t.http.post(EXECUTE).set('x-api-key', KEY).send(slow)).status).toBe(202); // taken by the worker
+    const slow = { code: 'import time\ntime.sleep(5)', async: true };
+    const running = await t.http.post(EXECUTE).set('x-api-key', KEY).send(slow); // taken by the worker
+    expect(running.status).toBe(202);
     await sleep(300);
-    expect((await t.http.post(EXECUTE).set('x-api-key', KEY).send(slow)).status).toBe(202); // waits
+    const waiting = await t.http.post(EXECUTE).set('x-api-key', KEY).send(slow);
+    expect(waiting.status).toBe(202);
     const full = await t.http.post(EXECUTE).set('x-api-key', KEY).send({ code: '1' });
     expectEditorError(full, 429, 'QUEUE_FULL', /MAX_QUEUE_LENGTH \(1\) reached/);
     expect((await t.http.get(`${BASE}/jobs`).set('x-api-key', KEY)).body.jobs).toHaveLength(2);
+    for (const id of [waiting.body.job_id, running.body.job_id]) {
+      expect((await t.http.delete(`${BASE}/job?id=${id}`).set('x-api-key', KEY)).status).toBe(200);
+    }
   });
 });
