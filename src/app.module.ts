@@ -7,6 +7,8 @@ import { JsonBodyMiddleware } from './common/json-body.middleware';
 import { RequestIdMiddleware } from './common/request-id.middleware';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
+import { EditorErrorFormatter } from './editor/editor-error.formatter';
+import { EditorModule } from './editor/editor.module';
 import { ExecutionModule } from './execution/execution.module';
 import { PythonRunner } from './execution/runner/python-runner';
 import { HealthModule } from './health/health.module';
@@ -30,10 +32,11 @@ export class AppModule implements NestModule {
         JobsModule,
         ExecutionModule,
         WebhooksModule,
+        EditorModule,
         HealthModule.register({ imports: [ExecutionModule], sandboxHealth: { useExisting: PythonRunner } }),
         MetricsModule,
       ],
-      providers: [{ provide: APP_FILTER, inject: [AppConfig], useFactory: (c: AppConfig) => new HttpExceptionFilter(c) }],
+      providers: [{ provide: APP_FILTER, inject: [AppConfig], useFactory: (c: AppConfig) => new HttpExceptionFilter(c, [new EditorErrorFormatter()]) }],
     };
   }
 

@@ -65,7 +65,7 @@ describe('POST /v1/code/execute/python: bad requests', () => {
   it('a non-JSON Content-Type → 415', async () => {
     const res = await t.http.post(PATH).set('x-api-key', KEY).set('content-type', 'text/plain').send("print('hi')");
     expect(res.status).toBe(415);
-    expect(res.body).toMatchObject({ code: 415, exit_code: 415 });
+    expect(res.body).toMatchObject({ code: 415, exit_code: 415, endpoint: PATH }); // thrown in middleware, still the route's path
   });
 
   describe('401 before anything else', () => {
@@ -134,5 +134,9 @@ describe('RATE_LIMIT_PER_MINUTE', () => {
     expect(retryAfter).toBeLessThanOrEqual(60);
     expect((await t.http.post(PATH).set('x-api-key', OTHER_KEY).send({ code: '1' })).status).toBe(200);
     expect((await t.http.get('/v1/jobs').set('x-api-key', KEY)).status).toBe(200);
+    const editor = await t.http.post('/api/v1/python/execute').set('x-api-key', KEY).send({ code: '5' });
+    expect(editor.status).toBe(429);
+    expect(editor.body).toMatchObject({ success: false, error: 'RATE_LIMITED' });
+    expect(editor.headers['retry-after']).toBeDefined();
   });
 });

@@ -41,7 +41,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
       response.setHeader('Retry-After', String(body.retryAfterSec));
     }
     const fallback = status >= 500 ? INTERNAL_ERROR : defaultText(status);
-    const dialect = this.dialects.find((d) => d.matches(request.path));
+    const dialect = this.dialects.find((d) => d.matches(requestedPath(request)));
     const payload = dialect ? dialect.format(status, body, fallback) : this.envelope(status, body, fallback, request);
     if (response.headersSent) return;
     response.status(status).json(payload);
@@ -75,10 +75,15 @@ export class HttpExceptionFilter implements ExceptionFilter {
     if (body.details) extra.details = body.details;
     const message = status === HttpStatus.TOO_MANY_REQUESTS || status === HttpStatus.UNAUTHORIZED ? text : error;
     return completeEnvelope(errorDraft(status, error, { ...extra, message }), {
-      endpoint: request.path,
+      endpoint: requestedPath(request),
       buildNumber: this.config.buildNumber,
     });
   }
+}
+
+/** The path as requested: for errors thrown in middleware, Express reports `path` relative to the mount point ("/"). */
+function requestedPath(request: Request): string {
+  return (request.originalUrl ?? request.path).split('?')[0];
 }
 
 function firstText(message: string | string[] | undefined): string | undefined {

@@ -1,4 +1,4 @@
-import { BadRequestException, Body, Controller, Headers, HttpCode, Post, Req, Res, UseInterceptors } from '@nestjs/common';
+import { Body, Controller, Headers, HttpCode, Post, Req, Res, UseInterceptors } from '@nestjs/common';
 import {
   ApiAcceptedResponse, ApiBadRequestResponse, ApiHeader, ApiInternalServerErrorResponse, ApiOkResponse, ApiOperation,
   ApiPayloadTooLargeResponse, ApiRequestTimeoutResponse, ApiTags, ApiTooManyRequestsResponse, ApiUnauthorizedResponse,
@@ -12,6 +12,7 @@ import { EnvelopeDraft, ErrorEnvelopeDto } from '../common/envelope';
 import { EnvelopeInterceptor } from '../common/envelope.interceptor';
 import { JobsService } from '../jobs/jobs.service';
 import { ExecutePythonDto } from './dto/execute-python.dto';
+import { ExecutionSubmitter } from './execution.submitter';
 import { ExecuteAcceptedEnvelopeDto, ExecuteSuccessEnvelopeDto } from './dto/execute-response.envelope';
 
 @ApiTags('execution')
@@ -20,6 +21,7 @@ import { ExecuteAcceptedEnvelopeDto, ExecuteSuccessEnvelopeDto } from './dto/exe
 @Controller('v1/code/execute')
 export class ExecutionController {
   constructor(
+    private readonly submitter: ExecutionSubmitter,
     private readonly jobs: JobsService,
     private readonly config: AppConfig,
   ) {}
@@ -50,18 +52,12 @@ export class ExecutionController {
     @Req() request: Request,
     @Res({ passthrough: true }) response: Response,
   ): Promise<EnvelopeDraft> {
-    if (Buffer.byteLength(body.code, 'utf8') > this.config.maxCodeBytes) {
-      throw new BadRequestException({
-        message: 'Missing or invalid parameters',
-        details: [`code must be at most ${this.config.maxCodeBytes} bytes`],
-      });
-    }
-    const { record } = await this.jobs.submit({
+    const record = await this.submitter.submit({
       owner,
       clientId: body.id ?? null,
       code: body.code,
       stdin: body.stdin ?? '',
-      timeoutSec: Math.min(body.timeout ?? this.config.defaultTimeoutSec, this.config.maxTimeoutSec),
+      timeoutSec: body.timeout,
       webhookUrl: body.webhook_url ?? null,
       endpoint: request.path,
       idempotencyKey: idempotencyKey?.trim() || null,
@@ -76,9 +72,7 @@ export class ExecutionController {
         max_queue_length: this.config.maxQueueLength,
       };
     }
-    const callerGone = new AbortController();
-    response.on('close', () => callerGone.abort());
-    const ended = await this.jobs.waitForEnd(record.jobId, callerGone.signal);
+    const ended = await this.submitter.waitForEnd(record.jobId, response);
     return ended.envelope as EnvelopeDraft;
   }
 }

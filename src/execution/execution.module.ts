@@ -4,6 +4,7 @@ import { JobsModule } from '../jobs/jobs.module';
 import { ExecutionController } from './execution.controller';
 import { ExecutionProcessor } from './execution.processor';
 import { ExecutionService } from './execution.service';
+import { ExecutionSubmitter } from './execution.submitter';
 import { PythonRunner } from './runner/python-runner';
 import { createRunner } from './runner/runner.factory';
 
@@ -18,7 +19,8 @@ import { createRunner } from './runner/runner.factory';
     },
     ExecutionService,
     ExecutionProcessor,
+    ExecutionSubmitter,
   ],
-  exports: [PythonRunner, ExecutionService],
+  exports: [PythonRunner, ExecutionService, ExecutionSubmitter],
 })
 export class ExecutionModule {}

@@ -1,0 +1,141 @@
+import { Body, Controller, Delete, Get, HttpCode, Post, Query, Req, Res } from '@nestjs/common';
+import {
+  ApiAcceptedResponse, ApiBadRequestResponse, ApiBody, ApiInternalServerErrorResponse, ApiNotFoundResponse, ApiOkResponse,
+  ApiOperation, ApiPayloadTooLargeResponse, ApiQuery, ApiRequestTimeoutResponse, ApiResponse, ApiTags,
+  ApiTooManyRequestsResponse, ApiUnauthorizedResponse, ApiUnsupportedMediaTypeResponse,
+} from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { ApiKeyAuth, CallerKeyId } from '../auth/auth.decorators';
+import { ExecutionSubmitter } from '../execution/execution.submitter';
+import { CANCELLED_CODE } from '../jobs/job-envelope';
+import { isEnded } from '../jobs/job.types';
+import { JobsService } from '../jobs/jobs.service';
+import { EditorExecuteDto } from './dto/editor-execute.dto';
+import {
+  EditorCancelDto, EditorErrorDto, EditorExecuteAcceptedDto, EditorExecuteFailureDto, EditorExecuteSuccessDto,
+  EditorJobListDto, EditorJobResponseDto,
+} from './dto/editor-responses.dto';
+import { EditorExecuteBodyPipe } from './editor-execute.pipe';
+import { editorExecuteOutcome, editorJob, editorJobSummary } from './editor-job.view';
+import { EditorException, jobNotFound } from './editor.exception';
+import { RateLimited } from '../auth/rate-limit.guard';
+
+/** GET /jobs answers with at most this many of the caller's newest jobs (GET /v1/jobs pages through all). */
+export const EDITOR_JOBS_LIMIT = 1000;
+
+/** Declared as an interface, not the DTO class, so the global v1 ValidationPipe leaves it to EditorExecuteBodyPipe. */
+interface EditorExecuteRequest {
+  code: string;
+  timeout?: number;
+  async?: boolean;
+}
+
+const idQuery = ApiQuery({ name: 'id', type: String, required: true, description: 'The job_id (from either dialect)' });
+
+/** The editor-automation dialect: `{ success: ... }` bodies and `?id=` parameters, on the v1 engine and job store. */
+@ApiTags('editor')
+@ApiKeyAuth()
+@ApiUnauthorizedResponse({ type: EditorErrorDto, description: 'Missing or wrong API key: UNAUTHORIZED' })
+@ApiInternalServerErrorResponse({ type: EditorErrorDto, description: 'INTERNAL_ERROR; no internals in the body' })
+@Controller('api/v1/python')
+export class EditorController {
+  constructor(
+    private readonly submitter: ExecutionSubmitter,
+    private readonly jobs: JobsService,
+  ) {}
+
+  @Post('execute')
+  @HttpCode(200)
+  @RateLimited()
+  @ApiOperation({
+    summary: 'Run a Python snippet (editor dialect)',
+    description: 'Synchronous by default: answers when the program ends. With `async: true`, answers 202 at once; poll GET /api/v1/python/job?id=.',
+  })
+  @ApiBody({ type: EditorExecuteDto })
+  @ApiOkResponse({ type: EditorExecuteSuccessDto, description: 'The program ran to completion (exit status 0)' })
+  @ApiAcceptedResponse({ type: EditorExecuteAcceptedDto, description: '`async: true`: queued' })
+  @ApiBadRequestResponse({
+    type: EditorExecuteFailureDto,
+    description: 'EXECUTION_FAILED (exception, SyntaxError, non-zero exit, limit; with job_id, output, logs, duration_ms), ' +
+      'or MISSING_FIELD (`code` absent or empty) / INVALID_REQUEST (malformed JSON, bad type, bad timeout, unknown field): ' +
+      'these two carry only success, error and message',
+  })
+  @ApiRequestTimeoutResponse({ type: EditorExecuteFailureDto, description: 'TIMEOUT: the wall-clock timeout; partial output and logs' })
+  @ApiResponse({ status: CANCELLED_CODE, type: EditorExecuteFailureDto, description: 'JOB_CANCELLED: cancelled while the caller waited' })
+  @ApiPayloadTooLargeResponse({ type: EditorErrorDto, description: 'PAYLOAD_TOO_LARGE: body over MAX_BODY_BYTES' })
+  @ApiUnsupportedMediaTypeResponse({ type: EditorErrorDto, description: 'UNSUPPORTED_MEDIA_TYPE: Content-Type is not JSON' })
+  @ApiTooManyRequestsResponse({ type: EditorErrorDto, description: 'QUEUE_FULL (MAX_QUEUE_LENGTH reached), or RATE_LIMITED with Retry-After' })
+  async execute(
+    @Body(EditorExecuteBodyPipe) body: EditorExecuteRequest,
+    @CallerKeyId() owner: string,
+    @Req() request: Request,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<EditorExecuteSuccessDto | EditorExecuteFailureDto | EditorExecuteAcceptedDto> {
+    const record = await this.submitter.submit({
+      owner,
+      clientId: null,
+      code: body.code,
+      stdin: '',
+      timeoutSec: body.timeout,
+      webhookUrl: null,
+      endpoint: request.path,
+      idempotencyKey: null,
+    });
+    if (body.async) {
+      response.status(202);
+      return { success: true, job_id: record.jobId, status: record.status };
+    }
+    const outcome = editorExecuteOutcome(await this.submitter.waitForEnd(record.jobId, response));
+    response.status(outcome.status);
+    return outcome.body;
+  }
+
+  @Get('jobs')
+  @ApiOperation({ summary: "The caller's jobs, newest first (editor dialect)" })
+  @ApiOkResponse({ type: EditorJobListDto })
+  async list(@CallerKeyId() owner: string): Promise<EditorJobListDto> {
+    const page = await this.jobs.list(owner, null, EDITOR_JOBS_LIMIT, null);
+    return { success: true, jobs: page.records.map(editorJobSummary) };
+  }
+
+  @Get('job')
+  @ApiOperation({ summary: 'One job: status, output, logs, result (editor dialect)' })
+  @idQuery
+  @ApiOkResponse({ type: EditorJobResponseDto })
+  @ApiBadRequestResponse({ type: EditorErrorDto, description: 'MISSING_PARAMETER: no `id`; INVALID_REQUEST: `id` given more than once' })
+  @ApiNotFoundResponse({ type: EditorErrorDto, description: 'JOB_NOT_FOUND: unknown, expired, or not yours' })
+  async get(@Query('id') id: unknown, @CallerKeyId() owner: string): Promise<EditorJobResponseDto> {
+    const jobId = requiredJobId(id);
+    const record = await this.jobs.get(jobId, owner);
+    if (!record) throw jobNotFound(jobId);
+    return { success: true, job: editorJob(record) };
+  }
+
+  @Delete('job')
+  @ApiOperation({ summary: 'Cancel a pending or running job; a running program is killed (editor dialect)' })
+  @idQuery
+  @ApiOkResponse({ type: EditorCancelDto })
+  @ApiBadRequestResponse({
+    type: EditorErrorDto,
+    description: 'JOB_ALREADY_FINISHED: it had ended; MISSING_PARAMETER: no `id`; INVALID_REQUEST: `id` given more than once',
+  })
+  @ApiNotFoundResponse({ type: EditorErrorDto, description: 'JOB_NOT_FOUND: unknown, expired, or not yours' })
+  async cancel(@Query('id') id: unknown, @CallerKeyId() owner: string): Promise<EditorCancelDto> {
+    const jobId = requiredJobId(id);
+    const { outcome, record } = await this.jobs.cancel(jobId, owner);
+    if (outcome === 'missing' || !record) throw jobNotFound(jobId);
+    // 'cancelled' with another final status: the program ended by itself before the kill reached it.
+    if (outcome === 'ended' || (isEnded(record.status) && record.status !== 'cancelled')) {
+      throw new EditorException(400, 'JOB_ALREADY_FINISHED', `Job '${jobId}' has already finished (${record.status})`);
+    }
+    return { success: true, message: `Job '${jobId}' has been cancelled`, job_id: jobId };
+  }
+}
+
+function requiredJobId(id: unknown): string {
+  if (id === undefined || (typeof id === 'string' && id.trim() === '')) {
+    throw new EditorException(400, 'MISSING_PARAMETER', "Query parameter 'id' is required");
+  }
+  if (typeof id !== 'string') throw new EditorException(400, 'INVALID_REQUEST', "Query parameter 'id' must be given once");
+  return id.trim();
+}
