@@ -19,4 +19,10 @@ module.exports = {
     ],
   },
   testEnvironment: 'node',
+  // E2E tests run real Redis, sandboxes and processes; on a loaded 2-core machine 5 s is too tight.
+  // A bound, not a target: timing targets live in bench/.
+  testTimeout: 30_000,
+  // A suite that fails mid-way can leave its app (sandboxes, Redis clients) open; CI must end with
+  // the failure rather than hang. Passing runs close everything themselves (afterAll → app.close).
+  forceExit: true,
 };
