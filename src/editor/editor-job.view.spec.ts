@@ -7,7 +7,7 @@ const T0 = Date.UTC(2026, 0, 2, 3, 4, 5, 6);
 
 function record(over: Partial<JobRecord>): JobRecord {
   return {
-    jobId: 'job-1', endpoint: '/api/v1/python/execute', owner: 'k', clientId: null, status: 'pending',
+    jobId: 'job-1', endpoint: '/api/v1/python/execute', owner: 'k', clientId: null, status: 'pending', cancelRequested: false,
     createdAtMs: T0, startedAtMs: null, endedAtMs: null, runTimeSec: null, queueTimeSec: null, envelope: null, webhook: null,
     ...over,
   };
