@@ -74,7 +74,15 @@ export class ForkServer extends EventEmitter {
   }
 
   start(): Promise<void> {
-    const { file, args } = sandboxCommand(this.options);
+    const { limits } = this.options;
+    const { file, args } = sandboxCommand(this.options, {
+      isolate: this.options.mode === 'bwrap',
+      memory_mb: limits.memoryMb,
+      scratch_mb: limits.scratchMb,
+      nproc: limits.maxProcesses,
+      max_output_bytes: limits.maxOutputBytes,
+      max_result_bytes: limits.maxResultBytes,
+    });
     const child = spawn(file, args, {
       cwd: '/',
       env: {},
@@ -113,7 +121,6 @@ export class ForkServer extends EventEmitter {
     if (this.inFlight || this.exited || !this.child) {
       return Promise.resolve(failedOutcome('crashed', 'fork server not available'));
     }
-    const { limits } = this.options;
     const timeoutSec = Math.ceil(request.timeoutMs / 1000);
     this.runsServed += 1;
     return new Promise<RunOutcome>((resolve) => {
@@ -137,12 +144,6 @@ export class ForkServer extends EventEmitter {
         stdin: request.stdin,
         timeout_ms: request.timeoutMs,
         cpu_sec: timeoutSec + 1,
-        memory_mb: limits.memoryMb,
-        scratch_mb: limits.scratchMb,
-        nproc: limits.maxProcesses,
-        max_output_bytes: limits.maxOutputBytes,
-        max_result_bytes: limits.maxResultBytes,
-        isolate: this.options.mode === 'bwrap',
       });
       if (signal?.aborted) onAbort();
     });
