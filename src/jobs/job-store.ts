@@ -2,22 +2,35 @@ import type Redis from 'ioredis';
 import type { Envelope } from '../common/envelope';
 import { JobRecord, JobStatus, WebhookState } from './job.types';
 
-// pending -> running, atomically; a job already re-queued after a stalled worker may run again.
+// pending -> running, atomically, answering with the record (one round trip); a job already
+// re-queued after a stalled worker may run again.
 const START_SCRIPT = `
 local status = redis.call('HGET', KEYS[1], 'status')
 if status == 'pending' or status == 'running' then
   redis.call('HSET', KEYS[1], 'status', 'running', 'started_at', ARGV[1])
-  return 1
+  return redis.call('HGETALL', KEYS[1])
 end
-return 0`;
+return false`;
 
-// Writes the final state once: a job that already ended keeps its first ending.
+// Writes the final state once: a job that already ended keeps its first ending. In the same
+// round trip: the queue length the envelope reports (waiting + paused jobs, as Bull counts them)
+// and the "ended" event. Answers the queue length, or -1 when the job had already ended.
 const FINISH_SCRIPT = `
 local status = redis.call('HGET', KEYS[1], 'status')
-if not status or status == 'completed' or status == 'failed' or status == 'cancelled' then return 0 end
-redis.call('HSET', KEYS[1], 'status', ARGV[1], 'ended_at', ARGV[2], 'run_time', ARGV[3], 'queue_time', ARGV[4], 'envelope', ARGV[5])
+if not status or status == 'completed' or status == 'failed' or status == 'cancelled' then return -1 end
+local waiting = redis.call('LLEN', KEYS[2]) + redis.call('LLEN', KEYS[3])
+redis.call('HSET', KEYS[1], 'status', ARGV[1], 'ended_at', ARGV[2], 'run_time', ARGV[3], 'queue_time', ARGV[4],
+  'envelope', ARGV[5], 'queue_length', waiting)
 redis.call('EXPIRE', KEYS[1], ARGV[6])
-return 1`;
+redis.call('PUBLISH', ARGV[7], ARGV[8])
+return waiting`;
+
+/** Where finish() counts waiting jobs and announces the ending. */
+export interface FinishTargets {
+  waitingListKeys: [string, string];
+  channel: string;
+  endedMessage: string;
+}
 
 /** Job records and per-owner indexes in Redis, all under one key prefix. */
 export class JobStore {
@@ -35,7 +48,11 @@ export class JobStore {
     return `${this.prefix}:owner:${owner}`;
   }
 
-  async create(record: JobRecord): Promise<void> {
+  /**
+   * `via` lets the caller write on the connection it queues the job on next: commands on one
+   * connection run in order, so the record exists before any worker can take the job.
+   */
+  async create(record: JobRecord, via: Redis = this.redis): Promise<void> {
     const fields: Record<string, string> = {
       owner: record.owner,
       endpoint: record.endpoint,
@@ -44,7 +61,7 @@ export class JobStore {
     };
     if (record.clientId !== null) fields.client_id = record.clientId;
     if (record.webhook) fields.webhook = JSON.stringify(record.webhook);
-    await this.redis
+    await via
       .multi()
       .hset(this.jobKey(record.jobId), fields)
       .zadd(this.ownerKey(record.owner), record.createdAtMs, record.jobId)
@@ -56,16 +73,26 @@ export class JobStore {
     return hash.status ? fromHash(jobId, hash) : null;
   }
 
-  async markRunning(jobId: string, startedAtMs: number): Promise<boolean> {
-    return (await this.redis.eval(START_SCRIPT, 1, this.jobKey(jobId), String(startedAtMs))) === 1;
+  /** pending|running -> running; the record, or null when it ended (cancelled) or vanished meanwhile. */
+  async markRunning(jobId: string, startedAtMs: number): Promise<JobRecord | null> {
+    const flat = (await this.redis.eval(START_SCRIPT, 1, this.jobKey(jobId), String(startedAtMs))) as string[] | null;
+    if (!flat) return null;
+    const hash: Record<string, string> = {};
+    for (let i = 0; i < flat.length; i += 2) hash[flat[i]] = flat[i + 1];
+    return fromHash(jobId, hash);
   }
 
-  async finish(jobId: string, status: JobStatus, endedAtMs: number, runTimeSec: number, queueTimeSec: number, envelope: Envelope): Promise<boolean> {
-    const written = await this.redis.eval(
-      FINISH_SCRIPT, 1, this.jobKey(jobId),
+  /** The final state, once; returns the queue length stored in the envelope, or null if the job had already ended. */
+  async finish(
+    jobId: string, status: JobStatus, endedAtMs: number, runTimeSec: number, queueTimeSec: number, envelope: Envelope,
+    targets: FinishTargets,
+  ): Promise<number | null> {
+    const waiting = await this.redis.eval(
+      FINISH_SCRIPT, 3, this.jobKey(jobId), ...targets.waitingListKeys,
       status, String(endedAtMs), String(runTimeSec), String(queueTimeSec), JSON.stringify(envelope), String(this.retentionSec),
+      targets.channel, targets.endedMessage,
     );
-    return written === 1;
+    return waiting === -1 ? null : Number(waiting);
   }
 
   async setWebhook(jobId: string, webhook: WebhookState): Promise<void> {
@@ -111,6 +138,12 @@ function num(value: string | undefined): number | null {
   return value === undefined || value === '' ? null : Number(value);
 }
 
+/** finish() counts the queue in Redis, in the same script that stores the envelope. */
+function withQueueLength(envelope: Envelope, queueLength: string | undefined): Envelope {
+  if (queueLength !== undefined && 'queue_length' in envelope) envelope.queue_length = Number(queueLength);
+  return envelope;
+}
+
 function fromHash(jobId: string, h: Record<string, string>): JobRecord {
   return {
     jobId,
@@ -123,7 +156,7 @@ function fromHash(jobId: string, h: Record<string, string>): JobRecord {
     endedAtMs: num(h.ended_at),
     runTimeSec: num(h.run_time),
     queueTimeSec: num(h.queue_time),
-    envelope: h.envelope ? (JSON.parse(h.envelope) as Envelope) : null,
+    envelope: h.envelope ? withQueueLength(JSON.parse(h.envelope) as Envelope, h.queue_length) : null,
     webhook: h.webhook ? (JSON.parse(h.webhook) as WebhookState) : null,
   };
 }

@@ -82,7 +82,8 @@ export class JobsService implements OnModuleInit, OnModuleDestroy {
         ? { url: input.webhookUrl, status: 'pending', attempts: 0, last_status_code: null, last_error: null, delivered_at: null }
         : null,
     };
-    await this.store.create(record);
+    // Both on Bull's connection, sent back to back: one round trip, and the record is written first.
+    const created = this.store.create(record, this.queue.client);
     const data: ExecutionJobData = {
       jobId,
       owner: input.owner,
@@ -92,7 +93,8 @@ export class JobsService implements OnModuleInit, OnModuleDestroy {
       timeoutSec: input.timeoutSec,
       endpoint: input.endpoint,
     };
-    await this.queue.add(RUN_JOB, data, { jobId, removeOnComplete: true, removeOnFail: true, attempts: 1 });
+    const added = this.queue.add(RUN_JOB, data, { jobId, removeOnComplete: true, removeOnFail: true, attempts: 1 });
+    await Promise.all([created, added]);
     return { record, replayed: false };
   }
 
@@ -114,11 +116,12 @@ export class JobsService implements OnModuleInit, OnModuleDestroy {
         const record = await this.store.get(jobId);
         if (!record) throw new Error(`job ${jobId} vanished`);
         if (isEnded(record.status)) return record;
-        await new Promise<void>((resolve, reject) => {
+        const ended = await new Promise<JobRecord | undefined>((resolve, reject) => {
           if (signal?.aborted) return reject(new Error('aborted'));
           signal?.addEventListener('abort', () => reject(new Error('aborted')), { once: true });
           void waiter.promise.then(resolve);
         });
+        if (ended) return ended; // this process ended it: no need to read it back
       } finally {
         waiter.dispose();
       }
@@ -141,20 +144,29 @@ export class JobsService implements OnModuleInit, OnModuleDestroy {
   /** Worker side: pending → running. False when the job was cancelled (or removed) meanwhile. */
   async markRunning(jobId: string): Promise<{ startedAtMs: number; record: JobRecord } | null> {
     const startedAtMs = Date.now();
-    if (!(await this.store.markRunning(jobId, startedAtMs))) return null;
-    const record = await this.store.get(jobId);
+    const record = await this.store.markRunning(jobId, startedAtMs);
     return record ? { startedAtMs, record } : null;
   }
 
-  /** Stores the final envelope once and tells every waiter in the cluster. */
+  /**
+   * Stores the final envelope once and tells every waiter in the cluster (the script publishes
+   * "ended"; local waiters get the record directly). `envelope.queue_length` is counted by the
+   * script, when the envelope is written.
+   */
   async finish(record: JobRecord, status: JobStatus, envelope: Envelope, runTimeSec: number, queueTimeSec: number): Promise<boolean> {
-    const written = await this.store.finish(record.jobId, status, Date.now(), runTimeSec, queueTimeSec, envelope);
-    if (written) {
-      this.events.wakeEnded(record.jobId);
-      await this.events.publish('ended', record.jobId);
-      await this.notifyEnded(record.jobId);
-    }
-    return written;
+    const endedAtMs = Date.now();
+    const queueLength = await this.store.finish(record.jobId, status, endedAtMs, runTimeSec, queueTimeSec, envelope, {
+      waitingListKeys: [this.queue.toKey('wait'), this.queue.toKey('paused')],
+      channel: this.events.channel,
+      endedMessage: JobEvents.endedMessage(record.jobId),
+    });
+    if (queueLength === null) return false;
+    const ended: JobRecord = {
+      ...record, status, endedAtMs, runTimeSec, queueTimeSec, envelope: { ...envelope, queue_length: queueLength },
+    };
+    this.events.wakeEnded(record.jobId, ended);
+    await this.notifyEnded(record.jobId);
+    return true;
   }
 
   /**
@@ -211,7 +223,7 @@ export class JobsService implements OnModuleInit, OnModuleDestroy {
         const job = await this.queue.getJob(jobId);
         await job?.remove().catch(() => undefined); // already taken by a worker: the cancel message below reaches it
         const queueTimeSec = (Date.now() - record.createdAtMs) / 1000;
-        const envelope = cancelledEnvelope(record, queueTimeSec, this.config.buildNumber, await this.queueLength());
+        const envelope = cancelledEnvelope(record, queueTimeSec, this.config.buildNumber, 0); // finish() counts the queue
         await this.finish(record, 'cancelled', envelope, 0, queueTimeSec);
       }
       await this.events.publish('cancel', jobId);
