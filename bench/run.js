@@ -134,6 +134,30 @@ function processTree(rootPid) {
   return tree;
 }
 
+/**
+ * CPU seconds used so far by the service (node itself), its Redis, and the sandboxes (bwrap, fork
+ * servers, and every run they reaped), from /proc/<pid>/stat: utime+stime, plus cutime+cstime for
+ * the sandbox processes (finished runs are counted by whoever reaped them; live ones by themselves).
+ */
+function cpuSeconds(rootPid) {
+  const ticks = 100; // USER_HZ on Linux
+  const out = { node: 0, redis: 0, sandbox: 0 };
+  for (const pid of processTree(rootPid)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+      const [utime, stime, cutime, cstime] = [f[11], f[12], f[13], f[14]];
+      if (pid === rootPid) out.node += (utime + stime) / ticks;
+      else if (comm.startsWith('redis')) out.redis += (utime + stime) / ticks;
+      else out.sandbox += (utime + stime + cutime + cstime) / ticks;
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
 /** Sum of RSS and of PSS (shared pages split between sharers) over the tree, in MiB, and per command. */
 function memory(rootPid) {
   let rssKiB = 0;
@@ -233,8 +257,11 @@ async function main() {
           if (m.rssMiB > loaded.rssMiB) loaded = m;
         }, 500);
       }
+      const cpuBefore = cpuSeconds(service.pid);
       const r = await load(c, SECONDS, () => serviceCall(port, agentFor(c)));
+      const cpuAfter = cpuSeconds(service.pid);
       if (sampler) clearInterval(sampler);
+      r.cpuMsPerRun = Object.fromEntries(Object.keys(cpuAfter).map((k) => [k, ((cpuAfter[k] - cpuBefore[k]) * 1000) / r.n]));
       results.service.push(r);
       console.log(row('service POST (sync) over HTTP', r));
       if (r.errors) console.log(`  first error: ${r.firstError}`);
@@ -271,6 +298,8 @@ async function main() {
     console.log('');
     console.log(`memory of the service tree, PSS/RSS MiB: idle ${fmt(idle.pssMiB)} / ${fmt(idle.rssMiB)}; under c=32 load ${fmt(loaded.pssMiB)} / ${fmt(loaded.rssMiB)}`);
     console.log(`  idle by process (PSS/RSS MiB): ${describeMem(idle)}`);
+    console.log('CPU ms per run (node / redis / sandboxes): ' + results.service
+      .map((r) => `c=${r.concurrency} ${fmt(r.cpuMsPerRun.node, 2)} / ${fmt(r.cpuMsPerRun.redis, 2)} / ${fmt(r.cpuMsPerRun.sandbox, 2)}`).join('; '));
     console.log(`timeout 1 s: HTTP answer ${lags.map((l) => `+${l.toFixed(0)}`).join(', ')} ms after the deadline`);
     console.log('');
     const verdict = (ok) => (ok ? 'met' : 'MISSED');
