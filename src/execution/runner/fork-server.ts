@@ -17,6 +17,11 @@ export interface ForkServerOptions extends SandboxCommandOptions {
   /** Host uid/gid the server runs as when the service is root (RLIMIT_NPROC does not bind root). */
   uid?: number;
   gid?: number;
+  /**
+   * Root only: enter this pids cgroup (its cgroup.procs file) before becoming uid/gid, through
+   * `sh` and `setpriv`, so that nothing the server starts is ever outside it.
+   */
+  cgroup?: { procsFile: string; setprivBin: string };
   limits: RunLimits;
   startTimeoutMs: number;
   /** Extra time past a run's deadline before Node gives up on the server and kills it. */
@@ -83,13 +88,14 @@ export class ForkServer extends EventEmitter {
       max_output_bytes: limits.maxOutputBytes,
       max_result_bytes: limits.maxResultBytes,
     });
-    const child = spawn(file, args, {
-      cwd: '/',
-      env: {},
-      stdio: ['pipe', 'pipe', 'pipe'],
-      uid: this.options.uid,
-      gid: this.options.gid,
-    });
+    const { cgroup, uid, gid } = this.options;
+    const child =
+      cgroup && uid !== undefined && gid !== undefined
+        ? spawn('/bin/sh', ['-c', 'echo $$ > "$0" && exec "$@"', cgroup.procsFile,
+          cgroup.setprivBin, `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--', file, ...args], {
+          cwd: '/', env: {}, stdio: ['pipe', 'pipe', 'pipe'],
+        })
+        : spawn(file, args, { cwd: '/', env: {}, stdio: ['pipe', 'pipe', 'pipe'], uid, gid });
     this.child = child;
     this.pid = child.pid;
     child.stdout!.on('data', (chunk: Buffer) => this.onData(chunk));
