@@ -34,8 +34,8 @@ export class ExecutionService {
       this.logger.error(`job ${data.jobId}: sandbox ${outcome.status}: ${outcome.error}`);
     }
     const runTimeSec = outcome.runMs / 1000;
-    const queueLength = await this.jobs.queueLength();
-    const envelope = this.envelopeFor(outcome, data, record, { queueTimeSec, runTimeSec, timeoutSec, queueLength });
+    // queue_length is counted by jobs.finish() in the same Redis script that stores the envelope.
+    const envelope = this.envelopeFor(outcome, data, record, { queueTimeSec, runTimeSec, timeoutSec, queueLength: 0 });
     await this.jobs.finish(record, statusOf(envelope.code), envelope, runTimeSec, queueTimeSec);
   }
 

@@ -1,17 +1,23 @@
 import type Redis from 'ioredis';
+import type { JobRecord } from './job.types';
 
 type EventType = 'ended' | 'cancel';
 
 /** Cluster-wide job events over one Redis pub/sub channel: "a job ended", "cancel this job". */
 export class JobEvents {
-  private readonly endWaiters = new Map<string, Set<() => void>>();
+  private readonly endWaiters = new Map<string, Set<(record?: JobRecord) => void>>();
   private cancelListener: (jobId: string) => void = () => undefined;
 
   constructor(
     private readonly publisher: Redis,
     private readonly subscriber: Redis,
-    private readonly channel: string,
+    readonly channel: string,
   ) {}
+
+  /** The message publish('ended', jobId) sends; JobStore.finish() publishes it from its script. */
+  static endedMessage(jobId: string): string {
+    return `ended:${jobId}`;
+  }
 
   async start(): Promise<void> {
     this.subscriber.on('message', (channel: string, message: string) => {
@@ -31,10 +37,13 @@ export class JobEvents {
     this.cancelListener = listener;
   }
 
-  /** Registers interest before the caller checks the record, so no ending is missed in between. */
-  whenEnded(jobId: string): { promise: Promise<void>; dispose: () => void } {
+  /**
+   * Registers interest before the caller checks the record, so no ending is missed in between.
+   * Resolves with the ended record when this process ended the job, else with nothing (read it).
+   */
+  whenEnded(jobId: string): { promise: Promise<JobRecord | undefined>; dispose: () => void } {
     let dispose = () => undefined as void;
-    const promise = new Promise<void>((resolve) => {
+    const promise = new Promise<JobRecord | undefined>((resolve) => {
       const waiters = this.endWaiters.get(jobId) ?? new Set();
       waiters.add(resolve);
       this.endWaiters.set(jobId, waiters);
@@ -46,11 +55,11 @@ export class JobEvents {
     return { promise, dispose };
   }
 
-  /** Also called locally, so a process that ended a job wakes its own waiters without a round trip. */
-  wakeEnded(jobId: string): void {
+  /** Also called locally with the record, so a process that ended a job answers its own waiters without a round trip. */
+  wakeEnded(jobId: string, record?: JobRecord): void {
     const waiters = this.endWaiters.get(jobId);
     if (!waiters) return;
     this.endWaiters.delete(jobId);
-    for (const wake of waiters) wake();
+    for (const wake of waiters) wake(record);
   }
 }

@@ -85,7 +85,8 @@ export class JobsService implements OnModuleInit, OnModuleDestroy {
         ? { url: input.webhookUrl, status: 'pending', attempts: 0, last_status_code: null, last_error: null, delivered_at: null }
         : null,
     };
-    await this.store.create(record);
+    // Both on Bull's connection, sent back to back: one round trip, and the record is written first.
+    const created = this.store.create(record, this.queue.client);
     const data: ExecutionJobData = {
       jobId,
       owner: input.owner,
@@ -97,12 +98,13 @@ export class JobsService implements OnModuleInit, OnModuleDestroy {
     };
     // A failed Bull job is kept (until the 'failed' handler removes it, or for the retention
     // window): removing it at once would hide which job a stalled-job failure was about.
-    await this.queue.add(RUN_JOB, data, {
+    const added = this.queue.add(RUN_JOB, data, {
       jobId,
       removeOnComplete: true,
       removeOnFail: { age: this.config.jobRetentionSec },
       attempts: 1,
     });
+    await Promise.all([created, added]);
     return { record, replayed: false };
   }
 
@@ -129,11 +131,12 @@ export class JobsService implements OnModuleInit, OnModuleDestroy {
         const record = await this.store.get(jobId);
         if (!record) throw new Error(`job ${jobId} vanished`);
         if (isEnded(record.status)) return record;
-        await new Promise<void>((resolve, reject) => {
+        const ended = await new Promise<JobRecord | undefined>((resolve, reject) => {
           if (signal?.aborted) return reject(new Error('aborted'));
           signal?.addEventListener('abort', () => reject(new Error('aborted')), { once: true });
           void waiter.promise.then(resolve);
         });
+        if (ended) return ended; // this process ended it: no need to read it back
       } finally {
         waiter.dispose();
       }
@@ -169,14 +172,13 @@ export class JobsService implements OnModuleInit, OnModuleDestroy {
    */
   async markRunning(jobId: string): Promise<{ startedAtMs: number; record: JobRecord } | null> {
     const startedAtMs = Date.now();
-    const result = await this.store.markRunning(jobId, startedAtMs);
-    const record = await this.store.get(jobId);
-    if (!record) return null;
-    if (result === 'cancel_requested') {
-      await this.finish(record, 'cancelled', cancelledEnvelope(record, await this.endedTimes(record), this.config.buildNumber), 0, 0);
-      return null;
+    const start = await this.store.markRunning(jobId, startedAtMs);
+    if (start.result === 'started') return { startedAtMs, record: start.record };
+    if (start.result === 'cancel_requested') {
+      const record = await this.store.get(jobId);
+      if (record) await this.finish(record, 'cancelled', cancelledEnvelope(record, this.endedTimes(record), this.config.buildNumber), 0, 0);
     }
-    return result === 'started' ? { startedAtMs, record } : null;
+    return null;
   }
 
   /** SIGTERM: take no new jobs here; resolves when this process's running jobs have ended. */
@@ -195,7 +197,7 @@ export class JobsService implements OnModuleInit, OnModuleDestroy {
       const record = await this.store.get(String(job.id));
       await job.remove().catch(() => undefined);
       if (!record || isEnded(record.status)) return;
-      const times = await this.endedTimes(record);
+      const times = this.endedTimes(record);
       if (record.cancelRequested) {
         await this.finish(record, 'cancelled', cancelledEnvelope(record, times, this.config.buildNumber), times.runTimeSec, times.queueTimeSec);
         return;
@@ -207,25 +209,36 @@ export class JobsService implements OnModuleInit, OnModuleDestroy {
     }
   }
 
-  private async endedTimes(record: JobRecord): Promise<EndedTimes> {
+  /** queue_length is counted by finish(), in the script that stores the envelope. */
+  private endedTimes(record: JobRecord): EndedTimes {
     const now = Date.now();
     const startedAtMs = record.startedAtMs ?? now;
     return {
       queueTimeSec: (startedAtMs - record.createdAtMs) / 1000,
       runTimeSec: (now - startedAtMs) / 1000,
-      queueLength: await this.queueLength(),
+      queueLength: 0,
     };
   }
 
-  /** Stores the final envelope once and tells every waiter in the cluster. */
+  /**
+   * Stores the final envelope once and tells every waiter in the cluster (the script publishes
+   * "ended"; local waiters get the record directly). `envelope.queue_length` is counted by the
+   * script, when the envelope is written.
+   */
   async finish(record: JobRecord, status: JobStatus, envelope: Envelope, runTimeSec: number, queueTimeSec: number): Promise<boolean> {
-    const written = await this.store.finish(record.jobId, status, Date.now(), runTimeSec, queueTimeSec, envelope);
-    if (written) {
-      this.events.wakeEnded(record.jobId);
-      await this.events.publish('ended', record.jobId);
-      await this.notifyEnded(record.jobId);
-    }
-    return written;
+    const endedAtMs = Date.now();
+    const queueLength = await this.store.finish(record.jobId, status, endedAtMs, runTimeSec, queueTimeSec, envelope, {
+      waitingListKeys: [this.queue.toKey('wait'), this.queue.toKey('paused')],
+      channel: this.events.channel,
+      endedMessage: JobEvents.endedMessage(record.jobId),
+    });
+    if (queueLength === null) return false;
+    const ended: JobRecord = {
+      ...record, status, endedAtMs, runTimeSec, queueTimeSec, envelope: { ...envelope, queue_length: queueLength },
+    };
+    this.events.wakeEnded(record.jobId, ended);
+    await this.notifyEnded(ended);
+    return true;
   }
 
   /**
@@ -236,15 +249,12 @@ export class JobsService implements OnModuleInit, OnModuleDestroy {
     this.endedListeners.push(listener);
   }
 
-  private async notifyEnded(jobId: string): Promise<void> {
-    if (this.endedListeners.length === 0) return;
-    const ended = await this.store.get(jobId);
-    if (!ended) return;
+  private async notifyEnded(ended: JobRecord): Promise<void> {
     for (const listener of this.endedListeners) {
       try {
         await listener(ended);
       } catch (err) {
-        this.logger.error(`job ${jobId}: ended listener failed: ${(err as Error).message}`);
+        this.logger.error(`job ${ended.jobId}: ended listener failed: ${(err as Error).message}`);
       }
     }
   }
@@ -284,7 +294,7 @@ export class JobsService implements OnModuleInit, OnModuleDestroy {
       if (record.status === 'pending') {
         const job = await this.queue.getJob(jobId);
         await job?.remove().catch(() => undefined); // already taken by a worker: the cancel message below reaches it
-        const envelope = cancelledEnvelope(record, await this.endedTimes(record), this.config.buildNumber);
+        const envelope = cancelledEnvelope(record, this.endedTimes(record), this.config.buildNumber);
         await this.finish(record, 'cancelled', envelope, 0, (Date.now() - record.createdAtMs) / 1000);
       }
       await this.events.publish('cancel', jobId);

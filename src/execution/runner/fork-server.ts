@@ -17,6 +17,11 @@ export interface ForkServerOptions extends SandboxCommandOptions {
   /** Host uid/gid the server runs as when the service is root (RLIMIT_NPROC does not bind root). */
   uid?: number;
   gid?: number;
+  /**
+   * Root only: enter this pids cgroup (its cgroup.procs file) before becoming uid/gid, through
+   * `sh` and `setpriv`, so that nothing the server starts is ever outside it.
+   */
+  cgroup?: { procsFile: string; setprivBin: string };
   limits: RunLimits;
   startTimeoutMs: number;
   /** Extra time past a run's deadline before Node gives up on the server and kills it. */
@@ -74,14 +79,23 @@ export class ForkServer extends EventEmitter {
   }
 
   start(): Promise<void> {
-    const { file, args } = sandboxCommand(this.options);
-    const child = spawn(file, args, {
-      cwd: '/',
-      env: {},
-      stdio: ['pipe', 'pipe', 'pipe'],
-      uid: this.options.uid,
-      gid: this.options.gid,
+    const { limits } = this.options;
+    const { file, args } = sandboxCommand(this.options, {
+      isolate: this.options.mode === 'bwrap',
+      memory_mb: limits.memoryMb,
+      scratch_mb: limits.scratchMb,
+      nproc: limits.maxProcesses,
+      max_output_bytes: limits.maxOutputBytes,
+      max_result_bytes: limits.maxResultBytes,
     });
+    const { cgroup, uid, gid } = this.options;
+    const child =
+      cgroup && uid !== undefined && gid !== undefined
+        ? spawn('/bin/sh', ['-c', 'echo $$ > "$0" && exec "$@"', cgroup.procsFile,
+          cgroup.setprivBin, `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--', file, ...args], {
+          cwd: '/', env: {}, stdio: ['pipe', 'pipe', 'pipe'],
+        })
+        : spawn(file, args, { cwd: '/', env: {}, stdio: ['pipe', 'pipe', 'pipe'], uid, gid });
     this.child = child;
     this.pid = child.pid;
     child.stdout!.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -113,7 +127,6 @@ export class ForkServer extends EventEmitter {
     if (this.inFlight || this.exited || !this.child) {
       return Promise.resolve(failedOutcome('crashed', 'fork server not available'));
     }
-    const { limits } = this.options;
     const timeoutSec = Math.ceil(request.timeoutMs / 1000);
     this.runsServed += 1;
     return new Promise<RunOutcome>((resolve) => {
@@ -137,12 +150,6 @@ export class ForkServer extends EventEmitter {
         stdin: request.stdin,
         timeout_ms: request.timeoutMs,
         cpu_sec: timeoutSec + 1,
-        memory_mb: limits.memoryMb,
-        scratch_mb: limits.scratchMb,
-        nproc: limits.maxProcesses,
-        max_output_bytes: limits.maxOutputBytes,
-        max_result_bytes: limits.maxResultBytes,
-        isolate: this.options.mode === 'bwrap',
       });
       if (signal?.aborted) onAbort();
     });

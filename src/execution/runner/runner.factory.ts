@@ -2,6 +2,7 @@ import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { Logger } from '@nestjs/common';
 import { failedOutcome, PythonRunner, RunnerStats, RunOutcome } from './python-runner';
+import { PidsCgroup, pidsCgroupBase } from './pids-cgroup';
 import { SandboxPool } from './sandbox-pool';
 
 export interface RunnerSettings {
@@ -15,6 +16,8 @@ export interface RunnerSettings {
 }
 
 const MAX_PROCESSES_PER_RUN = 64;
+/** A server's own tasks besides its run's: 2 bwrap, the server, 2 monitors, the prepared pid 1, slack. */
+const SERVER_OVERHEAD_TASKS = 16;
 const RECYCLE_AFTER_RUNS = 2000;
 const RECYCLE_AFTER_MS = 30 * 60 * 1000;
 
@@ -55,8 +58,10 @@ export function createSandboxPool(settings: RunnerSettings): SandboxPool {
     );
   }
   const isRoot = process.getuid?.() === 0;
+  const cgroup = isRoot ? createCgroup(settings.sandboxServers, logger) : undefined;
   return new SandboxPool({
     servers: settings.sandboxServers,
+    cgroup,
     maxRunsPerServer: RECYCLE_AFTER_RUNS,
     maxServerAgeMs: RECYCLE_AFTER_MS,
     server: {
@@ -76,6 +81,25 @@ export function createSandboxPool(settings: RunnerSettings): SandboxPool {
       },
     },
   });
+}
+
+/**
+ * Root: RLIMIT_NPROC (per run, in its user namespace) already holds a fork bomb to
+ * MAX_PROCESSES_PER_RUN; a pids cgroup per server adds a hard cap on each server's whole tree.
+ */
+function createCgroup(servers: number, logger: Logger): { cgroup: PidsCgroup; setprivBin: string } | undefined {
+  const base = pidsCgroupBase();
+  const setprivBin = findOnPath('setpriv');
+  if (!base || !setprivBin) {
+    logger.warn(`no pids cgroup (${base ? 'setpriv not found' : 'no writable pids controller'}): runs are held by RLIMIT_NPROC only`);
+    return undefined;
+  }
+  try {
+    return { cgroup: PidsCgroup.create(base, servers, MAX_PROCESSES_PER_RUN + SERVER_OVERHEAD_TASKS), setprivBin };
+  } catch (err) {
+    logger.warn(`no pids cgroup (${(err as Error).message}): runs are held by RLIMIT_NPROC only`);
+    return undefined;
+  }
 }
 
 /** API-only processes run nothing themselves. */

@@ -7,6 +7,16 @@ export interface SandboxCommandOptions {
   bwrapBin: string;
 }
 
+/** What every run of one server gets; fixed per server so it can prepare the next run ahead. */
+export interface ServerRunConfig {
+  isolate: boolean;
+  memory_mb: number;
+  scratch_mb: number;
+  nproc: number;
+  max_output_bytes: number;
+  max_result_bytes: number;
+}
+
 let forkServerSource: string | undefined;
 
 /** The fork server's text, passed with -c so the sandbox needs no access to our files. */
@@ -16,8 +26,8 @@ export function forkServerCode(): string {
 }
 
 /** argv for one long-lived fork server. bwrap: nothing of the host but a read-only /usr. */
-export function sandboxCommand(options: SandboxCommandOptions): { file: string; args: string[] } {
-  const python = [options.pythonBin, '-I', '-S', '-B', '-c', forkServerCode()];
+export function sandboxCommand(options: SandboxCommandOptions, config: ServerRunConfig): { file: string; args: string[] } {
+  const python = [options.pythonBin, '-I', '-S', '-B', '-c', forkServerCode(), JSON.stringify(config)];
   if (options.mode === 'process') {
     return { file: python[0], args: python.slice(1) };
   }

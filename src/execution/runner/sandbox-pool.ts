@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { ForkServer, ForkServerOptions } from './fork-server';
+import type { PidsCgroup } from './pids-cgroup';
 import { failedOutcome, PythonRunner, RunnerStats, RunOutcome, RunRequest } from './python-runner';
 
 export interface SandboxPoolOptions {
@@ -8,6 +9,8 @@ export interface SandboxPoolOptions {
   /** Recycle a server after this many runs or this age, whichever comes first. */
   maxRunsPerServer: number;
   maxServerAgeMs: number;
+  /** Root only: one pids cgroup per server slot (see PidsCgroup); removed on close. */
+  cgroup?: { cgroup: PidsCgroup; setprivBin: string };
 }
 
 interface Waiter {
@@ -22,6 +25,8 @@ const RESTART_DELAY_MS = 200;
 export class SandboxPool extends PythonRunner {
   private readonly logger = new Logger('SandboxPool');
   private readonly servers = new Set<ForkServer>();
+  /** Server slot (its pids cgroup) of each live server. */
+  private readonly slots = new Map<ForkServer, number>();
   private readonly waiting: Waiter[] = [];
   private restarts = 0;
   private closed = false;
@@ -88,10 +93,18 @@ export class SandboxPool extends PythonRunner {
     }
     for (const server of this.servers) server.kill();
     this.servers.clear();
+    await this.options.cgroup?.cgroup.remove();
   }
 
   private async spawnServer(): Promise<void> {
-    const server = new ForkServer(this.options.server);
+    const slot = this.freeSlot();
+    const { cgroup } = this.options;
+    const server = new ForkServer(
+      cgroup
+        ? { ...this.options.server, cgroup: { procsFile: cgroup.cgroup.procsFile(slot), setprivBin: cgroup.setprivBin } }
+        : this.options.server,
+    );
+    this.slots.set(server, slot);
     server.on('idle', () => this.onIdle(server));
     server.on('exit', (detail: string) => this.onExit(server, detail));
     this.servers.add(server);
@@ -118,8 +131,16 @@ export class SandboxPool extends PythonRunner {
     this.dispatch();
   }
 
+  private freeSlot(): number {
+    const taken = new Set(this.slots.values());
+    let slot = 0;
+    while (taken.has(slot)) slot += 1;
+    return slot;
+  }
+
   private onExit(server: ForkServer, detail: string): void {
     this.servers.delete(server);
+    this.slots.delete(server);
     if (this.closed) return;
     this.restarts += 1;
     this.logger.debug(`fork server ${server.pid} ended (${detail}); starting a replacement`);

@@ -1,13 +1,18 @@
 # Warm fork server for untrusted Python runs. Started by the service inside bubblewrap as
-#   python3 -I -S -B -c <this file's text>
+#   python3 -I -S -B -c <this file's text> <limits as JSON>
 # It talks to the service over fd 0 (requests) and fd 1 (responses): frames of a 4-byte
 # big-endian length followed by UTF-8 JSON. It holds no secrets and no job data between runs.
 # Per run it forks a monitor that unshares user/pid/mount/net/ipc/uts namespaces and forks
 # the run itself as pid 1 of the new pid namespace: killing that pid kills every process the
 # run started, including daemonised grandchildren.
+# The next run's monitor and pid 1 are prepared ahead (namespaces, mounts, limits, no
+# capabilities; no job data), so a request only pays for its own code: the namespaces are
+# still fresh for every run and never reused.
+import _ast  # every run's prepare() needs it: loading it per run cost ~1 ms of CPU
 import ctypes
 import json
 import os
+import resource  # every run sets limits: a shared library, ~0.4 ms of CPU to load per run
 import select
 import signal
 import site
@@ -26,6 +31,7 @@ SYS_CAPSET = {'x86_64': 126, 'aarch64': 91}.get(os.uname().machine, 126)
 SANDBOX_UID = 1000  # the uid user code sees inside its namespace
 USER_FILENAME = '<code>'
 RESULT_FD = 3
+REQUEST_FD = 4  # pid 1 reads its run's code here, once
 READ_CHUNK = 65536
 
 
@@ -57,10 +63,26 @@ def check(ret, what):
         raise OSError(err, '%s: %s' % (what, os.strerror(err)))
 
 
+def write_file(path, text):
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)
+
+
+def last_capability():
+    try:
+        with open('/proc/sys/kernel/cap_last_cap') as f:
+            return int(f.read())
+    except (OSError, ValueError):
+        return 63
+
+
 # ---------------------------------------------------------------- inside the run (pid 1)
 
 def enter_sandbox(req):
-    """Runs in the new namespaces, before user code: mounts, limits, no capabilities."""
+    """Runs in the new namespaces, before user code (and before its request): mounts, limits, no capabilities."""
     if req['isolate']:
         check(LIBC.mount(b'none', b'/', None, MS_REC | MS_PRIVATE, None), 'make mounts private')
         check(LIBC.mount(b'proc', b'/proc', b'proc', MS_NOSUID | MS_NODEV | MS_NOEXEC, None), 'mount /proc')
@@ -71,17 +93,14 @@ def enter_sandbox(req):
         os.chdir('/tmp')
         # No further user namespaces from user code: limit this namespace's count to zero.
         try:
-            with open('/proc/sys/user/max_user_namespaces', 'w') as f:
-                f.write('0')
+            write_file('/proc/sys/user/max_user_namespaces', '0')
         except OSError:
             pass
     else:
         os.chdir(req['scratch_dir'])
-    import resource
     mem = req['memory_mb'] * 1024 * 1024
     limits = [
         (resource.RLIMIT_AS, mem),
-        (resource.RLIMIT_CPU, req['cpu_sec']),
         (resource.RLIMIT_FSIZE, req['scratch_mb'] * 1024 * 1024),
         (resource.RLIMIT_NOFILE, 256),
         (resource.RLIMIT_NPROC, req['nproc']),
@@ -92,13 +111,19 @@ def enter_sandbox(req):
         resource.setrlimit(which, (value, value))
     if req['isolate']:
         LIBC.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
-        for cap in range(64):
-            LIBC.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)
+        prctl = LIBC.prctl
+        for cap in range(req['cap_last_cap'] + 1):
+            prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)
         header = (ctypes.c_uint32 * 2)(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this thread
         data = (ctypes.c_uint32 * 6)()  # effective/permitted/inheritable, 2 words each, all zero
         check(LIBC.syscall(SYS_CAPSET, header, data), 'drop capabilities')
+    if not req['isolate']:  # isolated runs inherit the server's, set once (run_environment)
+        run_environment(os.getcwd())
+
+
+def run_environment(cwd):
     os.environ.clear()
-    os.environ.update({'PATH': '/usr/local/bin:/usr/bin:/bin', 'HOME': os.getcwd(), 'TMPDIR': os.getcwd(),
+    os.environ.update({'PATH': '/usr/local/bin:/usr/bin:/bin', 'HOME': cwd, 'TMPDIR': cwd,
                        'LANG': 'C.UTF-8', 'PYTHONIOENCODING': 'utf-8'})
 
 
@@ -118,7 +143,7 @@ def _guard_return():
 
 def prepare(code):
     """Compile user code: top-level `return x` and a trailing expression both become the result."""
-    import _ast as A
+    A = _ast
     tree = compile(code, USER_FILENAME, 'exec', A.PyCF_ONLY_AST)
 
     def located(node, like):
@@ -220,10 +245,9 @@ def print_user_traceback(exc, code):
     sys.stderr.write(''.join(traceback.format_exception(type(exc), exc, tb)))
 
 
-def run_user_code(req):
-    """In pid 1 of the run's namespaces: run the module, report on fd 3, exit with Python's status."""
+def run_user_code(ctx):
+    """In pid 1 of the run's namespaces: wait for the code, run it, report on fd 3, exit with Python's status."""
     import builtins
-    code = req['code']
     main = type(sys)('__main__')
     main.__builtins__ = builtins
     sys.modules['__main__'] = main
@@ -235,11 +259,20 @@ def run_user_code(req):
                                        buffering=1)
     builtins.__pyexec_return__ = _Return
     builtins.__pyexec_guard__ = _guard_return
+    del ctx
+    request = read_to_end(REQUEST_FD)
+    os.close(REQUEST_FD)
+    if not request:
+        os._exit(0)  # the server went away before this prepared run was used
+    req = json.loads(request)
+    del request
+    resource.setrlimit(resource.RLIMIT_CPU, (req['cpu_sec'], req['cpu_sec']))
+    code = req['code']
+    del req
     report = {'ok': True, 'result': None}
     status = 0
     try:
         compiled = prepare(code)
-        del req
         exec(compiled, main.__dict__)
     except _Return as ret:
         try:
@@ -253,6 +286,15 @@ def run_user_code(req):
         report = report_exception(exc, code)
         status = 1
     finish(report, status)
+
+
+def read_to_end(fd):
+    chunks = []
+    while True:
+        chunk = os.read(fd, READ_CHUNK)
+        if not chunk:
+            return b''.join(chunks)
+        chunks.append(chunk)
 
 
 def exit_status(exc):
@@ -313,56 +355,81 @@ def finish(report, status):
 
 # ---------------------------------------------------------------- the monitor (one per run)
 
-def monitor(req, ctrl_fd):
-    """Owns one run: namespaces, pipes, deadline, caps on output; writes the response frame."""
+def monitor(config, ctrl_fd):
+    """Owns one run: prepares its namespaces and pid 1 ahead, then waits for the request on
+    ctrl_fd (a frame; any later byte cancels); supervises the run and writes the response frame."""
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     os.close(0)
+    try:
+        run = prepare_run(config)
+        setup_error = None
+    except BaseException as exc:
+        run, setup_error = None, '%s: %s' % (type(exc).__name__, exc)
+    header = read_exact(ctrl_fd, 4)
+    body = header and read_exact(ctrl_fd, struct.unpack('>I', header)[0])
+    if not body:
+        os._exit(0)  # the server ended without using this run
     started = time.monotonic()
+    req = json.loads(body)
+    del body
+    req.update(config)
+    if setup_error:
+        write_frame(1, {'op': 'done', 'id': req['id'], 'status': 'setup_failed', 'error': setup_error})
+        os._exit(1)
+    pid, in_w, out_r, err_r, res_r, req_w = run
+    try:
+        data = json.dumps({'code': req.pop('code'), 'cpu_sec': req['cpu_sec']}).encode('utf-8', 'surrogatepass')
+        write_all(req_w, data)
+    except OSError:
+        pass  # pid 1 died while being prepared: its exit status and setup error tell
+    os.close(req_w)
+    outcome = supervise(req, pid, ctrl_fd, in_w, out_r, err_r, res_r, started)
+    write_frame(1, outcome)
+    if not config['isolate']:
+        import shutil
+        shutil.rmtree(config['scratch_dir'], ignore_errors=True)
+    os._exit(0)
+
+
+def prepare_run(config):
+    """New namespaces and pid 1 in them, sandboxed and waiting for its code on REQUEST_FD."""
     outer_uid, outer_gid = os.getuid(), os.getgid()
-    if req['isolate']:
+    if config['isolate']:
         check(LIBC.unshare(CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS),
               'unshare namespaces')
-        with open('/proc/self/setgroups', 'w') as f:
-            f.write('deny')
-        with open('/proc/self/uid_map', 'w') as f:
-            f.write('%d %d 1\n' % (SANDBOX_UID, outer_uid))
-        with open('/proc/self/gid_map', 'w') as f:
-            f.write('%d %d 1\n' % (SANDBOX_UID, outer_gid))
+        write_file('/proc/self/setgroups', 'deny')
+        write_file('/proc/self/uid_map', '%d %d 1\n' % (SANDBOX_UID, outer_uid))
+        write_file('/proc/self/gid_map', '%d %d 1\n' % (SANDBOX_UID, outer_gid))
     else:  # SANDBOX=process: no namespaces, a scratch folder of its own
-        import tempfile
-        req['scratch_dir'] = tempfile.mkdtemp(prefix='pyexec-run-')
+        config['scratch_dir'] = '/tmp/pyexec-run-%d-%s' % (os.getpid(), os.urandom(6).hex())
+        os.mkdir(config['scratch_dir'], 0o700)
     in_r, in_w = os.pipe()
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     res_r, res_w = os.pipe()
+    req_r, req_w = os.pipe()
     pid = os.fork()
     if pid == 0:
         try:
             LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-            for fd in (in_w, out_r, err_r, res_r, ctrl_fd):
-                os.close(fd)
             os.dup2(in_r, 0)
             os.dup2(out_w, 1)
             os.dup2(err_w, 2)
             os.dup2(res_w, RESULT_FD)
-            os.closerange(RESULT_FD + 1, 65536)
+            os.dup2(req_r, REQUEST_FD)
+            os.closerange(REQUEST_FD + 1, 65536)
             os.setsid()  # else kill(0, ...) from user code would reach the fork server's process group
-            enter_sandbox(req)
+            enter_sandbox(config)
         except BaseException as exc:
             try:
                 os.write(RESULT_FD, json.dumps({'ok': False, 'setup_error': '%s: %s' % (type(exc).__name__, exc)}).encode())
             finally:
                 os._exit(125)
-        run_user_code(req)
+        run_user_code(config)
         os._exit(0)
-    for fd in (in_r, out_w, err_w, res_w):
+    for fd in (in_r, out_w, err_w, res_w, req_r):
         os.close(fd)
-    outcome = supervise(req, pid, ctrl_fd, in_w, out_r, err_r, res_r, started)
-    if not req['isolate']:
-        import shutil
-        shutil.rmtree(req['scratch_dir'], ignore_errors=True)
-    write_frame(1, outcome)
-    os._exit(0)
+    return pid, in_w, out_r, err_r, res_r, req_w
 
 
 def supervise(req, pid, ctrl_fd, in_w, out_r, err_r, res_r, started):
@@ -483,9 +550,13 @@ def describe_outcome(req, wait_status, ended_by, out, err, res, out_trunc, err_t
 
 # ---------------------------------------------------------------- the server loop
 
-def serve():
+def serve(config):
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    config['cap_last_cap'] = last_capability()
+    if config['isolate']:
+        run_environment('/tmp')  # every isolated run's cwd
     running = {}  # run id -> (monitor pid, control fd)
+    spare = prepare_monitor(config, running)
     write_frame(1, {'op': 'ready', 'pid': os.getpid(), 'uid': os.getuid()})
     while True:
         header = read_exact(0, 4)
@@ -497,23 +568,22 @@ def serve():
         msg = json.loads(body)
         reap(running)
         if msg['op'] == 'run':
-            ctrl_r, ctrl_w = os.pipe()
-            pid = os.fork()
-            if pid == 0:
+            for _ in range(2):
+                if spare is None:
+                    spare = prepare_monitor(config, running)
+                pid, ctrl_w = spare
+                spare = None
                 try:
+                    write_all(ctrl_w, header + body)
+                except OSError:  # that monitor died before its run came: try a fresh one
                     os.close(ctrl_w)
-                    for _, other in running.values():
-                        os.close(other)
-                    monitor(msg, ctrl_r)
-                except BaseException as exc:
-                    try:
-                        write_frame(1, {'op': 'done', 'id': msg['id'], 'status': 'setup_failed',
-                                        'error': '%s: %s' % (type(exc).__name__, exc)})
-                    finally:
-                        os._exit(1)
-                os._exit(0)
-            os.close(ctrl_r)
-            running[msg['id']] = (pid, ctrl_w)
+                    continue
+                running[msg['id']] = (pid, ctrl_w)
+                break
+            else:
+                write_frame(1, {'op': 'done', 'id': msg['id'], 'status': 'setup_failed', 'error': 'no monitor'})
+            del msg, body
+            spare = prepare_monitor(config, running)
         elif msg['op'] == 'cancel':
             entry = running.get(msg['id'])
             if entry:
@@ -521,6 +591,30 @@ def serve():
                     os.write(entry[1], b'c')
                 except OSError:
                     pass
+
+
+def prepare_monitor(config, running):
+    """Forks the monitor of the next run; it prepares that run and waits for its request."""
+    ctrl_r, ctrl_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(ctrl_w)
+            for _, other in running.values():
+                os.close(other)
+            monitor(config, ctrl_r)
+        except BaseException as exc:
+            log('monitor failed: %s: %s' % (type(exc).__name__, exc))
+            os._exit(1)
+        os._exit(0)
+    os.close(ctrl_r)
+    return pid, ctrl_w
+
+
+def write_all(fd, data):
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
 
 
 def reap(running):
@@ -536,7 +630,7 @@ def reap(running):
 
 if __name__ == '__main__':
     try:
-        serve()
+        serve(json.loads(sys.argv[1]))
     except BaseException as exc:
         log('fatal: %s: %s' % (type(exc).__name__, exc))
         os._exit(1)

@@ -1,0 +1,320 @@
+#!/usr/bin/env node
+// `npm run bench`: starts the service as a user would (node dist/main.js, embedded Redis, a fixed
+// API key, a free port) and measures print('hi') both as bare `/usr/bin/python3 -c` spawns and
+// through the service's sync endpoint over HTTP; prints a table, the ratios and the targets.
+// Exits non-zero only when a run errs, never for a missed target (timing is not pass/fail).
+//
+// Env: BENCH_SECONDS (per level, default 5), BENCH_NO_BUILD=1, PYTHON_BIN, and anything the
+// service reads (SANDBOX_SERVERS, ...) is passed through.
+const { spawn, execFileSync } = require('node:child_process');
+const { existsSync, readFileSync, readdirSync } = require('node:fs');
+const http = require('node:http');
+const net = require('node:net');
+const os = require('node:os');
+const path = require('node:path');
+
+const ROOT = path.join(__dirname, '..');
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const PYTHON = process.env.PYTHON_BIN ?? '/usr/bin/python3';
+const API_KEY = 'bench-key-0123456789';
+const CODE = "print('hi')";
+const TARGETS = { latencyRatio: 0.6, throughputRatio: 1.5, idleMiB: 150 };
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+
+/** Runs `once()` from `concurrency` loops for `seconds`; latency of each call and calls/s. */
+async function load(concurrency, seconds, once) {
+  const times = [];
+  let errors = 0;
+  let firstError = '';
+  const started = performance.now();
+  const until = started + seconds * 1000;
+  const loop = async () => {
+    while (performance.now() < until) {
+      const t0 = performance.now();
+      try {
+        await once();
+        times.push(performance.now() - t0);
+      } catch (err) {
+        errors += 1;
+        firstError ||= err.message;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, loop));
+  const elapsedSec = (performance.now() - started) / 1000;
+  times.sort((a, b) => a - b);
+  return {
+    concurrency,
+    n: times.length,
+    p50: pct(times, 50),
+    p90: pct(times, 90),
+    p99: pct(times, 99),
+    perSec: times.length / elapsedSec,
+    errors,
+    firstError,
+  };
+}
+
+function bareSpawn() {
+  return new Promise((resolve, reject) => {
+    const child = spawn(PYTHON, ['-c', CODE], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    child.stdout.on('data', (chunk) => (out += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 && out === 'hi\n' ? resolve() : reject(new Error(`exit ${code}: ${out}`))));
+  });
+}
+
+function post(port, agent, body) {
+  const payload = JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/v1/code/execute/python',
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), 'x-api-key': API_KEY },
+      },
+      (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => {
+          try {
+            resolve({ status: res.statusCode, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
+          } catch (err) {
+            reject(err);
+          }
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+async function serviceCall(port, agent) {
+  const res = await post(port, agent, { code: CODE, timeout: 10 });
+  if (res.status !== 200 || res.body.response?.stdout !== 'hi\n') {
+    throw new Error(`HTTP ${res.status}: ${JSON.stringify(res.body).slice(0, 200)}`);
+  }
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+/** The service's pid and every descendant (embedded redis, bwrap, fork servers, runs). */
+function processTree(rootPid) {
+  const parents = new Map();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      parents.set(Number(entry), Number(fields[1]));
+    } catch {
+      // gone
+    }
+  }
+  const tree = [rootPid];
+  for (let i = 0; i < tree.length; i++) {
+    for (const [pid, ppid] of parents) if (ppid === tree[i]) tree.push(pid);
+  }
+  return tree;
+}
+
+/**
+ * CPU seconds used so far by the service (node itself), its Redis, and the sandboxes (bwrap, fork
+ * servers, and every run they reaped), from /proc/<pid>/stat: utime+stime, plus cutime+cstime for
+ * the sandbox processes (finished runs are counted by whoever reaped them; live ones by themselves).
+ */
+function cpuSeconds(rootPid) {
+  const ticks = 100; // USER_HZ on Linux
+  const out = { node: 0, redis: 0, sandbox: 0 };
+  for (const pid of processTree(rootPid)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+      const [utime, stime, cutime, cstime] = [f[11], f[12], f[13], f[14]];
+      if (pid === rootPid) out.node += (utime + stime) / ticks;
+      else if (comm.startsWith('redis')) out.redis += (utime + stime) / ticks;
+      else out.sandbox += (utime + stime + cutime + cstime) / ticks;
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+/** Sum of RSS and of PSS (shared pages split between sharers) over the tree, in MiB, and per command. */
+function memory(rootPid) {
+  let rssKiB = 0;
+  let pssKiB = 0;
+  const byName = new Map();
+  for (const pid of processTree(rootPid)) {
+    try {
+      const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+      const rss = Number(/^Rss:\s+(\d+)/m.exec(rollup)?.[1] ?? 0);
+      const pss = Number(/^Pss:\s+(\d+)/m.exec(rollup)?.[1] ?? 0);
+      const name = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+      rssKiB += rss;
+      pssKiB += pss;
+      const entry = byName.get(name) ?? { count: 0, rssKiB: 0, pssKiB: 0 };
+      entry.count += 1;
+      entry.rssKiB += rss;
+      entry.pssKiB += pss;
+      byName.set(name, entry);
+    } catch {
+      // gone, or a kernel thread without smaps
+    }
+  }
+  return { rssMiB: rssKiB / 1024, pssMiB: pssKiB / 1024, byName };
+}
+
+async function waitReady(port, child) {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`service exited with ${child.exitCode}`);
+    const ok = await new Promise((resolve) => {
+      http
+        .get({ host: '127.0.0.1', port, path: '/health/ready' }, (res) => {
+          res.resume();
+          resolve(res.statusCode === 200);
+        })
+        .on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await sleep(100);
+  }
+  throw new Error('service not ready within 30 s');
+}
+
+function machine() {
+  const osRelease = existsSync('/etc/os-release') ? readFileSync('/etc/os-release', 'utf8') : '';
+  const distro = /^PRETTY_NAME="?([^"\n]*)/m.exec(osRelease)?.[1] ?? os.type();
+  const python = execFileSync(PYTHON, ['-V']).toString().trim();
+  return `${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ` +
+    `Linux ${os.release()}, ${distro}, Node ${process.version}, ${python}, uid ${process.getuid()}, loadavg ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`;
+}
+
+const fmt = (n, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
+const row = (what, r) =>
+  `| ${what.padEnd(34)} | ${String(r.concurrency).padStart(3)} | ${fmt(r.p50, 2).padStart(7)} | ${fmt(r.p90, 2).padStart(7)} | ` +
+  `${fmt(r.p99, 2).padStart(7)} | ${fmt(r.perSec).padStart(7)} | ${String(r.errors).padStart(6)} |`;
+
+async function main() {
+  if (!process.env.BENCH_NO_BUILD) {
+    execFileSync('npx', ['nest', 'build'], { cwd: ROOT, stdio: 'inherit' });
+  }
+  console.log(`machine: ${machine()}`);
+  const port = await freePort();
+  const env = { ...process.env, API_KEYS: API_KEY, PORT: String(port), LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' };
+  delete env.REDIS_URL; // the embedded Redis, as a first-time user gets it
+  const service = spawn(process.execPath, [path.join(ROOT, 'dist', 'main.js')], { cwd: ROOT, env, stdio: ['ignore', 'inherit', 'inherit'] });
+  const stopService = () => {
+    if (service.exitCode === null) service.kill('SIGTERM');
+  };
+  process.on('exit', stopService);
+  const results = { bare: [], service: [] };
+  let errors = 0;
+  try {
+    const bootStarted = Date.now();
+    await waitReady(port, service);
+    console.log(`service ready on :${port} in ${Date.now() - bootStarted} ms (pid ${service.pid})`);
+
+    // Bare spawns first, with the service idle beside them (as in real life).
+    await load(2, 1, bareSpawn); // warm the page cache
+    for (const c of [1, 2, 8]) {
+      const r = await load(c, SECONDS, bareSpawn);
+      results.bare.push(r);
+      console.log(row(`bare ${PYTHON} -c`, r));
+    }
+
+    const agents = new Map();
+    const agentFor = (c) => agents.get(c) ?? agents.set(c, new http.Agent({ keepAlive: true, maxSockets: c })).get(c);
+    await load(2, 1, () => serviceCall(port, agentFor(2))); // warm-up
+    await sleep(1000);
+    const idle = memory(service.pid);
+
+    let loaded = { rssMiB: 0, pssMiB: 0, byName: new Map() };
+    for (const c of [1, 2, 8, 32]) {
+      let sampler;
+      if (c === 32) {
+        sampler = setInterval(() => {
+          const m = memory(service.pid);
+          if (m.rssMiB > loaded.rssMiB) loaded = m;
+        }, 500);
+      }
+      const cpuBefore = cpuSeconds(service.pid);
+      const r = await load(c, SECONDS, () => serviceCall(port, agentFor(c)));
+      const cpuAfter = cpuSeconds(service.pid);
+      if (sampler) clearInterval(sampler);
+      r.cpuMsPerRun = Object.fromEntries(Object.keys(cpuAfter).map((k) => [k, ((cpuAfter[k] - cpuBefore[k]) * 1000) / r.n]));
+      results.service.push(r);
+      console.log(row('service POST (sync) over HTTP', r));
+      if (r.errors) console.log(`  first error: ${r.firstError}`);
+    }
+
+    // Timeout precision: the HTTP answer of a busy loop with timeout 1 s, minus 1 s.
+    const lags = [];
+    for (let i = 0; i < 3; i++) {
+      const t0 = performance.now();
+      const res = await post(port, agentFor(1), { code: 'while True: pass', timeout: 1 });
+      lags.push(performance.now() - t0 - 1000);
+      if (res.status !== 408) {
+        errors += 1;
+        console.log(`timeout probe answered ${res.status}`);
+      }
+    }
+
+    errors += [...results.bare, ...results.service].reduce((sum, r) => sum + r.errors, 0);
+    const bare1 = results.bare[0];
+    const bare8 = results.bare[2];
+    const svc1 = results.service[0];
+    const svc8 = results.service[2];
+    const latencyRatio = svc1.p50 / bare1.p50;
+    const throughputRatio = svc8.perSec / bare8.perSec;
+    const describeMem = (m) =>
+      [...m.byName].sort((a, b) => b[1].pssKiB - a[1].pssKiB)
+        .map(([name, e]) => `${name}×${e.count} ${fmt(e.pssKiB / 1024)}/${fmt(e.rssKiB / 1024)}`).join(', ');
+
+    console.log('');
+    console.log(`| ${'what'.padEnd(34)} |   c |     p50 |     p90 |     p99 |  runs/s | errors |`);
+    console.log(`|${'-'.repeat(36)}|----:|--------:|--------:|--------:|--------:|-------:|`);
+    for (const r of results.bare) console.log(row(`bare \`${PYTHON} -c\``, r));
+    for (const r of results.service) console.log(row('service, sync POST over HTTP', r));
+    console.log('');
+    console.log(`memory of the service tree, PSS/RSS MiB: idle ${fmt(idle.pssMiB)} / ${fmt(idle.rssMiB)}; under c=32 load ${fmt(loaded.pssMiB)} / ${fmt(loaded.rssMiB)}`);
+    console.log(`  idle by process (PSS/RSS MiB): ${describeMem(idle)}`);
+    console.log('CPU ms per run (node / redis / sandboxes): ' + results.service
+      .map((r) => `c=${r.concurrency} ${fmt(r.cpuMsPerRun.node, 2)} / ${fmt(r.cpuMsPerRun.redis, 2)} / ${fmt(r.cpuMsPerRun.sandbox, 2)}`).join('; '));
+    console.log(`timeout 1 s: HTTP answer ${lags.map((l) => `+${l.toFixed(0)}`).join(', ')} ms after the deadline`);
+    console.log('');
+    const verdict = (ok) => (ok ? 'met' : 'MISSED');
+    console.log(`service p50 c=1 / bare p50 c=1   = ${latencyRatio.toFixed(2)}  (target <= ${TARGETS.latencyRatio}: ${verdict(latencyRatio <= TARGETS.latencyRatio)})`);
+    console.log(`service runs/s c=8 / bare c=8    = ${throughputRatio.toFixed(2)}  (target >= ${TARGETS.throughputRatio}: ${verdict(throughputRatio >= TARGETS.throughputRatio)})`);
+    console.log(`idle memory (PSS, whole tree)    = ${fmt(idle.pssMiB)} MiB (target <= ${TARGETS.idleMiB}: ${verdict(idle.pssMiB <= TARGETS.idleMiB)}; RSS sum ${fmt(idle.rssMiB)} MiB: ${verdict(idle.rssMiB <= TARGETS.idleMiB)})`);
+    console.log(`errors                           = ${errors}  (target 0: ${verdict(errors === 0)})`);
+  } finally {
+    stopService();
+    await new Promise((resolve) => (service.exitCode !== null ? resolve() : service.once('exit', resolve)));
+  }
+  process.exitCode = errors === 0 ? 0 : 1;
+}
+
+main().catch((err) => {
+  console.error(`bench failed: ${err.stack ?? err.message}`);
+  process.exitCode = 1;
+});
