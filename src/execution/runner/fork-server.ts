@@ -64,6 +64,8 @@ export class ForkServer extends EventEmitter {
   private inFlight?: InFlight;
   private stderrTail = '';
   private exited = false;
+  /** kill() was called: the exit event is still to come, but no run may be given to it meanwhile. */
+  private killed = false;
   private readyWaiter?: { resolve: () => void; reject: (err: Error) => void };
 
   constructor(private readonly options: ForkServerOptions) {
@@ -75,7 +77,7 @@ export class ForkServer extends EventEmitter {
   }
 
   get alive(): boolean {
-    return !this.exited;
+    return !this.exited && !this.killed;
   }
 
   start(): Promise<void> {
@@ -124,7 +126,7 @@ export class ForkServer extends EventEmitter {
   }
 
   run(request: RunRequest, signal?: AbortSignal): Promise<RunOutcome> {
-    if (this.inFlight || this.exited || !this.child) {
+    if (this.inFlight || !this.alive || !this.child) {
       return Promise.resolve(failedOutcome('crashed', 'fork server not available'));
     }
     const timeoutSec = Math.ceil(request.timeoutMs / 1000);
@@ -134,8 +136,8 @@ export class ForkServer extends EventEmitter {
       signal?.addEventListener('abort', onAbort, { once: true });
       const backstop = setTimeout(() => {
         // The server missed its own deadline by a wide margin: it is not trustworthy any more.
+        this.kill(); // first: finish() frees the slot, and a dying server must not get the next run
         this.finish(failedOutcome('crashed', 'fork server did not answer after the deadline'));
-        this.kill();
       }, request.timeoutMs + this.options.backstopMs);
       this.inFlight = {
         runId: request.runId,
@@ -156,6 +158,7 @@ export class ForkServer extends EventEmitter {
   }
 
   kill(): void {
+    this.killed = true;
     if (this.child && !this.exited) this.child.kill('SIGKILL');
   }
 
@@ -168,8 +171,8 @@ export class ForkServer extends EventEmitter {
     try {
       messages = this.decoder.push(chunk);
     } catch {
-      this.finish(failedOutcome('crashed', 'fork server sent a malformed frame'));
       this.kill();
+      this.finish(failedOutcome('crashed', 'fork server sent a malformed frame'));
       return;
     }
     for (const message of messages as Array<{ op: string }>) {

@@ -13,6 +13,8 @@ export interface RunnerSettings {
   memoryLimitMb: number;
   maxOutputBytes: number;
   scratchMb: number;
+  /** Runs before a fork server is replaced (default 2000); lowered only by tests. */
+  recycleAfterRuns?: number;
 }
 
 const MAX_PROCESSES_PER_RUN = 64;
@@ -62,7 +64,7 @@ export function createSandboxPool(settings: RunnerSettings): SandboxPool {
   return new SandboxPool({
     servers: settings.sandboxServers,
     cgroup,
-    maxRunsPerServer: RECYCLE_AFTER_RUNS,
+    maxRunsPerServer: settings.recycleAfterRuns ?? RECYCLE_AFTER_RUNS,
     maxServerAgeMs: RECYCLE_AFTER_MS,
     server: {
       mode: settings.sandbox,

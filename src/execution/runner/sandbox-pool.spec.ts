@@ -55,3 +55,27 @@ describe('SandboxPool (real bwrap + /usr/bin/python3)', () => {
     await expect(pool.isHealthy()).resolves.toBe(true);
   });
 });
+
+describe('SandboxPool recycling under load', () => {
+  let pool: SandboxPool;
+  beforeAll(async () => {
+    pool = createSandboxPool({
+      sandbox: 'bwrap', sandboxServers: 2, sandboxUid: 65534, pythonBin: '/usr/bin/python3',
+      memoryLimitMb: 256, maxOutputBytes: 1024, scratchMb: 16, recycleAfterRuns: 5,
+    });
+    await pool.start();
+  });
+  afterAll(() => pool.close());
+
+  it('never hands a run to a server it is recycling: every run of a busy pool succeeds', async () => {
+    // Regression: a server killed for recycling stayed "alive" until its exit event, and a run
+    // dispatched in between failed with "fork server exited with SIGKILL" (a 500).
+    const outcomes = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => pool.run({ runId: `r${i}`, code: `${i} * 2`, stdin: '', timeoutMs: 10_000 })),
+    );
+    expect(outcomes.filter((o) => o.status !== 'exited').map((o) => o.error)).toEqual([]);
+    expect(outcomes.map((o) => o.result)).toEqual(Array.from({ length: 60 }, (_, i) => i * 2));
+    expect(pool.stats().restarts).toBeGreaterThanOrEqual(10);
+  }, 60_000);
+});
+
