@@ -8,7 +8,6 @@ export const CANCELLED_ERROR = 'Job cancelled';
 export interface EndedTimes {
   queueTimeSec: number;
   runTimeSec: number;
-  queueLength: number;
 }
 
 /**
@@ -32,7 +31,7 @@ export function unranEnvelope(record: JobRecord, code: number, error: string, ti
     run_time: round3(times.runTimeSec),
     queue_time: round3(times.queueTimeSec),
     total_time: round3(round3(times.queueTimeSec) + round3(times.runTimeSec)),
-    queue_length: times.queueLength,
+    queue_length: 0, // JobsService.finish() stores the real count, taken in the script that writes this envelope
     build_number: buildNumber,
   };
 }

@@ -209,14 +209,12 @@ export class JobsService implements OnModuleInit, OnModuleDestroy {
     }
   }
 
-  /** queue_length is counted by finish(), in the script that stores the envelope. */
   private endedTimes(record: JobRecord): EndedTimes {
     const now = Date.now();
     const startedAtMs = record.startedAtMs ?? now;
     return {
       queueTimeSec: (startedAtMs - record.createdAtMs) / 1000,
       runTimeSec: (now - startedAtMs) / 1000,
-      queueLength: 0,
     };
   }
 
@@ -294,8 +292,8 @@ export class JobsService implements OnModuleInit, OnModuleDestroy {
       if (record.status === 'pending') {
         const job = await this.queue.getJob(jobId);
         await job?.remove().catch(() => undefined); // already taken by a worker: the cancel message below reaches it
-        const envelope = cancelledEnvelope(record, this.endedTimes(record), this.config.buildNumber);
-        await this.finish(record, 'cancelled', envelope, 0, (Date.now() - record.createdAtMs) / 1000);
+        const times = this.endedTimes(record);
+        await this.finish(record, 'cancelled', cancelledEnvelope(record, times, this.config.buildNumber), 0, times.queueTimeSec);
       }
       await this.events.publish('cancel', jobId);
       await Promise.race([waiter.promise, delay(2000)]);
