@@ -1,8 +1,11 @@
+import { Logger } from '@nestjs/common';
 import { ChildProcess, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { encodeFrame, FrameDecoder } from './frame-codec';
 import { failedOutcome, RunOutcome, RunRequest } from './python-runner';
 import { sandboxCommand, SandboxCommandOptions } from './sandbox-command';
+
+const logger = new Logger('ForkServer');
 
 export interface RunLimits {
   memoryMb: number;
@@ -102,6 +105,8 @@ export class ForkServer extends EventEmitter {
     this.pid = child.pid;
     child.stdout!.on('data', (chunk: Buffer) => this.onData(chunk));
     child.stderr!.on('data', (chunk: Buffer) => {
+      // The server and its monitors write here only about themselves (never user output).
+      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) logger.warn(line.trim());
       this.stderrTail = (this.stderrTail + chunk.toString('utf8')).slice(-2000);
     });
     child.stdin!.on('error', () => undefined); // EPIPE after the server died; 'exit' reports it

@@ -79,3 +79,36 @@ describe('SandboxPool recycling under load', () => {
   }, 60_000);
 });
 
+
+describe('SandboxPool: a run whose output never closes after the kill', () => {
+  // SANDBOX=process has no pid namespace, so a daemon that leaves the run's session survives the
+  // kill and keeps stdout open: the stand-in for a task the kernel has not finished killing.
+  let pool: SandboxPool;
+  beforeAll(async () => {
+    pool = createSandboxPool({
+      sandbox: 'process', sandboxServers: 1, sandboxUid: 65534, pythonBin: '/usr/bin/python3',
+      memoryLimitMb: 256, maxOutputBytes: 1024, scratchMb: 16,
+    });
+    await pool.start();
+  });
+  afterAll(() => pool.close());
+
+  it('is reported (timeout) shortly after the kill, without losing the fork server', async () => {
+    const daemon = [
+      'import os, time',
+      'if os.fork() == 0:',
+      '    os.setsid()',
+      '    if os.fork() == 0:',
+      '        time.sleep(4)',  // holds the run's stdout, outside its session
+      '    os._exit(0)',
+      'time.sleep(30)',
+    ].join('\n');
+    const before = pool.stats().restarts;
+    const started = Date.now();
+    const outcome = await pool.run({ runId: 'stuck', code: daemon, stdin: '', timeoutMs: 1000 });
+    expect(outcome.status).toBe('timeout');
+    expect(Date.now() - started).toBeLessThan(1900); // deadline + 0.5 s grace, under the 1 s backstop
+    expect(pool.stats().restarts).toBe(before);
+    expect((await pool.run({ runId: 'next', code: '2 + 2', stdin: '', timeoutMs: 5000 })).result).toBe(4);
+  });
+});

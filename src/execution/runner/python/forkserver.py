@@ -33,6 +33,8 @@ USER_FILENAME = '<code>'
 RESULT_FD = 3
 REQUEST_FD = 4  # pid 1 reads its run's code here, once
 READ_CHUNK = 65536
+# After SIGKILL, how long to wait for the run's pid namespace to die before reporting anyway.
+KILL_GRACE_SEC = 0.5  # under the service's 1 s backstop, which would kill the whole server
 
 
 def log(msg):
@@ -451,6 +453,7 @@ def supervise(req, pid, ctrl_fd, in_w, out_r, err_r, res_r, started):
         except ProcessLookupError:
             pass
     ended_by = None
+    killed_at = None
     wait_status = None
     open_fds = set(bufs)
     while open_fds or wait_status is None:
@@ -458,9 +461,18 @@ def supervise(req, pid, ctrl_fd, in_w, out_r, err_r, res_r, started):
         if ended_by is None and now >= deadline:
             ended_by = 'timeout'
             kill()
+        if ended_by is not None:
+            killed_at = killed_at or now
+            if now - killed_at > KILL_GRACE_SEC:
+                # SIGKILLed but not gone (a task stuck in the kernel keeps the namespace alive):
+                # report now so the run's slot is not held; the kernel finishes the kill later.
+                log('run %s: pid %d not gone %.1f s after SIGKILL (%s); reporting it %s' % (
+                    req['id'], pid, now - killed_at, task_state(pid), ended_by))
+                wait_status = wait_status if wait_status is not None else signal.SIGKILL
+                break
         rlist = list(open_fds) + ([pidfd] if wait_status is None else []) + ([ctrl_fd] if ended_by is None else [])
         wlist = [in_w] if in_w is not None else []
-        timeout = max(0.0, deadline - now) if ended_by is None else 1.0
+        timeout = max(0.0, deadline - now) if ended_by is None else 0.25
         readable, writable, _ = select.select(rlist, wlist, [], timeout)
         if writable:
             try:
@@ -492,6 +504,16 @@ def supervise(req, pid, ctrl_fd, in_w, out_r, err_r, res_r, started):
     run_ms = (time.monotonic() - started) * 1000.0
     return describe_outcome(req, wait_status, ended_by, bufs[out_r], bufs[err_r], bufs[res_r],
                             truncated[out_r], truncated[err_r], truncated[res_r], run_ms)
+
+
+def task_state(pid):
+    try:
+        with open('/proc/%d/status' % pid) as f:
+            state = [line.split(':', 1)[1].strip() for line in f if line.startswith('State:')]
+        with open('/proc/%d/wchan' % pid) as f:
+            return '%s, wchan %s' % (state[0] if state else '?', f.read().strip() or '-')
+    except OSError as exc:
+        return 'unknown: %s' % exc
 
 
 def describe_outcome(req, wait_status, ended_by, out, err, res, out_trunc, err_trunc, res_trunc, run_ms):
