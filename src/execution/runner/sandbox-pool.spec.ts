@@ -1,18 +1,24 @@
-import { createSandboxPool } from './runner.factory';
+import { createSandboxPool, RunnerSettings } from './runner.factory';
 import { SandboxPool } from './sandbox-pool';
 
-describe('SandboxPool (real bwrap + /usr/bin/python3)', () => {
+/** A started pool of real fork servers for one describe block, closed after it. */
+function usePool(overrides: Partial<RunnerSettings>): () => SandboxPool {
   let pool: SandboxPool;
   beforeAll(async () => {
     pool = createSandboxPool({
       sandbox: 'bwrap', sandboxServers: 2, sandboxUid: 65534, pythonBin: '/usr/bin/python3',
-      memoryLimitMb: 256, maxOutputBytes: 1024, scratchMb: 16,
+      memoryLimitMb: 256, maxOutputBytes: 1024, scratchMb: 16, ...overrides,
     });
     await pool.start();
   });
   afterAll(() => pool.close());
+  return () => pool;
+}
+
+describe('SandboxPool (real bwrap + /usr/bin/python3)', () => {
+  const pool = usePool({});
   const run = (code: string, timeoutMs = 5000, stdin = '') =>
-    pool.run({ runId: Math.random().toString(36), code, stdin, timeoutMs });
+    pool().run({ runId: Math.random().toString(36), code, stdin, timeoutMs });
 
   it('captures stdout and the last expression', async () => {
     const outcome = await run("print('hi')\n6 * 7");
@@ -36,62 +42,45 @@ describe('SandboxPool (real bwrap + /usr/bin/python3)', () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 300);
     const started = Date.now();
-    const outcome = await pool.run({ runId: 'c1', code: 'import time; time.sleep(30)', stdin: '', timeoutMs: 10_000 }, controller.signal);
+    const outcome = await pool().run({ runId: 'c1', code: 'import time; time.sleep(30)', stdin: '', timeoutMs: 10_000 }, controller.signal);
     expect(outcome.status).toBe('cancelled');
     expect(Date.now() - started).toBeLessThan(1300);
   }, 15_000);
 
   it('replaces a server that dies, and keeps answering', async () => {
-    const before = pool.stats().restarts;
+    const before = pool().stats().restarts;
     // Kill every fork server from outside; runs afterwards must still work.
-    for (const server of (pool as unknown as { servers: Set<{ kill(): void }> }).servers) server.kill();
+    for (const server of (pool() as unknown as { servers: Set<{ kill(): void }> }).servers) server.kill();
     await new Promise((r) => setTimeout(r, 500));
     const outcome = await run('1 + 1');
     expect(outcome.result).toBe(2);
-    expect(pool.stats().restarts).toBeGreaterThan(before);
+    expect(pool().stats().restarts).toBeGreaterThan(before);
   });
 
   it('reports healthy', async () => {
-    await expect(pool.isHealthy()).resolves.toBe(true);
+    await expect(pool().isHealthy()).resolves.toBe(true);
   });
 });
 
 describe('SandboxPool recycling under load', () => {
-  let pool: SandboxPool;
-  beforeAll(async () => {
-    pool = createSandboxPool({
-      sandbox: 'bwrap', sandboxServers: 2, sandboxUid: 65534, pythonBin: '/usr/bin/python3',
-      memoryLimitMb: 256, maxOutputBytes: 1024, scratchMb: 16, recycleAfterRuns: 5,
-    });
-    await pool.start();
-  });
-  afterAll(() => pool.close());
+  const pool = usePool({ recycleAfterRuns: 5 });
 
   it('never hands a run to a server it is recycling: every run of a busy pool succeeds', async () => {
     // Regression: a server killed for recycling stayed "alive" until its exit event, and a run
     // dispatched in between failed with "fork server exited with SIGKILL" (a 500).
     const outcomes = await Promise.all(
-      Array.from({ length: 60 }, (_, i) => pool.run({ runId: `r${i}`, code: `${i} * 2`, stdin: '', timeoutMs: 10_000 })),
+      Array.from({ length: 60 }, (_, i) => pool().run({ runId: `r${i}`, code: `${i} * 2`, stdin: '', timeoutMs: 10_000 })),
     );
     expect(outcomes.filter((o) => o.status !== 'exited').map((o) => o.error)).toEqual([]);
     expect(outcomes.map((o) => o.result)).toEqual(Array.from({ length: 60 }, (_, i) => i * 2));
-    expect(pool.stats().restarts).toBeGreaterThanOrEqual(10);
+    expect(pool().stats().restarts).toBeGreaterThanOrEqual(10);
   }, 60_000);
 });
-
 
 describe('SandboxPool: a run whose output never closes after the kill', () => {
   // SANDBOX=process has no pid namespace, so a daemon that leaves the run's session survives the
   // kill and keeps stdout open: the stand-in for a task the kernel has not finished killing.
-  let pool: SandboxPool;
-  beforeAll(async () => {
-    pool = createSandboxPool({
-      sandbox: 'process', sandboxServers: 1, sandboxUid: 65534, pythonBin: '/usr/bin/python3',
-      memoryLimitMb: 256, maxOutputBytes: 1024, scratchMb: 16,
-    });
-    await pool.start();
-  });
-  afterAll(() => pool.close());
+  const pool = usePool({ sandbox: 'process', sandboxServers: 1 });
 
   it('is reported (timeout) shortly after the kill, without losing the fork server', async () => {
     const daemon = [
@@ -103,12 +92,12 @@ describe('SandboxPool: a run whose output never closes after the kill', () => {
       '    os._exit(0)',
       'time.sleep(30)',
     ].join('\n');
-    const before = pool.stats().restarts;
+    const before = pool().stats().restarts;
     const started = Date.now();
-    const outcome = await pool.run({ runId: 'stuck', code: daemon, stdin: '', timeoutMs: 1000 });
+    const outcome = await pool().run({ runId: 'stuck', code: daemon, stdin: '', timeoutMs: 1000 });
     expect(outcome.status).toBe('timeout');
     expect(Date.now() - started).toBeLessThan(1900); // deadline + 0.5 s grace, under the 1 s backstop
-    expect(pool.stats().restarts).toBe(before);
-    expect((await pool.run({ runId: 'next', code: '2 + 2', stdin: '', timeoutMs: 5000 })).result).toBe(4);
+    expect(pool().stats().restarts).toBe(before);
+    expect((await pool().run({ runId: 'next', code: '2 + 2', stdin: '', timeoutMs: 5000 })).result).toBe(4);
   });
 });
