@@ -1,7 +1,7 @@
 import type Redis from 'ioredis';
 import type { JobRecord } from './job.types';
 
-type EventType = 'ended' | 'cancel';
+export type EventType = 'ended' | 'cancel';
 
 /** Cluster-wide job events over one Redis pub/sub channel: "a job ended", "cancel this job". */
 export class JobEvents {
@@ -14,9 +14,9 @@ export class JobEvents {
     readonly channel: string,
   ) {}
 
-  /** The message publish('ended', jobId) sends; JobStore.finish() publishes it from its script. */
-  static endedMessage(jobId: string): string {
-    return `ended:${jobId}`;
+  /** The wire form of an event; JobStore.finish() publishes the 'ended' one from its script. */
+  static message(type: EventType, jobId: string): string {
+    return `${type}:${jobId}`;
   }
 
   async start(): Promise<void> {
@@ -30,7 +30,7 @@ export class JobEvents {
   }
 
   async publish(type: EventType, jobId: string): Promise<void> {
-    await this.publisher.publish(this.channel, `${type}:${jobId}`);
+    await this.publisher.publish(this.channel, JobEvents.message(type, jobId));
   }
 
   onCancel(listener: (jobId: string) => void): void {

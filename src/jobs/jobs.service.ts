@@ -228,7 +228,7 @@ export class JobsService implements OnModuleInit, OnModuleDestroy {
     const queueLength = await this.store.finish(record.jobId, status, endedAtMs, runTimeSec, queueTimeSec, envelope, {
       waitingListKeys: [this.queue.toKey('wait'), this.queue.toKey('paused')],
       channel: this.events.channel,
-      endedMessage: JobEvents.endedMessage(record.jobId),
+      endedMessage: JobEvents.message('ended', record.jobId),
     });
     if (queueLength === null) return false;
     const ended: JobRecord = {
