@@ -15,7 +15,7 @@ function boot(env: Record<string, string>): Promise<{ code: number | null; stdou
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const killer = setTimeout(() => child.kill('SIGKILL'), 25_000);
+  const killer = setTimeout(() => child.kill('SIGKILL'), 50_000);
   return new Promise((resolve) =>
     child.once('exit', (code) => {
       clearTimeout(killer);
@@ -26,9 +26,11 @@ function boot(env: Record<string, string>): Promise<{ code: number | null; stdou
 
 // A missing prerequisite or a bad value stops the boot with one line naming it: no stack trace.
 describe('boot errors are one line and a non-zero exit', () => {
+  jest.setTimeout(60_000); // each case compiles the app from source in a new process
   it.each([
     ['bubblewrap missing from PATH', { PATH: '/nonexistent' }, /^Cannot start: bwrap not found on PATH: install bubblewrap/],
     ['a PYTHON_BIN that does not exist', { PYTHON_BIN: '/usr/bin/no-such-python' }, /^Cannot start: PYTHON_BIN \/usr\/bin\/no-such-python is not executable/],
+    ['a sandbox that fails inside Nest (PYTHON_BIN=/usr/bin/false)', { PYTHON_BIN: '/usr/bin/false', SANDBOX_SERVERS: '1' }, /^Cannot start: fork server exited/],
     ['a bad PORT', { PORT: 'abc' }, /^Cannot start: Invalid PORT: "abc"/],
     ['a bad MAX_TIMEOUT', { MAX_TIMEOUT: '-5' }, /^Cannot start: .*MAX_TIMEOUT/],
     ['no REDIS_URL and no redis-server', { PATH: '/nonexistent', ROLE: 'api' }, /^Cannot start: .*redis-server/],
