@@ -2,7 +2,7 @@
 # Installs the system packages the service needs besides Node on Debian/Ubuntu:
 # bubblewrap (the sandbox), redis-server (embedded Redis when REDIS_URL is unset), python3 at /usr/bin/python3.
 # Already-installed packages are skipped, and apt-get is not run at all when nothing is missing.
-# Run by `npm start` and `npm test` (prestart/pretest) and by CI. Not root and no passwordless
+# Run by `npm start` and `npm test` (prestart/pretest) and by CI; --test adds what the tests use. Not root and no passwordless
 # sudo: one line naming what to install, exit 1.
 set -euo pipefail
 
@@ -19,13 +19,23 @@ if ! node -e "const [major, minor] = process.versions.node.split('.').map(Number
   exit 1
 fi
 
+installed() {
+  dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
+}
+
 missing=()
 command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 [ -x /usr/bin/python3 ] || missing+=(python3)
+if [ "${1:-}" = "--test" ]; then
+  # What the test suite adds: Debian python3-* packages with native libraries, imported in the sandbox.
+  for pkg in python3-numpy python3-pandas; do
+    installed "$pkg" || missing+=("$pkg")
+  done
+fi
 
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "System packages present: bubblewrap, redis-server, /usr/bin/python3"
+  echo "System packages present: bubblewrap, redis-server, /usr/bin/python3${1:+ and the test packages}"
   exit 0
 fi
 

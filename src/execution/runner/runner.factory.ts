@@ -10,6 +10,8 @@ export interface RunnerSettings {
   sandboxServers: number;
   sandboxUid: number;
   pythonBin: string;
+  sandboxPythonPath?: readonly string[];
+  sandboxPreload?: readonly string[];
   memoryLimitMb: number;
   maxOutputBytes: number;
   scratchMb: number;
@@ -44,6 +46,8 @@ export function createSandboxPool(settings: RunnerSettings): SandboxPool {
       mode: settings.sandbox,
       pythonBin: settings.pythonBin,
       bwrapBin,
+      pythonPath: settings.sandboxPythonPath ?? [],
+      preload: settings.sandboxPreload ?? [],
       uid: isRoot ? settings.sandboxUid : undefined,
       gid: isRoot ? settings.sandboxUid : undefined,
       startTimeoutMs: 10_000,
