@@ -6,7 +6,7 @@ function usePool(overrides: Partial<RunnerSettings>): () => SandboxPool {
   let pool: SandboxPool;
   beforeAll(async () => {
     pool = createSandboxPool({
-      sandbox: 'bwrap', sandboxServers: 2, sandboxUid: 65534, pythonBin: '/usr/bin/python3',
+      sandbox: 'bwrap', sandboxServers: 2, sandboxUidBase: 2_000_000_100, pythonBin: '/usr/bin/python3',
       memoryLimitMb: 256, maxOutputBytes: 1024, scratchMb: 16, ...overrides,
     });
     await pool.start();
