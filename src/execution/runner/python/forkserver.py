@@ -471,8 +471,13 @@ def monitor(config, ctrl_fd):
     except OSError:
         pass  # pid 1 died while being prepared: its exit status and setup error tell
     os.close(req_w)
-    outcome = supervise(req, pid, ctrl_fd, in_w, out_r, err_r, res_r, started)
-    if cgroup and outcome['status'] not in ('timeout', 'cancelled') and oom_kills(cgroup) > oom_kills_before:
+    try:
+        outcome = supervise(req, pid, ctrl_fd, in_w, out_r, err_r, res_r, started)
+    except BaseException as exc:  # a bug of ours: still answer (a 500), never leave the run to the backstop
+        log('run %s: monitor failed: %s: %s' % (req['id'], type(exc).__name__, exc))
+        os.kill(pid, signal.SIGKILL)
+        outcome = {'op': 'done', 'id': req['id'], 'status': 'setup_failed', 'error': 'monitor failed: %s' % type(exc).__name__}
+    if cgroup and outcome['status'] in ('exited', 'signaled') and oom_killed_since(cgroup, oom_kills_before):
         memory_limit_exceeded(outcome)
     write_frame(1, outcome)
     if not config['isolate']:
@@ -508,6 +513,14 @@ def oom_kills(cgroup):
         if line.startswith(b'oom_kill '):
             return int(line.split()[1])
     return 0
+
+
+def oom_killed_since(cgroup, before):
+    try:
+        return oom_kills(cgroup) > before
+    except Exception as exc:
+        log('run cgroup: cannot read its OOM kills: %s: %s' % (type(exc).__name__, exc))
+        return False
 
 
 def memory_limit_exceeded(outcome):
@@ -595,7 +608,7 @@ def supervise(req, pid, ctrl_fd, in_w, out_r, err_r, res_r, started):
             kill()
         if ended_by is None and now >= watchdog_at:
             watchdog_at = now + WATCHDOG_SEC
-            if run_memory_bytes(req, pid) > req['memory_mb'] * 1024 * 1024:
+            if watchdog_bytes(req, pid) > req['memory_mb'] * 1024 * 1024:
                 ended_by = 'memory'
                 kill()
         if ended_by is not None:
@@ -662,7 +675,7 @@ def last_report(buf):
             size = int(bytes(buf[start:newline]))
             body = bytes(buf[newline + 1:newline + 1 + size])
             report = json.loads(body.decode('utf-8', 'surrogatepass')) if len(body) == size else None
-        except Exception:  # ValueError, UnicodeError, RecursionError ([[[[...), MemoryError is not caught
+        except Exception:  # ValueError, UnicodeError, RecursionError (b'[' * 100000), ...
             continue
         if valid_report(report):
             return report
@@ -676,6 +689,14 @@ def valid_report(report):
         return set(report) == {'ok', 'result'}
     return (set(report) <= {'ok', 'error', 'limit'} and type(report.get('error')) is str
             and report.get('limit') in REPORT_LIMITS)
+
+
+def watchdog_bytes(req, pid):
+    try:
+        return run_memory_bytes(req, pid)
+    except Exception as exc:  # never lose the run's answer over a measurement
+        log('run %s: memory watchdog: %s: %s' % (req['id'], type(exc).__name__, exc))
+        return 0
 
 
 def run_memory_bytes(req, pid):
