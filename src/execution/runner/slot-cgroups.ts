@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -82,7 +83,7 @@ export class SlotCgroups {
 
   /** Creates the cgroups; throws if the kernel refuses (the caller decides whether that is fatal). */
   static create(bases: CgroupBases, slots: number, limits: SlotLimits): SlotCgroups {
-    const name = `${NAME_PREFIX}${process.pid}-${Date.now().toString(36)}`;
+    const name = `${NAME_PREFIX}${process.pid}-${Date.now().toString(36)}${randomBytes(3).toString('hex')}`; // unique per pool
     const dirs: Partial<Record<keyof CgroupBases, string>> = {};
     const made = new SlotCgroups(dirs, slots);
     try {
