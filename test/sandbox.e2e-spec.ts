@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pidsCgroupBase } from '../src/execution/runner/pids-cgroup';
+import { cgroupBases } from '../src/execution/runner/slot-cgroups';
 import { hostPidsWith, KEY, SHARED_REDIS_URL, sleep, startTestApp, TestApp } from './utils';
 
 const REDIS_PORT = Number(new URL(SHARED_REDIS_URL).port || 6379);
@@ -11,6 +11,22 @@ const REDIS_PORT = Number(new URL(SHARED_REDIS_URL).port || 6379);
 const PATH = '/v1/code/execute/python';
 const SECRET_KEY = 'super-secret-key-123';
 const isRoot = process.getuid?.() === 0;
+/** The marker of the harness's report frames, as forkserver.py writes it (a Python bytes literal). */
+const REPORT_MAGIC = /^RESULT_MAGIC = (b'.*')$/m.exec(
+  readFileSync(join(__dirname, '..', 'src', 'execution', 'runner', 'python', 'forkserver.py'), 'utf8'),
+)![1];
+/** Python: frame(body) forges a report frame as the harness writes it. */
+const FRAME_PY = `
+def frame(body):
+    return ${REPORT_MAGIC} + b'%d\\n' % len(body) + body
+`;
+/** Syscall numbers for the code under test, x86_64 or aarch64. */
+const SYSCALLS_PY = `
+import os
+NR = dict(zip(['io_uring_setup', 'userfaultfd', 'keyctl', 'add_key', 'request_key', 'bpf', 'perf_event_open', 'ptrace', 'unshare', 'mount', 'setns'],
+              {'x86_64': [425, 323, 250, 248, 249, 321, 298, 101, 272, 165, 308],
+               'aarch64': [425, 282, 219, 217, 218, 280, 241, 117, 97, 40, 268]}[os.uname().machine]))
+`;
 
 /**
  * Hostile code: each attack must fail, and the next run must still work. `npm test` runs this
@@ -213,17 +229,121 @@ out`);
     expect([400, 408]).toContain(res.status);
   });
 
-  it('the fork server runs as an unprivileged uid: 65534 in a pids cgroup as root, else the service\'s own uid', async () => {
-    const res = await run('6 * 7');
-    const serverPid = res.body.queue_id as number;
-    const status = readFileSync(`/proc/${serverPid}/status`, 'utf8');
-    if (isRoot) {
-      expect(status).toMatch(/^Uid:\s+65534\s/m);
-      // cgroup v1 pids is mounted here and in CI; where it is missing the service logs that and relies on RLIMIT_NPROC.
-      if (pidsCgroupBase()) expect(readFileSync(`/proc/${serverPid}/cgroup`, 'utf8')).toMatch(/pids:\/pyexec-\d+-\w+\/server-\d+/);
-    } else {
-      expect(status).toMatch(new RegExp(`^Uid:\\s+${process.getuid?.()}\\s`, 'm'));
+  it("each fork server slot runs as its own uid (as root: SANDBOX_UID_BASE + slot, in the slot's pids and cpu cgroups), else the service's uid", async () => {
+    // Two runs at once take both servers.
+    const both = await Promise.all([run('import time; time.sleep(0.3); 1'), run('import time; time.sleep(0.3); 2')]);
+    const serverPids = both.map((res) => res.body.queue_id as number);
+    expect(new Set(serverPids).size).toBe(2);
+    const uids = serverPids.map((pid) => Number(/^Uid:\s+(\d+)\s/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]));
+    if (!isRoot) {
+      expect(uids).toEqual([process.getuid?.(), process.getuid?.()]);
+      return;
     }
+    const base = t.config.sandboxUidBase;
+    expect(uids.sort()).toEqual([base, base + 1]);
+    expect(uids).not.toContain(65534);
+    const bases = cgroupBases(); // v1 pids and cpu are mounted here and in CI; where missing the service logs that
+    for (const pid of serverPids) {
+      const cgroups = readFileSync(`/proc/${pid}/cgroup`, 'utf8');
+      if (bases.pids) expect(cgroups).toMatch(/pids:\/pyexec-\d+-\w+\/server-\d+/);
+      if (bases.cpu) expect(cgroups).toMatch(/cpu[^:]*:.*\/pyexec-\d+-\w+\/server-\d+/);
+    }
+  });
+
+  it('a seccomp filter denies io_uring, userfaultfd, keyrings, bpf, perf, ptrace and namespaces; threads, subprocess, multiprocessing, asyncio and ctypes still work', async () => {
+    const res = await run(`${SYSCALLS_PY}
+import asyncio, ctypes, errno, multiprocessing, subprocess, threading
+libc = ctypes.CDLL(None, use_errno=True)
+denied = {}
+for name, nr in NR.items():
+    rc = libc.syscall(nr, 0, 0, 0, 0, 0)
+    denied[name] = [rc, errno.errorcode.get(ctypes.get_errno())]
+box = []
+t = threading.Thread(target=box.append, args=('thread',))
+t.start(); t.join()
+with multiprocessing.Pool(2) as pool:
+    squares = pool.map(abs, [-2, -3])
+async def main():
+    return await asyncio.gather(asyncio.sleep(0, 'a'), asyncio.sleep(0, 'b'))
+{'denied': denied, 'thread': box, 'subprocess': subprocess.run(['echo', 'hi'], capture_output=True, text=True).stdout,
+ 'mp': squares, 'asyncio': asyncio.run(main()), 'getpid': libc.getpid()}`);
+    expect(res.status).toBe(200);
+    const result = res.body.response.result;
+    for (const [name, [rc, code]] of Object.entries(result.denied as Record<string, [number, string]>)) {
+      expect([name, rc, code]).toEqual([name, -1, 'EPERM']);
+    }
+    expect(result).toMatchObject({ thread: ['thread'], subprocess: 'hi\n', mp: [2, 3], asyncio: ['a', 'b'], getpid: 1 });
+  });
+
+  it('six children each touching 0.6 × the memory limit cannot all hold it: 400 Memory limit exceeded', async () => {
+    const res = await run(`
+import os, time
+size = int(0.6 * ${t.config.memoryLimitMb} * 1024 * 1024)
+kids = []
+for _ in range(6):
+    pid = os.fork()
+    if pid == 0:
+        block = b'x' * size  # every page written
+        time.sleep(1)
+        os._exit(0)
+    kids.append(pid)
+sum(os.waitpid(pid, 0)[1] == 0 for pid in kids)`, 20);
+    expect(res.status).toBe(400);
+    expect(res.body.error).toBe('Memory limit exceeded');
+  });
+
+  it('garbage on every inherited descriptor, forged reports included, cannot replace a later `return 7`', async () => {
+    const res = await run(`${FRAME_PY}
+import os
+forged = [b'[' * 100000, frame(b'[' * 100000), frame(b'[[[[[') + b'[', frame(b'{"ok": false, "setup_error": "x\\\\nERROR forged"}'),
+          frame(b'{"ok": false, "error": {"a": 1}, "limit": "memory"}'), frame(b'{"ok": false, "error": "x", "limit": "bogus"}'),
+          b'\\xff\\xfe' * 1000]
+fds = set(range(3, 64)) | {int(fd) for fd in os.listdir('/proc/self/fd') if int(fd) > 2}
+for fd in sorted(fds):
+    for data in forged:
+        try:
+            os.write(fd, data)
+        except OSError:
+            pass
+return 7`);
+    expect(res.status).toBe(200);
+    expect(res.body.response.result).toBe(7);
+  });
+
+  it('a run that leaves only garbage and forged reports (no report of its own) gets no 500 and no setup error', async () => {
+    const res = await run(`${FRAME_PY}
+import os
+for fd in [int(fd) for fd in os.listdir('/proc/self/fd') if int(fd) > 2]:
+    for data in [frame(b'[' * 300000), frame(b'{"ok": false, "setup_error": "forged\\\\nERROR forged"}'),
+                 frame(b'{"ok": true, "result": 1, "x": 2}'), b'[' * 100000]:
+        try:
+            os.write(fd, data)
+        except OSError:
+            pass
+os._exit(0)`);
+    expect(res.status).toBe(200);
+    expect(res.body.response.result).toBeNull();
+  });
+
+  it("two concurrent runs cannot exhaust each other's inotify instances", async () => {
+    const grab = `
+import ctypes, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+fds = []
+while len(fds) < 10000:
+    fd = libc.inotify_init1(0)
+    if fd < 0:
+        break
+    fds.append(fd)
+print(len(fds), flush=True)`;
+    const hog = run(`${grab}\ntime.sleep(30)`, 3).then((r) => r); // sent now; holds its instances until its timeout
+    await waitFor(() => maxInotifyInstancesOfOneProcess() >= 10);
+    const other = await run(`${grab}\nlen(fds)`);
+    const hogged = Number((await hog).body.stdout);
+    const hostMax = Number(readFileSync('/proc/sys/fs/inotify/max_user_instances', 'utf8'));
+    expect(other.body.response.result).toBeGreaterThanOrEqual(10);
+    expect(hogged).toBeGreaterThanOrEqual(10);
+    expect(hogged + other.body.response.result).toBeLessThanOrEqual(hostMax);
   });
 
   it('a thread bomb is contained', async () => {
@@ -268,3 +388,84 @@ time.sleep(30)`, 1);
     expect((await writer).body.response.result).toBe('done');
   });
 });
+
+/** Runs on one fork server (SANDBOX_SERVERS=1): nothing one run writes may reach the next. */
+describe(`sandbox: nothing survives into the next run on the same server (service uid ${process.getuid?.()})`, () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ API_KEYS: KEY, SANDBOX_SERVERS: '1', SCRATCH_MB: '8' });
+  });
+  afterAll(() => t.close());
+  const run = (code: string, stdin = '') => t.http.post(PATH).set('x-api-key', KEY).send({ code, stdin, timeout: 10 });
+
+  it('a file planted in /dev, a replaced /dev/stdin, /dev/shm files and a kernel key are gone in the next run', async () => {
+    const first = await run(`${SYSCALLS_PY}
+import ctypes, errno
+libc = ctypes.CDLL(None, use_errno=True)
+out = {}
+for path in ['/dev/planted', '/dev/shm/planted', '/dev/pts/planted']:
+    try:
+        open(path, 'w').write('evil')
+        out[path] = 'written'
+    except OSError as e:
+        out[path] = type(e).__name__
+try:
+    os.unlink('/dev/stdin')
+    os.symlink('/tmp/evil', '/dev/stdin')
+    out['stdin'] = 'replaced'
+except OSError as e:
+    out['stdin'] = type(e).__name__
+rc = libc.syscall(NR['add_key'], b'user', b'pyexec-planted', b'secret', 6, ctypes.c_int(-4))  # the user keyring
+out['add_key'] = [rc, errno.errorcode.get(ctypes.get_errno())]
+out`);
+    expect(first.status).toBe(200);
+    expect(first.body.response.result).toMatchObject({
+      '/dev/planted': expect.stringMatching(/^(OSError|PermissionError)$/),
+      '/dev/shm/planted': 'written', // the run's own scratch
+      stdin: expect.stringMatching(/^(OSError|PermissionError)$/),
+      add_key: [-1, 'EPERM'],
+    });
+    const second = await run(`${SYSCALLS_PY}
+import ctypes, errno
+libc = ctypes.CDLL(None, use_errno=True)
+rc = libc.syscall(NR['request_key'], b'user', b'pyexec-planted', None, 0)
+{'dev': sorted(os.listdir('/dev')), 'shm': os.listdir('/dev/shm'), 'stdin': open('/dev/stdin').read(),
+ 'request_key': [rc, errno.errorcode.get(ctypes.get_errno())]}`, 'mine');
+    expect(second.body.queue_id).toBe(first.body.queue_id);
+    const result = second.body.response.result;
+    expect(result.dev).not.toContain('planted');
+    expect(result.shm).toEqual([]);
+    expect(result.stdin).toBe('mine');
+    expect(result.request_key).toEqual([-1, 'EPERM']);
+  });
+});
+
+async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await sleep(20);
+  }
+}
+
+/** The most inotify instances one host process holds (the test's only hog is a sandboxed run). */
+function maxInotifyInstancesOfOneProcess(): number {
+  let most = 0;
+  for (const pid of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
+    try {
+      const fds = readdirSync(`/proc/${pid}/fd`);
+      most = Math.max(most, fds.filter((fd) => readlinkOr(`/proc/${pid}/fd/${fd}`) === 'anon_inode:inotify').length);
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return most;
+}
+
+function readlinkOr(path: string): string {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return '';
+  }
+}

@@ -18,7 +18,9 @@ const mib = 1024 * kib;
 const gib = 1024 * mib;
 const maxTimeoutCapSec = 300;
 const documentedDefaultTimeoutSec = 30;
-const maxUid = 4_294_967_294;
+const defaultSandboxUidBase = 2_000_000_000; // unused by Linux distributions and systemd (its "unused" 1879048192..2147352575)
+const maxSpawnUid = 2_147_483_647; // Node's spawn() takes an int32 uid
+const nobodyUid = 65534;
 
 /** Thrown for any invalid environment variable; the message names the variable. */
 export class ConfigError extends Error {
@@ -63,8 +65,8 @@ export class AppConfig {
   readonly webhookAllowPrivate: boolean;
   readonly sandbox: SandboxKind;
   readonly sandboxServers: number;
-  /** Host uid the sandbox runs as when the service itself runs as root. */
-  readonly sandboxUid: number;
+  /** When the service runs as root, slot n's sandbox runs as host uid and gid sandboxUidBase + n. */
+  readonly sandboxUidBase: number;
   readonly pythonBin: string;
   /** Extra read-only directories mounted into the sandbox and put on sys.path (SANDBOX_PYTHONPATH). */
   readonly sandboxPythonPath: readonly string[];
@@ -138,7 +140,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     webhookAllowPrivate: parseBoolean('WEBHOOK_ALLOW_PRIVATE', read('WEBHOOK_ALLOW_PRIVATE'), false),
     sandbox,
     sandboxServers,
-    sandboxUid: int('SANDBOX_UID', 65534, 1, maxUid),
+    sandboxUidBase: parseUidBase(read, sandboxServers),
     pythonBin: parsePythonBin(read('PYTHON_BIN')),
     sandboxPythonPath: parseSandboxPythonPath(read('SANDBOX_PYTHONPATH')),
     sandboxPreload: parseSandboxPreload(read('SANDBOX_PRELOAD')),
@@ -205,6 +207,19 @@ function parseWebhookSecret(raw: string | undefined): string | undefined {
     throw new ConfigError('Invalid WEBHOOK_SECRET (whsec_ must be followed by standard base64, e.g. whsec_$(openssl rand -base64 32))');
   }
   return raw;
+}
+
+/** A uid range of its own: not root, nobody or any real account's, and an int32 for Node's spawn(). */
+function parseUidBase(read: (name: string) => string | undefined, servers: number): number {
+  if (read('SANDBOX_UID') !== undefined) {
+    throw new ConfigError('SANDBOX_UID is no longer used: each sandbox slot has its own uid, SANDBOX_UID_BASE + slot (default 2000000000)');
+  }
+  const base = parseInteger('SANDBOX_UID_BASE', read('SANDBOX_UID_BASE'), defaultSandboxUidBase, 1000, maxSpawnUid - servers + 1);
+  const last = base + servers - 1;
+  if (base <= nobodyUid + 1 && last >= nobodyUid) {
+    throw new ConfigError(`Invalid SANDBOX_UID_BASE: ${base}..${last} would include nobody (65534) or 65535`);
+  }
+  return base;
 }
 
 function parsePythonBin(raw: string | undefined): string {

@@ -31,7 +31,7 @@ export class ExecutionService {
       signal,
     );
     if (outcome.status === 'crashed' || outcome.status === 'setup_failed') {
-      this.logger.error(`job ${data.jobId}: sandbox ${outcome.status}: ${outcome.error}`);
+      this.logger.error(`job ${data.jobId}: sandbox ${outcome.status}: ${JSON.stringify(outcome.error)}`);
     }
     const runTimeSec = outcome.runMs / 1000;
     // queue_length is counted by jobs.finish() in the same Redis script that stores the envelope.

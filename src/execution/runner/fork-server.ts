@@ -1,9 +1,11 @@
 import { Logger } from '@nestjs/common';
 import { ChildProcess, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import { closeSync, openSync } from 'node:fs';
 import { encodeFrame, FrameDecoder } from './frame-codec';
 import { failedOutcome, RunOutcome, RunRequest } from './python-runner';
 import { sandboxCommand, SandboxCommandOptions } from './sandbox-command';
+import type { RunCgroup } from './slot-cgroups';
 
 const logger = new Logger('ForkServer');
 
@@ -14,17 +16,23 @@ export interface RunLimits {
   scratchMb: number;
   /** Processes/threads one run may have (enforced per run's user namespace). */
   maxProcesses: number;
+  inotifyInstances: number;
+  inotifyWatches: number;
 }
+
+/** Where the server finds its run cgroup's files: descriptors Node opens as root and hands down. */
+const RUN_CGROUP_FDS = { procs_fd: 3, events_fd: 4 };
 
 export interface ForkServerOptions extends SandboxCommandOptions {
   /** Host uid/gid the server runs as when the service is root (RLIMIT_NPROC does not bind root). */
   uid?: number;
   gid?: number;
   /**
-   * Root only: enter this pids cgroup (its cgroup.procs file) before becoming uid/gid, through
-   * `sh` and `setpriv`, so that nothing the server starts is ever outside it.
+   * Root only: enter these cgroups (their cgroup.procs files) before becoming uid/gid, through
+   * `sh` and `setpriv`, so that nothing the server starts is ever outside them; and the memory
+   * cgroup each run is moved into by its monitor.
    */
-  cgroup?: { procsFile: string; setprivBin: string };
+  cgroup?: { procsFiles: string[]; setprivBin: string; run?: RunCgroup };
   limits: RunLimits;
   startTimeoutMs: number;
   /** Extra time past a run's deadline before Node gives up on the server and kills it. */
@@ -84,7 +92,7 @@ export class ForkServer extends EventEmitter {
   }
 
   start(): Promise<void> {
-    const { limits } = this.options;
+    const { limits, cgroup, uid, gid } = this.options;
     const { file, args } = sandboxCommand(this.options, {
       isolate: this.options.mode === 'bwrap',
       memory_mb: limits.memoryMb,
@@ -92,21 +100,31 @@ export class ForkServer extends EventEmitter {
       nproc: limits.maxProcesses,
       max_output_bytes: limits.maxOutputBytes,
       max_result_bytes: limits.maxResultBytes,
+      inotify_instances: limits.inotifyInstances,
+      inotify_watches: limits.inotifyWatches,
+      run_cgroup: cgroup?.run ? RUN_CGROUP_FDS : null,
+      memory_watchdog: !cgroup?.run,
     });
-    const { cgroup, uid, gid } = this.options;
-    const child =
-      cgroup && uid !== undefined && gid !== undefined
-        ? spawn('/bin/sh', ['-c', 'echo $$ > "$0" && exec "$@"', cgroup.procsFile,
-          cgroup.setprivBin, `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--', file, ...args], {
-          cwd: '/', env: {}, stdio: ['pipe', 'pipe', 'pipe'],
-        })
-        : spawn(file, args, { cwd: '/', env: {}, stdio: ['pipe', 'pipe', 'pipe'], uid, gid });
+    // Opened as root: the kernel checks the opener's credentials when the monitor writes a pid.
+    const runFds = cgroup?.run ? [openSync(cgroup.run.procsFile, 'w'), openSync(cgroup.run.eventsFile, 'r')] : [];
+    const stdio = ['pipe', 'pipe', 'pipe', ...runFds] as Array<'pipe' | number>;
+    let child: ChildProcess;
+    try {
+      child =
+        cgroup && uid !== undefined && gid !== undefined
+          ? spawn('/bin/sh', ['-c', 'IFS=:; for f in $0; do echo $$ > "$f" || exit 1; done; exec "$@"', cgroup.procsFiles.join(':'),
+            cgroup.setprivBin, `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--', file, ...args], { cwd: '/', env: {}, stdio })
+          : spawn(file, args, { cwd: '/', env: {}, stdio, uid, gid });
+    } finally {
+      for (const fd of runFds) closeSync(fd);
+    }
     this.child = child;
     this.pid = child.pid;
     child.stdout!.on('data', (chunk: Buffer) => this.onData(chunk));
     child.stderr!.on('data', (chunk: Buffer) => {
       // The server and its monitors write here only about themselves (never user output).
-      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) logger.warn(line.trim());
+      // Escaped, one log line per line: no line of theirs can pass for another log line.
+      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) logger.warn(JSON.stringify(line.trim()));
       this.stderrTail = (this.stderrTail + chunk.toString('utf8')).slice(-2000);
     });
     child.stdin!.on('error', () => undefined); // EPIPE after the server died; 'exit' reports it

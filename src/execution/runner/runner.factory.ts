@@ -1,14 +1,16 @@
+import { readFileSync } from 'node:fs';
 import { Logger } from '@nestjs/common';
 import { findOnPath } from '../../common/find-on-path';
 import { failedOutcome, PythonRunner, RunnerStats, RunOutcome } from './python-runner';
-import { PidsCgroup, pidsCgroupBase } from './pids-cgroup';
+import { cgroupBases, SlotCgroups } from './slot-cgroups';
 import { SandboxPool } from './sandbox-pool';
 import { checkSandboxPrerequisites } from './sandbox-prerequisites';
 
 export interface RunnerSettings {
   sandbox: 'bwrap' | 'process';
   sandboxServers: number;
-  sandboxUid: number;
+  /** Root only: slot n's server runs as host uid/gid sandboxUidBase + n. */
+  sandboxUidBase: number;
   pythonBin: string;
   sandboxPythonPath?: readonly string[];
   sandboxPreload?: readonly string[];
@@ -36,10 +38,14 @@ export function createSandboxPool(settings: RunnerSettings): SandboxPool {
     );
   }
   const isRoot = process.getuid?.() === 0;
-  const cgroup = isRoot ? createCgroup(settings.sandboxServers, logger) : undefined;
+  const cgroup = isRoot ? createCgroups(settings, logger) : undefined;
+  if (!cgroup?.cgroups.runCgroup(0)) {
+    logger.warn('no memory cgroup (needs root and a writable cgroup v1 memory controller): a watchdog in each run\'s monitor sums its memory instead');
+  }
   return new SandboxPool({
     servers: settings.sandboxServers,
     cgroup,
+    uidBase: isRoot ? settings.sandboxUidBase : undefined,
     maxRunsPerServer: settings.recycleAfterRuns ?? RECYCLE_AFTER_RUNS,
     maxServerAgeMs: RECYCLE_AFTER_MS,
     server: {
@@ -48,8 +54,6 @@ export function createSandboxPool(settings: RunnerSettings): SandboxPool {
       bwrapBin,
       pythonPath: settings.sandboxPythonPath ?? [],
       preload: settings.sandboxPreload ?? [],
-      uid: isRoot ? settings.sandboxUid : undefined,
-      gid: isRoot ? settings.sandboxUid : undefined,
       startTimeoutMs: 10_000,
       backstopMs: 1_000,
       limits: {
@@ -58,6 +62,7 @@ export function createSandboxPool(settings: RunnerSettings): SandboxPool {
         maxResultBytes: settings.maxOutputBytes,
         scratchMb: settings.scratchMb,
         maxProcesses: MAX_PROCESSES_PER_RUN,
+        ...inotifyLimitsPerRun(settings.sandboxServers),
       },
     },
   });
@@ -65,21 +70,41 @@ export function createSandboxPool(settings: RunnerSettings): SandboxPool {
 
 /**
  * Root: RLIMIT_NPROC (per run, in its user namespace) already holds a fork bomb to
- * MAX_PROCESSES_PER_RUN; a pids cgroup per server adds a hard cap on each server's whole tree.
+ * MAX_PROCESSES_PER_RUN; per server slot a pids cgroup adds a hard cap on the server's whole tree,
+ * a cpu cgroup a fair share, and a memory cgroup bounds each run as a whole.
  */
-function createCgroup(servers: number, logger: Logger): { cgroup: PidsCgroup; setprivBin: string } | undefined {
-  const base = pidsCgroupBase();
+function createCgroups(settings: RunnerSettings, logger: Logger): { cgroups: SlotCgroups; setprivBin: string } | undefined {
+  const bases = cgroupBases();
   const setprivBin = findOnPath('setpriv');
-  if (!base || !setprivBin) {
-    logger.warn(`no pids cgroup (${base ? 'setpriv not found' : 'no writable pids controller'}): runs are held by RLIMIT_NPROC only`);
+  if (!setprivBin || Object.keys(bases).length === 0) {
+    logger.warn(`no cgroups (${setprivBin ? 'no writable cgroup controller' : 'setpriv not found'}): runs are held by RLIMIT_NPROC only`);
     return undefined;
   }
   try {
-    return { cgroup: PidsCgroup.create(base, servers, MAX_PROCESSES_PER_RUN + SERVER_OVERHEAD_TASKS), setprivBin };
+    const limits = { pidsMax: MAX_PROCESSES_PER_RUN + SERVER_OVERHEAD_TASKS, memoryBytes: settings.memoryLimitMb * 1024 * 1024 };
+    return { cgroups: SlotCgroups.create(bases, settings.sandboxServers, limits), setprivBin };
   } catch (err) {
-    logger.warn(`no pids cgroup (${(err as Error).message}): runs are held by RLIMIT_NPROC only`);
+    logger.warn(`no cgroups (${(err as Error).message}): runs are held by RLIMIT_NPROC only`);
     return undefined;
   }
+}
+
+/**
+ * inotify instances and watches count per host uid (below every user namespace): each run gets at
+ * most its share of the host's per-uid limit, so concurrent runs (which share a uid when the service
+ * is not root) and the service itself always keep some.
+ */
+function inotifyLimitsPerRun(servers: number): { inotifyInstances: number; inotifyWatches: number } {
+  const share = (name: string, fallback: number) => {
+    let max = fallback;
+    try {
+      max = Number(readFileSync(`/proc/sys/fs/inotify/${name}`, 'utf8')) || fallback;
+    } catch {
+      // no inotify sysctls: keep the kernel's usual default
+    }
+    return Math.max(1, Math.floor(max / (servers + 1)));
+  };
+  return { inotifyInstances: share('max_user_instances', 128), inotifyWatches: share('max_user_watches', 8192) };
 }
 
 /** API-only processes run nothing themselves. */

@@ -46,6 +46,11 @@ export interface ServerRunConfig {
   nproc: number;
   max_output_bytes: number;
   max_result_bytes: number;
+  inotify_instances: number;
+  inotify_watches: number;
+  /** Inherited descriptors of the run's memory cgroup (see ForkServer), or null: then a watchdog. */
+  run_cgroup: { procs_fd: number; events_fd: number } | null;
+  memory_watchdog: boolean;
   python_path?: readonly string[];
   preload?: readonly string[];
 }
@@ -86,6 +91,7 @@ export function sandboxCommand(options: SandboxCommandOptions, config: ServerRun
     '--symlink', 'usr/sbin', '/sbin',
     '--proc', '/proc',
     '--dev', '/dev',
+    '--remount-ro', '/dev', // shared by the server's runs: each mounts its own /dev/shm and /dev/pts
     '--tmpfs', '/tmp',
     '--hostname', 'sandbox',
     '--remount-ro', '/',

@@ -6,7 +6,7 @@ function usePool(overrides: Partial<RunnerSettings>): () => SandboxPool {
   let pool: SandboxPool;
   beforeAll(async () => {
     pool = createSandboxPool({
-      sandbox: 'bwrap', sandboxServers: 2, sandboxUid: 65534, pythonBin: '/usr/bin/python3',
+      sandbox: 'bwrap', sandboxServers: 2, sandboxUidBase: 2_000_000_100, pythonBin: '/usr/bin/python3',
       memoryLimitMb: 256, maxOutputBytes: 1024, scratchMb: 16, ...overrides,
     });
     await pool.start();
@@ -99,5 +99,17 @@ describe('SandboxPool: a run whose output never closes after the kill', () => {
     expect(Date.now() - started).toBeLessThan(1900); // deadline + 0.5 s grace, under the 1 s backstop
     expect(pool().stats().restarts).toBe(before);
     expect((await pool().run({ runId: 'next', code: '2 + 2', stdin: '', timeoutMs: 5000 })).result).toBe(4);
+  });
+  it('still gets the seccomp filter and a memory bound for the whole run (cgroup as root, else the watchdog)', async () => {
+    const keyctl = await pool().run({
+      runId: 'seccomp', stdin: '', timeoutMs: 5000,
+      code: "import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\nnr = {'x86_64': 250, 'aarch64': 219}[os.uname().machine]\n(libc.syscall(nr, 0, 0, 0, 0, 0), ctypes.get_errno())",
+    });
+    expect(keyctl.result).toEqual([-1, 1]); // EPERM
+    const hogs = await pool().run({
+      runId: 'memory', stdin: '', timeoutMs: 10_000,
+      code: 'import os, time\nfor _ in range(4):\n    if os.fork() == 0:\n        block = b"x" * (160 << 20)\n        time.sleep(2)\n        os._exit(0)\ntime.sleep(3)',
+    });
+    expect(hogs).toMatchObject({ error: 'Memory limit exceeded', limit: 'memory' });
   });
 });

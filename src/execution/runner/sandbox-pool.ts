@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { ForkServer, ForkServerOptions } from './fork-server';
-import type { PidsCgroup } from './pids-cgroup';
+import type { SlotCgroups } from './slot-cgroups';
 import { failedOutcome, PythonRunner, RunnerStats, RunOutcome, RunRequest } from './python-runner';
 
 export interface SandboxPoolOptions {
@@ -9,8 +9,10 @@ export interface SandboxPoolOptions {
   /** Recycle a server after this many runs or this age, whichever comes first. */
   maxRunsPerServer: number;
   maxServerAgeMs: number;
-  /** Root only: one pids cgroup per server slot (see PidsCgroup); removed on close. */
-  cgroup?: { cgroup: PidsCgroup; setprivBin: string };
+  /** Root only: cgroups per server slot (see SlotCgroups); removed on close. */
+  cgroup?: { cgroups: SlotCgroups; setprivBin: string };
+  /** Root only: slot n's server runs as host uid and gid uidBase + n, shared with nothing else. */
+  uidBase?: number;
 }
 
 interface Waiter {
@@ -93,17 +95,23 @@ export class SandboxPool extends PythonRunner {
     }
     for (const server of this.servers) server.kill();
     this.servers.clear();
-    await this.options.cgroup?.cgroup.remove();
+    await this.options.cgroup?.cgroups.remove();
   }
 
   private async spawnServer(): Promise<void> {
     const slot = this.freeSlot();
-    const { cgroup } = this.options;
-    const server = new ForkServer(
-      cgroup
-        ? { ...this.options.server, cgroup: { procsFile: cgroup.cgroup.procsFile(slot), setprivBin: cgroup.setprivBin } }
-        : this.options.server,
-    );
+    const { cgroup, uidBase } = this.options;
+    const uid = uidBase === undefined ? undefined : uidBase + slot;
+    const server = new ForkServer({
+      ...this.options.server,
+      uid,
+      gid: uid,
+      cgroup: cgroup && {
+        procsFiles: cgroup.cgroups.serverProcsFiles(slot),
+        setprivBin: cgroup.setprivBin,
+        run: cgroup.cgroups.runCgroup(slot),
+      },
+    });
     this.slots.set(server, slot);
     server.on('idle', () => this.onIdle(server));
     server.on('exit', (detail: string) => this.onExit(server, detail));

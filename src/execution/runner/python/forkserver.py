@@ -25,20 +25,31 @@ site.main()  # once, here: sys.path with dist-packages and the exit()/quit() bui
 LIBC = ctypes.CDLL(None, use_errno=True)
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
-MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x8, 0x4000, 0x40000
-PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 24, 38
+MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x8, 0x1000, 0x4000, 0x40000
+PR_SET_PDEATHSIG, PR_SET_SECCOMP, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 22, 24, 38
+SECCOMP_MODE_FILTER = 2
 SYS_CAPSET = {'x86_64': 126, 'aarch64': 91}.get(os.uname().machine, 126)
 SANDBOX_UID = 1000  # the uid user code sees inside its namespace
 USER_FILENAME = '<code>'
-RESULT_FD = 3
+RESULT_FD = 3  # pid 1's report channel while it is prepared; user code never sees it here
+HARNESS_RESULT_FD = 255  # ...but here, close-on-exec, under RLIMIT_NOFILE: see finish()
 REQUEST_FD = 4  # pid 1 reads its run's code here, once
+READY = b'R'  # pid 1 -> monitor on the report channel: prepared; anything else there is a setup error
+# Frames on the report channel: MAGIC, the JSON's length in decimal, a newline, the JSON. The
+# monitor takes the last well-formed one, so bytes user code writes there cannot erase a later report.
+RESULT_MAGIC = b'\x00\x1ePYEXEC-REPORT\x1e'
+REPORT_LIMITS = ('memory', 'cpu', 'disk', 'files', 'processes', 'result', None)
+MAX_PTYS = 16
+MAX_PENDING_SIGNALS = 1024
+WATCHDOG_SEC = 0.05  # without a memory cgroup: how often the monitor sums the run's memory
 READ_CHUNK = 65536
 # After SIGKILL, how long to wait for the run's pid namespace to die before reporting anyway.
 KILL_GRACE_SEC = 0.5  # under the service's 1 s backstop, which would kill the whole server
 
 
 def log(msg):
-    os.write(2, ('forkserver[%d]: %s\n' % (os.getpid(), msg)).encode())
+    # One line each, control characters escaped: the service logs these lines as they are.
+    os.write(2, ('forkserver[%d]: %s\n' % (os.getpid(), json.dumps(str(msg))[1:-1])).encode())
 
 
 def write_frame(fd, obj):
@@ -81,6 +92,64 @@ def last_capability():
         return 63
 
 
+# ---------------------------------------------------------------- the seccomp filter
+
+# Syscalls no run needs and that are the usual way into kernel bugs or out of a container (the
+# set container runtimes deny by default, and the namespace/mount family as defence in depth).
+# name: (x86_64 number, aarch64 number); io_uring, the new mount API and pidfd_getfd share numbers.
+DENIED_SYSCALLS = {
+    'keyctl': (250, 219), 'add_key': (248, 217), 'request_key': (249, 218),
+    'io_uring_setup': (425, 425), 'io_uring_enter': (426, 426), 'io_uring_register': (427, 427),
+    'userfaultfd': (323, 282), 'bpf': (321, 280), 'perf_event_open': (298, 241), 'ptrace': (101, 117),
+    'process_vm_readv': (310, 270), 'process_vm_writev': (311, 271), 'kcmp': (312, 272), 'pidfd_getfd': (438, 438),
+    'mount': (165, 40), 'umount2': (166, 39), 'pivot_root': (155, 41), 'chroot': (161, 51),
+    'unshare': (272, 97), 'setns': (308, 268), 'open_tree': (428, 428), 'move_mount': (429, 429),
+    'fsopen': (430, 430), 'fsconfig': (431, 431), 'fsmount': (432, 432), 'fspick': (433, 433),
+    'mount_setattr': (442, 442), 'open_by_handle_at': (304, 265), 'name_to_handle_at': (303, 264),
+    'kexec_load': (246, 104), 'kexec_file_load': (320, 294), 'init_module': (175, 105),
+    'finit_module': (313, 273), 'delete_module': (176, 106), 'acct': (163, 89), 'swapon': (167, 224),
+    'swapoff': (168, 225), 'reboot': (169, 142), 'syslog': (103, 116), 'quotactl': (179, 60),
+    'quotactl_fd': (443, 443), 'lookup_dcookie': (212, 18), 'vhangup': (153, 58), 'fanotify_init': (300, 262),
+}
+SECCOMP_ARCHES = {'x86_64': (0, 0xC000003E, 56, 435), 'aarch64': (1, 0xC00000B7, 220, 435)}  # column, AUDIT_ARCH, clone, clone3
+CLONE_NAMESPACE_FLAGS = 0x7E020000  # NEWNS | NEWCGROUP | NEWUTS | NEWIPC | NEWUSER | NEWPID | NEWNET
+X32_SYSCALL_BIT = 0x40000000
+
+
+def seccomp_program(machine):
+    """Classic BPF for SECCOMP_MODE_FILTER: other ABIs (i386, x32, arm32) and foreign arches are
+    refused, the denied syscalls and clone() with namespace flags fail with EPERM, clone3 with ENOSYS
+    (its flags live in memory a filter cannot read; libc then falls back to clone)."""
+    column, audit_arch, nr_clone, nr_clone3 = SECCOMP_ARCHES[machine]
+    ld, jeq, jge, jset, ret = 0x20, 0x15, 0x35, 0x45, 0x06
+    allow, kill, errno = 0x7FFF0000, 0x80000000, 0x00050000
+    prog = [(ld, 'next', 'next', 4), (jeq, 'next', 'kill', audit_arch), (ld, 'next', 'next', 0)]
+    if machine == 'x86_64':
+        prog.append((jge, 'enosys', 'next', X32_SYSCALL_BIT))
+    for nr in sorted({numbers[column] for numbers in DENIED_SYSCALLS.values()}):
+        prog.append((jeq, 'eperm', 'next', nr))
+    prog += [(jeq, 'enosys', 'next', nr_clone3), (jeq, 'next', 'allow', nr_clone),
+             (ld, 'next', 'next', 16),  # low word of args[0] (little-endian): clone's flags
+             (jset, 'eperm', 'allow', CLONE_NAMESPACE_FLAGS)]
+    labels = {'allow': len(prog), 'eperm': len(prog) + 1, 'enosys': len(prog) + 2, 'kill': len(prog) + 3}
+    prog += [(ret, 0, 0, allow), (ret, 0, 0, errno | 1), (ret, 0, 0, errno | 38), (ret, 0, 0, kill)]
+    out = bytearray()
+    for i, (code, jt, jf, k) in enumerate(prog):
+        jt, jf = [0 if j in ('next', 0) else labels[j] - i - 1 for j in (jt, jf)]
+        out += struct.pack('=HBBI', code, jt, jf, k)
+    return bytes(out)
+
+
+class SockFprog(ctypes.Structure):
+    _fields_ = [('len', ctypes.c_ushort), ('filter', ctypes.c_char_p)]
+
+
+def install_seccomp(program):
+    """After no_new_privs (required for an unprivileged filter); every later thread and child inherits it."""
+    fprog = SockFprog(len(program) // 8, program)
+    check(LIBC.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0), 'install seccomp filter')
+
+
 # ---------------------------------------------------------------- inside the run (pid 1)
 
 def enter_sandbox(req):
@@ -90,14 +159,17 @@ def enter_sandbox(req):
         check(LIBC.mount(b'proc', b'/proc', b'proc', MS_NOSUID | MS_NODEV | MS_NOEXEC, None), 'mount /proc')
         opts = ('size=%dm,nr_inodes=4096,mode=0700,uid=%d,gid=%d' % (req['scratch_mb'], SANDBOX_UID, SANDBOX_UID)).encode()
         check(LIBC.mount(b'tmpfs', b'/tmp', b'tmpfs', MS_NOSUID | MS_NODEV, opts), 'mount scratch /tmp')
-        if os.path.isdir('/dev/shm'):
-            LIBC.mount(b'tmpfs', b'/dev/shm', b'tmpfs', MS_NOSUID | MS_NODEV | MS_NOEXEC, b'size=1m,nr_inodes=16')
+        # /dev is read-only and shared by the server's runs; what a run may write there is its own:
+        # /dev/shm is its scratch tmpfs again (one size limit for both), /dev/pts a devpts of its own.
+        check(LIBC.mount(b'/tmp', b'/dev/shm', None, MS_BIND, None), 'bind /dev/shm')
+        check(LIBC.mount(b'devpts', b'/dev/pts', b'devpts', MS_NOSUID | MS_NOEXEC,
+                         b'newinstance,ptmxmode=0666,mode=0620,max=%d' % MAX_PTYS), 'mount /dev/pts')
         os.chdir('/tmp')
-        # No further user namespaces from user code: limit this namespace's count to zero.
-        try:
-            write_file('/proc/sys/user/max_user_namespaces', '0')
-        except OSError:
-            pass
+        # Kernel objects counted per host uid: this run's own cap, below what other runs can still get
+        # (no further user namespaces at all).
+        for name, value in (('max_user_namespaces', 0), ('max_inotify_instances', req['inotify_instances']),
+                            ('max_inotify_watches', req['inotify_watches'])):
+            write_file('/proc/sys/user/' + name, str(value))
     else:
         os.chdir(req['scratch_dir'])
     # Address space preloaded modules took in the server is not the run's: it gets its full limit.
@@ -109,17 +181,19 @@ def enter_sandbox(req):
         (resource.RLIMIT_NPROC, req['nproc']),
         (resource.RLIMIT_CORE, 0),
         (resource.RLIMIT_MSGQUEUE, 0),
+        (resource.RLIMIT_SIGPENDING, MAX_PENDING_SIGNALS),
     ]
     for which, value in limits:
         resource.setrlimit(which, (value, value))
+    check(LIBC.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 'set no_new_privs')
     if req['isolate']:
-        LIBC.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
         prctl = LIBC.prctl
         for cap in range(req['cap_last_cap'] + 1):
             prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)
         header = (ctypes.c_uint32 * 2)(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this thread
         data = (ctypes.c_uint32 * 6)()  # effective/permitted/inheritable, 2 words each, all zero
         check(LIBC.syscall(SYS_CAPSET, header, data), 'drop capabilities')
+    install_seccomp(req['seccomp'])
     if not req['isolate']:  # isolated runs inherit the server's, set once (run_environment)
         run_environment(os.getcwd())
 
@@ -300,6 +374,7 @@ def run_user_code(ctx):
                                        buffering=1)
     builtins.__pyexec_return__ = _Return
     builtins.__pyexec_guard__ = _guard_return
+    max_result_bytes = ctx['max_result_bytes']
     del ctx
     request = read_to_end(REQUEST_FD)
     os.close(REQUEST_FD)
@@ -326,7 +401,7 @@ def run_user_code(ctx):
     except BaseException as exc:
         report = report_exception(exc, code)
         status = 1
-    finish(report, status)
+    finish(report, status, max_result_bytes)
 
 
 def read_to_end(fd):
@@ -366,8 +441,9 @@ def report_exception(exc, code):
     return {'ok': False, 'error': error, 'limit': limit}
 
 
-def finish(report, status):
-    """Like interpreter exit: join threads, run atexit, flush; then one message on fd 3."""
+def finish(report, status, max_result_bytes):
+    """Like interpreter exit: join threads, run atexit, flush; then one report frame, written after
+    everything of the user's ran (but its daemon threads), on a descriptor exec'd programs never get."""
     try:
         if 'threading' in sys.modules:
             sys.modules['threading']._shutdown()
@@ -385,10 +461,13 @@ def finish(report, status):
     except BaseException as exc:
         data = json.dumps({'ok': False, 'error': 'Result is not serialisable: %s' % describe(exc)[0]}).encode()
         status = status or 1
+    if len(data) > max_result_bytes:
+        data = json.dumps({'ok': False, 'error': 'Result exceeds %d bytes' % max_result_bytes, 'limit': 'result'}).encode()
+        status = status or 1
     try:
-        view = memoryview(data)
+        view = memoryview(RESULT_MAGIC + b'%d\n' % len(data) + data)
         while view:
-            view = view[os.write(RESULT_FD, view):]
+            view = view[os.write(HARNESS_RESULT_FD, view):]
     except BaseException:
         pass
     os._exit(status)
@@ -403,7 +482,7 @@ def monitor(config, ctrl_fd):
     os.close(0)
     try:
         run = prepare_run(config)
-        setup_error = None
+        setup_error = wait_ready(run[4])
     except BaseException as exc:
         run, setup_error = None, '%s: %s' % (type(exc).__name__, exc)
     header = read_exact(ctrl_fd, 4)
@@ -418,18 +497,75 @@ def monitor(config, ctrl_fd):
         write_frame(1, {'op': 'done', 'id': req['id'], 'status': 'setup_failed', 'error': setup_error})
         os._exit(1)
     pid, in_w, out_r, err_r, res_r, req_w = run
+    cgroup = config['run_cgroup']
+    try:
+        oom_kills_before = join_run_cgroup(cgroup, pid) if cgroup else 0
+    except BaseException as exc:  # fail closed: no run without its memory bound
+        os.kill(pid, signal.SIGKILL)
+        write_frame(1, {'op': 'done', 'id': req['id'], 'status': 'setup_failed', 'error': 'run cgroup: %s' % exc})
+        os._exit(1)
     try:
         data = json.dumps({'code': req.pop('code'), 'cpu_sec': req['cpu_sec']}).encode('utf-8', 'surrogatepass')
         write_all(req_w, data)
     except OSError:
         pass  # pid 1 died while being prepared: its exit status and setup error tell
     os.close(req_w)
-    outcome = supervise(req, pid, ctrl_fd, in_w, out_r, err_r, res_r, started)
+    try:
+        outcome = supervise(req, pid, ctrl_fd, in_w, out_r, err_r, res_r, started)
+    except BaseException as exc:  # a bug of ours: still answer (a 500), never leave the run to the backstop
+        log('run %s: monitor failed: %s: %s' % (req['id'], type(exc).__name__, exc))
+        os.kill(pid, signal.SIGKILL)
+        outcome = {'op': 'done', 'id': req['id'], 'status': 'setup_failed', 'error': 'monitor failed: %s' % type(exc).__name__}
+    if cgroup and outcome['status'] in ('exited', 'signaled') and oom_killed_since(cgroup, oom_kills_before):
+        memory_limit_exceeded(outcome)
     write_frame(1, outcome)
     if not config['isolate']:
         import shutil
         shutil.rmtree(config['scratch_dir'], ignore_errors=True)
     os._exit(0)
+
+
+def wait_ready(res_r):
+    """Blocks until pid 1 is prepared (None) or failed (its error). Only this, before any user code
+    ran, can make a setup error: nothing on the channel later is read as one."""
+    data = os.read(res_r, 4096)
+    if data == READY:
+        return None
+    while data and len(data) < 4096:
+        chunk = os.read(res_r, 4096)
+        if not chunk:
+            break
+        data += chunk
+    return 'pid 1 was not prepared: %s' % (data.decode('utf-8', 'replace').strip() or 'it exited')
+
+
+def join_run_cgroup(cgroup, pid):
+    """Moves pid 1 (before its code arrives) into the run's memory cgroup; returns its OOM kill count."""
+    before = oom_kills(cgroup)
+    os.write(cgroup['procs_fd'], str(pid).encode())
+    return before
+
+
+def oom_kills(cgroup):
+    # memory.oom_control (v1) and memory.events (v2) both carry an "oom_kill N" line.
+    for line in os.pread(cgroup['events_fd'], 4096, 0).split(b'\n'):
+        if line.startswith(b'oom_kill '):
+            return int(line.split()[1])
+    return 0
+
+
+def oom_killed_since(cgroup, before):
+    try:
+        return oom_kills(cgroup) > before
+    except Exception as exc:
+        log('run cgroup: cannot read its OOM kills: %s: %s' % (type(exc).__name__, exc))
+        return False
+
+
+def memory_limit_exceeded(outcome):
+    outcome.update(error='Memory limit exceeded', limit='memory', result=None)
+    if outcome['exit_code'] == 0:
+        outcome['exit_code'] = 128 + signal.SIGKILL
 
 
 def prepare_run(config):
@@ -461,11 +597,18 @@ def prepare_run(config):
             os.closerange(REQUEST_FD + 1, 65536)
             os.setsid()  # else kill(0, ...) from user code would reach the fork server's process group
             enter_sandbox(config)
+            os.dup2(RESULT_FD, HARNESS_RESULT_FD, inheritable=False)
+            os.close(RESULT_FD)
+            os.write(HARNESS_RESULT_FD, READY)
         except BaseException as exc:
-            try:
-                os.write(RESULT_FD, json.dumps({'ok': False, 'setup_error': '%s: %s' % (type(exc).__name__, exc)}).encode())
-            finally:
-                os._exit(125)
+            text = ('%s: %s' % (type(exc).__name__, exc)).encode('utf-8', 'replace')[:2000]
+            for fd in (RESULT_FD, HARNESS_RESULT_FD):  # whichever is still open
+                try:
+                    os.write(fd, text)
+                    break
+                except BaseException:
+                    pass
+            os._exit(125)
         run_user_code(config)
         os._exit(0)
     for fd in (in_r, out_w, err_w, res_w, req_r):
@@ -477,8 +620,9 @@ def supervise(req, pid, ctrl_fd, in_w, out_r, err_r, res_r, started):
     cap = req['max_output_bytes']
     deadline = started + req['timeout_ms'] / 1000.0
     bufs = {out_r: bytearray(), err_r: bytearray(), res_r: bytearray()}
-    caps = {out_r: cap, err_r: cap, res_r: req['max_result_bytes'] + 1}
-    truncated = {out_r: False, err_r: False, res_r: False}
+    caps = {out_r: cap, err_r: cap}
+    report_tail = req['max_result_bytes'] + len(RESULT_MAGIC) + 16  # the last frame always fits
+    truncated = {out_r: False, err_r: False}
     stdin = memoryview(req['stdin'].encode('utf-8', 'surrogateescape'))
     os.set_blocking(in_w, False)
     if not stdin:
@@ -495,23 +639,29 @@ def supervise(req, pid, ctrl_fd, in_w, out_r, err_r, res_r, started):
     killed_at = None
     wait_status = None
     open_fds = set(bufs)
+    watchdog_at = started + WATCHDOG_SEC if req['memory_watchdog'] else float('inf')
     while open_fds or wait_status is None:
         now = time.monotonic()
         if ended_by is None and now >= deadline:
             ended_by = 'timeout'
             kill()
+        if ended_by is None and now >= watchdog_at:
+            watchdog_at = now + WATCHDOG_SEC
+            if watchdog_bytes(req, pid) > req['memory_mb'] * 1024 * 1024:
+                ended_by = 'memory'
+                kill()
         if ended_by is not None:
             killed_at = killed_at or now
             if now - killed_at > KILL_GRACE_SEC:
                 # SIGKILLed but not gone (a task stuck in the kernel keeps the namespace alive):
                 # report now so the run's slot is not held; the kernel finishes the kill later.
                 log('run %s: pid %d not gone %.1f s after SIGKILL (%s); reporting it %s' % (
-                    req['id'], pid, now - killed_at, task_state(pid), ended_by))
+                    req['id'], pid, now - killed_at, task_state(1 if req['isolate'] else pid), ended_by))
                 wait_status = wait_status if wait_status is not None else signal.SIGKILL
                 break
         rlist = list(open_fds) + ([pidfd] if wait_status is None else []) + ([ctrl_fd] if ended_by is None else [])
         wlist = [in_w] if in_w is not None else []
-        timeout = max(0.0, deadline - now) if ended_by is None else 0.25
+        timeout = max(0.0, min(deadline, watchdog_at) - now) if ended_by is None else 0.25
         readable, writable, _ = select.select(rlist, wlist, [], timeout)
         if writable:
             try:
@@ -535,17 +685,107 @@ def supervise(req, pid, ctrl_fd, in_w, out_r, err_r, res_r, started):
                 open_fds.discard(fd)
                 os.close(fd)
                 continue
+            if fd == res_r:  # untrusted: keep its tail, where the harness's report comes last
+                bufs[fd] += chunk
+                del bufs[fd][:-report_tail]
+                continue
             room = caps[fd] - len(bufs[fd])
             if room > 0:
                 bufs[fd] += chunk[:room]
             if len(chunk) > room:
                 truncated[fd] = True
     run_ms = (time.monotonic() - started) * 1000.0
-    return describe_outcome(req, wait_status, ended_by, bufs[out_r], bufs[err_r], bufs[res_r],
-                            truncated[out_r], truncated[err_r], truncated[res_r], run_ms)
+    return describe_outcome(req, wait_status, ended_by, bufs[out_r], bufs[err_r], last_report(bufs[res_r]),
+                            truncated[out_r], truncated[err_r], run_ms)
+
+
+def last_report(buf):
+    """The last well-formed, valid report frame on pid 1's channel, or None. Any bytes at all may be
+    there (user code can write to it): nothing here may raise, and a bad frame is just skipped."""
+    end = len(buf)
+    for _ in range(16):
+        at = buf.rfind(RESULT_MAGIC, 0, end)
+        if at < 0:
+            return None
+        end = at
+        try:
+            start = at + len(RESULT_MAGIC)
+            newline = buf.index(b'\n', start, start + 12)
+            size = int(bytes(buf[start:newline]))
+            body = bytes(buf[newline + 1:newline + 1 + size])
+            report = json.loads(body.decode('utf-8', 'surrogatepass')) if len(body) == size else None
+        except Exception:  # ValueError, UnicodeError, RecursionError (b'[' * 100000), ...
+            continue
+        if valid_report(report):
+            return report
+    return None
+
+
+def valid_report(report):
+    if type(report) is not dict or type(report.get('ok')) is not bool:
+        return False
+    if report['ok']:
+        return set(report) == {'ok', 'result'}
+    return (set(report) <= {'ok', 'error', 'limit'} and type(report.get('error')) is str
+            and report.get('limit') in REPORT_LIMITS)
+
+
+def watchdog_bytes(req, pid):
+    try:
+        return run_memory_bytes(req, pid)
+    except Exception as exc:  # never lose the run's answer over a measurement
+        log('run %s: memory watchdog: %s: %s' % (req['id'], type(exc).__name__, exc))
+        return 0
+
+
+def run_memory_bytes(req, pid):
+    """Without a memory cgroup: the run's PSS over all its processes, plus its tmpfs, memfd and
+    SysV shared memory pages (the monitor shares the run's mount, /proc and IPC namespaces)."""
+    total = 0
+    files = set()
+    for proc in run_pids(req, pid):
+        try:
+            with open('/proc/%s/smaps_rollup' % proc, 'rb') as f:
+                for line in f:
+                    if line.startswith(b'Pss:'):
+                        total += int(line.split()[1]) * 1024
+                        break
+            fd_dir = '/proc/%s/fd/' % proc
+            for fd in os.listdir(fd_dir):
+                if os.readlink(fd_dir + fd).startswith('/memfd:'):
+                    st = os.stat(fd_dir + fd)
+                    if (st.st_dev, st.st_ino) not in files:
+                        files.add((st.st_dev, st.st_ino))
+                        total += st.st_blocks * 512
+        except (OSError, ValueError, IndexError):
+            pass  # exited meanwhile
+    if req['isolate']:
+        st = os.statvfs('/tmp')
+        total += (st.f_blocks - st.f_bfree) * st.f_frsize
+        try:
+            with open('/proc/sysvipc/shm', 'rb') as f:
+                total += sum(int(line.split()[14]) for line in list(f)[1:])
+        except (OSError, ValueError, IndexError):
+            pass
+    return total
+
+
+def run_pids(req, pid):
+    if req['isolate']:  # /proc here is the run's own (pid 1 mounted it in the namespace we share)
+        return [name for name in os.listdir('/proc') if name.isdigit()]
+    out = []
+    for name in os.listdir('/proc'):  # SANDBOX=process: the run's session
+        try:
+            with open('/proc/%s/stat' % name, 'rb') as f:
+                if name.isdigit() and int(f.read().rsplit(b')', 1)[1].split()[3]) == pid:
+                    out.append(name)
+        except (OSError, ValueError, IndexError):
+            pass
+    return out
 
 
 def task_state(pid):
+    # pid as /proc here numbers it: an isolated run's monitor sees the run's /proc, where pid 1 is its init.
     try:
         with open('/proc/%d/status' % pid) as f:
             state = [line.split(':', 1)[1].strip() for line in f if line.startswith('State:')]
@@ -555,7 +795,8 @@ def task_state(pid):
         return 'unknown: %s' % exc
 
 
-def describe_outcome(req, wait_status, ended_by, out, err, res, out_trunc, err_trunc, res_trunc, run_ms):
+def describe_outcome(req, wait_status, ended_by, out, err, report, out_trunc, err_trunc, run_ms):
+    """The response frame. `report` is None or a report that passed valid_report()."""
     outcome = {
         'op': 'done', 'id': req['id'], 'run_ms': round(run_ms, 3),
         'stdout': out.decode('utf-8', 'replace'), 'stderr': err.decode('utf-8', 'replace'),
@@ -568,24 +809,13 @@ def describe_outcome(req, wait_status, ended_by, out, err, res, out_trunc, err_t
         outcome['status'] = 'signaled'
     else:
         outcome['exit_code'] = os.WEXITSTATUS(wait_status)
+    if ended_by == 'memory':  # the watchdog killed it
+        outcome.update(status='signaled', signal=signal.SIGKILL, exit_code=128 + signal.SIGKILL)
+        memory_limit_exceeded(outcome)
+        return outcome
     if ended_by:
         outcome['status'] = ended_by
         outcome['exit_code'] = 124 if ended_by == 'timeout' else outcome['exit_code']
-        return outcome
-    report = None
-    if res_trunc:
-        outcome['error'] = 'Result exceeds %d bytes' % req['max_result_bytes']
-        outcome['limit'] = 'result'
-        outcome['exit_code'] = outcome['exit_code'] or 1
-        return outcome
-    if res:
-        try:
-            report = json.loads(res.decode('utf-8', 'surrogatepass'))
-        except ValueError:
-            report = None
-    if isinstance(report, dict) and report.get('setup_error'):
-        outcome['status'] = 'setup_failed'
-        outcome['error'] = report['setup_error']
         return outcome
     if outcome['status'] == 'signaled':
         sig = outcome['signal']
@@ -596,11 +826,12 @@ def describe_outcome(req, wait_status, ended_by, out, err, res, out_trunc, err_t
             signal.SIGSEGV: ('Segmentation fault (SIGSEGV)', None),
         }.get(sig, ('Killed by signal %d' % sig, None))
         return outcome
-    if outcome['exit_code'] == 0 and isinstance(report, dict) and report.get('ok'):
-        outcome['result'] = report.get('result')
-        return outcome
-    if isinstance(report, dict) and not report.get('ok'):
-        outcome['error'] = report.get('error')
+    if report is not None and report['ok']:
+        if outcome['exit_code'] == 0:
+            outcome['result'] = report['result']
+            return outcome
+    elif report is not None:
+        outcome['error'] = report['error']
         outcome['limit'] = report.get('limit')
     if outcome['exit_code'] == 0:
         outcome['exit_code'] = 1 if outcome['error'] else 0
@@ -615,6 +846,10 @@ def serve(config):
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     config['cap_last_cap'] = last_capability()
     load_libraries(config)
+    machine = os.uname().machine
+    if machine not in SECCOMP_ARCHES:
+        raise OSError('no seccomp filter for %s (x86_64 and aarch64 only): refusing to run code' % machine)
+    config['seccomp'] = seccomp_program(machine)
     if config['isolate']:
         run_environment('/tmp')  # every isolated run's cwd
     running = {}  # run id -> (monitor pid, control fd)

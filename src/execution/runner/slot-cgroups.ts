@@ -1,0 +1,182 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const CGROUP_ROOT = '/sys/fs/cgroup';
+const NAME_PREFIX = 'pyexec-';
+const REMOVE_TRIES = 20;
+const REMOVE_RETRY_MS = 50;
+/** cgroup v1's default weight: each slot weighs as much as one busy process of the host. */
+const CPU_SHARES_PER_SLOT = 1024;
+
+/** Which controllers a root service can write here (cgroup v1 hierarchies, or v2 pids delegated at the root). */
+export interface CgroupBases {
+  pids?: string;
+  /** v1: our own memory cgroup (from /proc/self/cgroup), where children may be made. */
+  memory?: string;
+  cpu?: string;
+}
+
+export function cgroupBases(): CgroupBases {
+  if (process.getuid?.() !== 0) return {};
+  const bases: CgroupBases = {};
+  const pidsV1 = join(CGROUP_ROOT, 'pids');
+  if (existsSync(join(pidsV1, 'cgroup.procs'))) bases.pids = pidsV1;
+  else if (v2Controllers().includes('pids')) bases.pids = CGROUP_ROOT;
+  const memory = ownV1Cgroup('memory');
+  if (memory && existsSync(join(memory, 'memory.limit_in_bytes'))) bases.memory = memory;
+  const cpu = ownV1Cgroup('cpu');
+  if (cpu && existsSync(join(cpu, 'cpu.shares'))) bases.cpu = cpu;
+  return bases;
+}
+
+function v2Controllers(): string[] {
+  try {
+    return readFileSync(join(CGROUP_ROOT, 'cgroup.subtree_control'), 'utf8').split(/\s+/);
+  } catch {
+    return [];
+  }
+}
+
+/** The directory of this process's cgroup in the v1 hierarchy that has `controller`, if mounted. */
+function ownV1Cgroup(controller: string): string | undefined {
+  let lines: string[];
+  try {
+    lines = readFileSync('/proc/self/cgroup', 'utf8').split('\n');
+  } catch {
+    return undefined;
+  }
+  for (const line of lines) {
+    const [, list, path] = line.split(':');
+    if (!list?.split(',').includes(controller) || path === undefined) continue;
+    for (const mount of [controller, list]) {
+      const dir = join(CGROUP_ROOT, mount, path);
+      if (existsSync(join(dir, 'cgroup.procs'))) return dir;
+    }
+  }
+  return undefined;
+}
+
+export interface SlotLimits {
+  pidsMax: number;
+  memoryBytes: number;
+}
+
+/** The memory cgroup a slot's runs are moved into, one at a time, by their monitor. */
+export interface RunCgroup {
+  procsFile: string;
+  /** Its "oom_kill N" counter (v1 memory.oom_control). */
+  eventsFile: string;
+}
+
+/**
+ * Per fork server slot, under `pyexec-<pid>-<n>` in each writable hierarchy: a pids cgroup and a
+ * cpu cgroup the server's whole tree lives in (a fork bomb or 32 busy processes stay inside the
+ * slot's share), and a memory cgroup for the run alone (the server and the next prepared run stay
+ * outside, so the OOM killer only ever picks the run's processes).
+ */
+export class SlotCgroups {
+  private constructor(
+    private readonly dirs: Partial<Record<keyof CgroupBases, string>>,
+    private readonly slots: number,
+  ) {}
+
+  /** Creates the cgroups; throws if the kernel refuses (the caller decides whether that is fatal). */
+  static create(bases: CgroupBases, slots: number, limits: SlotLimits): SlotCgroups {
+    const name = `${NAME_PREFIX}${process.pid}-${Date.now().toString(36)}${randomBytes(3).toString('hex')}`; // unique per pool
+    const dirs: Partial<Record<keyof CgroupBases, string>> = {};
+    const made = new SlotCgroups(dirs, slots);
+    try {
+      for (const kind of ['pids', 'cpu', 'memory'] as const) {
+        const base = bases[kind];
+        if (!base) continue;
+        removeStale(base);
+        dirs[kind] = join(base, name);
+        mkdirSync(dirs[kind]);
+        if (kind === 'pids') writeFileSync(join(dirs[kind], 'pids.max'), String(slots * limits.pidsMax));
+        if (kind === 'cpu') writeFileSync(join(dirs[kind], 'cpu.shares'), String(slots * CPU_SHARES_PER_SLOT));
+        for (let slot = 0; slot < slots; slot++) {
+          const dir = join(dirs[kind], slotName(kind, slot));
+          mkdirSync(dir);
+          if (kind === 'pids') writeFileSync(join(dir, 'pids.max'), String(limits.pidsMax));
+          if (kind === 'cpu') writeFileSync(join(dir, 'cpu.shares'), String(CPU_SHARES_PER_SLOT));
+          if (kind === 'memory') limitMemory(dir, limits.memoryBytes);
+        }
+      }
+    } catch (err) {
+      made.removeNow();
+      throw err;
+    }
+    return made;
+  }
+
+  /** The cgroup.procs files a slot's server writes its own pid to before it drops root. */
+  serverProcsFiles(slot: number): string[] {
+    return (['pids', 'cpu'] as const)
+      .filter((kind) => this.dirs[kind])
+      .map((kind) => join(this.dirs[kind]!, slotName(kind, slot), 'cgroup.procs'));
+  }
+
+  runCgroup(slot: number): RunCgroup | undefined {
+    if (!this.dirs.memory) return undefined;
+    const dir = join(this.dirs.memory, slotName('memory', slot));
+    return { procsFile: join(dir, 'cgroup.procs'), eventsFile: join(dir, 'memory.oom_control') };
+  }
+
+  /** rmdir once the killed servers' processes are gone (the kernel refuses while any remain). */
+  async remove(): Promise<void> {
+    for (let attempt = 0; attempt < REMOVE_TRIES; attempt++) {
+      if (this.removeNow()) return;
+      await new Promise((resolve) => setTimeout(resolve, REMOVE_RETRY_MS));
+    }
+  }
+
+  private removeNow(): boolean {
+    let all = true;
+    for (const kind of Object.keys(this.dirs) as Array<keyof CgroupBases>) {
+      const children = Array.from({ length: this.slots }, (_, slot) => slotName(kind, slot));
+      all = tryRemove(this.dirs[kind]!, children) && all;
+    }
+    return all;
+  }
+}
+
+function slotName(kind: keyof CgroupBases, slot: number): string {
+  return kind === 'memory' ? `run-${slot}` : `server-${slot}`;
+}
+
+/** memory.limit_in_bytes and, where swap is accounted, the same for memory+swap: no swap at all. */
+function limitMemory(dir: string, bytes: number): void {
+  writeFileSync(join(dir, 'memory.limit_in_bytes'), String(bytes));
+  if (existsSync(join(dir, 'memory.memsw.limit_in_bytes'))) writeFileSync(join(dir, 'memory.memsw.limit_in_bytes'), String(bytes));
+  writeFileSync(join(dir, 'memory.swappiness'), '0');
+}
+
+function tryRemove(dir: string, children: string[]): boolean {
+  try {
+    for (const child of children) if (existsSync(join(dir, child))) rmdirSync(join(dir, child));
+    if (existsSync(dir)) rmdirSync(dir);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Cgroups left by a service that was killed before it could remove them. */
+function removeStale(base: string): void {
+  for (const name of readdirSync(base)) {
+    const match = /^pyexec-(\d+)-/.exec(name);
+    if (!match || isAlive(Number(match[1]))) continue;
+    const dir = join(base, name);
+    tryRemove(dir, readdirSync(dir).filter((entry) => /^(server|run)-\d+$/.test(entry)));
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
