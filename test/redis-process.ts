@@ -37,7 +37,7 @@ export class RedisProcess {
         `dir ${dir}`,
         `sentinel monitor ${name} 127.0.0.1 ${primaryPort} 1`,
         `sentinel down-after-milliseconds ${name} 1000`,
-        `sentinel failover-timeout ${name} 5000`,
+        `sentinel failover-timeout ${name} 2000`,
         '',
       ].join('\n'),
     );
