@@ -27,7 +27,7 @@ export class AppModule implements NestModule {
       imports: [
         ConfigModule.forRoot(config),
         RedisModule.forRoot(connection),
-        BullModule.forRoot({ redis: connection.bullRedisOptions(), prefix: `${config.redisPrefix}:bull` }),
+        BullModule.forRoot({ ...connection.bullQueueOptions(), prefix: `${config.redisPrefix}:bull` }),
         AuthModule,
         JobsModule,
         ExecutionModule,

@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { AppConfig } from '../config/app-config';
+import { isRedisUnavailableError, REDIS_RETRY_AFTER_SEC, REDIS_UNAVAILABLE_MESSAGE } from '../redis/redis-unavailable';
 import { completeEnvelope, Envelope, errorDraft } from './envelope';
 
 /** Fields an HttpException's response object may carry into the envelope. */
@@ -37,7 +38,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const request = http.getRequest<Request & { requestId?: string }>();
     const response = http.getResponse<Response>();
     const { status, body } = this.describe(exception, request);
-    if (status === HttpStatus.TOO_MANY_REQUESTS && body.retryAfterSec) {
+    if ((status === HttpStatus.TOO_MANY_REQUESTS || status === HttpStatus.SERVICE_UNAVAILABLE) && body.retryAfterSec) {
       response.setHeader('Retry-After', String(body.retryAfterSec));
     }
     const fallback = status >= 500 ? INTERNAL_ERROR : defaultText(status);
@@ -52,13 +53,18 @@ export class HttpExceptionFilter implements ExceptionFilter {
       const status = exception.getStatus();
       const raw = exception.getResponse();
       const body: EnvelopeErrorBody = typeof raw === 'string' ? { message: raw } : { ...(raw as EnvelopeErrorBody) };
-      if (status >= 500) {
+      // A 503 says what to do (retry; poll job_id); other 5xx bodies hide internals.
+      if (status >= 500 && status !== HttpStatus.SERVICE_UNAVAILABLE) {
         this.logger.error(`request ${request.requestId ?? '-'}: ${exception.message}`, exception.stack);
         return { status, body: {} };
       }
       return { status, body };
     }
     const err = exception as Error;
+    if (isRedisUnavailableError(err)) {
+      this.logger.warn(`request ${request.requestId ?? '-'}: 503, Redis unavailable (${err.message})`);
+      return { status: HttpStatus.SERVICE_UNAVAILABLE, body: { message: REDIS_UNAVAILABLE_MESSAGE, retryAfterSec: REDIS_RETRY_AFTER_SEC } };
+    }
     // body-parser style errors that escaped as plain errors
     const errStatus = (err as { status?: number })?.status;
     if (typeof errStatus === 'number' && errStatus >= 400 && errStatus < 500) {
@@ -73,7 +79,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const error = status === HttpStatus.BAD_REQUEST && body.details ? 'Missing or invalid parameters' : text;
     const extra: Partial<Envelope> = { job_id: body.job_id ?? null, id: body.id ?? null };
     if (body.details) extra.details = body.details;
-    const message = status === HttpStatus.TOO_MANY_REQUESTS || status === HttpStatus.UNAUTHORIZED ? text : error;
+    const message = status === HttpStatus.TOO_MANY_REQUESTS || status === HttpStatus.UNAUTHORIZED || status === HttpStatus.SERVICE_UNAVAILABLE ? text : error;
     return completeEnvelope(errorDraft(status, error, { ...extra, message }), {
       endpoint: requestedPath(request),
       buildNumber: this.config.buildNumber,

@@ -4,6 +4,7 @@ import { availableParallelism } from 'node:os';
 import { isAbsolute, normalize } from 'node:path';
 import type { LogLevel } from '@nestjs/common';
 import { defaultBuildNumber } from './build-info';
+import { readRedisConfig, RedisConfig } from './redis-config';
 
 export type Role = 'all' | 'api' | 'worker';
 export type SandboxKind = 'bwrap' | 'process';
@@ -28,17 +29,20 @@ export class ConfigError extends Error {
 }
 
 /** Validated, immutable service configuration. Injected by type (`constructor(config: AppConfig)`). */
-export class AppConfig {
+export class AppConfig implements RedisConfig {
   readonly port: number;
   readonly role: Role;
   /** Every accepted API key (from API_KEYS, API_KEYS_FILE, or generated). */
   readonly apiKeys: readonly string[];
   /** Set only when no keys were configured outside production; main.ts prints it once. */
   readonly generatedApiKey?: string;
-  /** Unset: the service starts a private redis-server (see RedisConnection). */
+  /** Unset (and no sentinels): the service starts a private redis-server in dataDir (see RedisConnection). */
   readonly redisUrl?: string;
-  /** Bull queue prefix and prefix of every other key the service writes. */
   readonly redisPrefix: string;
+  readonly redisSentinels?: ReadonlyArray<{ host: string; port: number }>;
+  readonly redisSentinelName: string;
+  readonly redisCommandTimeoutMs: number;
+  readonly dataDir: string;
   readonly workerConcurrency: number;
   /** 0 = unlimited. */
   readonly maxQueueLength: number;
@@ -118,8 +122,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     role: oneOf('ROLE', read('ROLE'), roles, 'all'),
     apiKeys: Object.freeze(apiKeys),
     generatedApiKey,
-    redisUrl: parseRedisUrl(read('REDIS_URL')),
-    redisPrefix: parseRedisPrefix(read('REDIS_PREFIX')),
+    ...readRedisConfig(read, int, (message) => new ConfigError(message)),
     workerConcurrency: int('WORKER_CONCURRENCY', sandboxServers, 1, 1024),
     maxQueueLength: int('MAX_QUEUE_LENGTH', 0, 0, 10_000_000),
     defaultTimeoutSec,
@@ -178,25 +181,6 @@ function parseBoolean(name: string, raw: string | undefined, fallback: boolean):
   if (raw === 'true' || raw === '1') return true;
   if (raw === 'false' || raw === '0') return false;
   throw new ConfigError(`Invalid ${name}: ${JSON.stringify(raw)} (expected true, false, 1 or 0)`);
-}
-
-function parseRedisUrl(raw: string | undefined): string | undefined {
-  if (raw === undefined) return undefined;
-  const url = URL.canParse(raw) ? new URL(raw) : undefined;
-  const valid = (url?.protocol === 'redis:' || url?.protocol === 'rediss:') && /^\/?\d*$/.test(url.pathname);
-  if (!valid) {
-    // The value is not echoed: it may carry a password.
-    throw new ConfigError('Invalid REDIS_URL (expected redis://[user:password@]host[:port][/db] or rediss://...)');
-  }
-  return raw;
-}
-
-function parseRedisPrefix(raw: string | undefined): string {
-  if (raw === undefined) return 'pyexec';
-  if (!/^[A-Za-z0-9._:-]{1,64}$/.test(raw)) {
-    throw new ConfigError(`Invalid REDIS_PREFIX: ${JSON.stringify(raw)} (expected 1..64 characters of A-Z a-z 0-9 . _ : -)`);
-  }
-  return raw;
 }
 
 function parseWebhookSecret(raw: string | undefined): string | undefined {

@@ -8,6 +8,8 @@ export interface EditorErrorBody {
   success: false;
   error: string;
   message: string;
+  /** Only on a 503 for an accepted job whose outcome is not known yet: poll it. */
+  job_id?: string;
 }
 
 /** Codes for errors raised outside the editor controller (guard, body parser, validation, queue, crashes). */
@@ -19,6 +21,7 @@ const CODE_BY_STATUS: Partial<Record<number, EditorErrorCode>> = {
   [HttpStatus.PAYLOAD_TOO_LARGE]: 'PAYLOAD_TOO_LARGE',
   [HttpStatus.UNSUPPORTED_MEDIA_TYPE]: 'UNSUPPORTED_MEDIA_TYPE',
   [HttpStatus.INTERNAL_SERVER_ERROR]: 'INTERNAL_ERROR',
+  [HttpStatus.SERVICE_UNAVAILABLE]: 'SERVICE_UNAVAILABLE',
 };
 
 /** Every error under /api/v1/python becomes `{ success: false, error: CODE, message }`. */
@@ -30,7 +33,9 @@ export class EditorErrorFormatter extends DialectErrorFormatter {
   }
 
   format(status: number, body: EnvelopeErrorBody, fallback: string): EditorErrorBody {
-    return { success: false, error: editorCode(status, body), message: editorMessage(body, fallback) };
+    const formatted: EditorErrorBody = { success: false, error: editorCode(status, body), message: editorMessage(body, fallback) };
+    if (status === HttpStatus.SERVICE_UNAVAILABLE && body.job_id) formatted.job_id = body.job_id;
+    return formatted;
   }
 }
 

@@ -85,7 +85,7 @@ export class EditorController {
       response.status(202);
       return { success: true, job_id: record.jobId, status: record.status };
     }
-    const outcome = editorExecuteOutcome(await this.submitter.waitForEnd(record.jobId, response));
+    const outcome = editorExecuteOutcome(await this.submitter.waitForEnd(record.jobId, body.timeout, response));
     response.status(outcome.status);
     return outcome.body;
   }

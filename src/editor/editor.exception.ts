@@ -17,6 +17,7 @@ export const EDITOR_ERROR_CODES = [
   'QUEUE_FULL',
   'RATE_LIMITED',
   'INTERNAL_ERROR',
+  'SERVICE_UNAVAILABLE',
 ] as const;
 export type EditorErrorCode = (typeof EDITOR_ERROR_CODES)[number];
 

@@ -72,7 +72,7 @@ export class ExecutionController {
         max_queue_length: this.config.maxQueueLength,
       };
     }
-    const ended = await this.submitter.waitForEnd(record.jobId, response);
+    const ended = await this.submitter.waitForEnd(record.jobId, body.timeout, response);
     return ended.envelope as EnvelopeDraft;
   }
 }

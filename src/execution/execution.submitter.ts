@@ -3,6 +3,9 @@ import type { Response } from 'express';
 import { AppConfig } from '../config/app-config';
 import { JobsService } from '../jobs/jobs.service';
 import { JobRecord, SubmitInput } from '../jobs/job.types';
+import { RedisConnection } from '../redis/redis-connection';
+import { ServiceUnavailableError } from '../redis/redis-unavailable';
+import { SYNC_WAIT_GRACE_MS, waitBounded } from './sync-wait';
 
 /** A run as either dialect asks for it: `timeoutSec` undefined means DEFAULT_TIMEOUT. */
 export type ExecutionRequest = Omit<SubmitInput, 'timeoutSec'> & { timeoutSec: number | undefined };
@@ -13,6 +16,7 @@ export class ExecutionSubmitter {
   constructor(
     private readonly jobs: JobsService,
     private readonly config: AppConfig,
+    private readonly connection: RedisConnection,
   ) {}
 
   /** Queues the run (or returns the job an earlier request with the same Idempotency-Key created). */
@@ -23,15 +27,32 @@ export class ExecutionSubmitter {
         details: [`code must be at most ${this.config.maxCodeBytes} bytes`],
       });
     }
-    const timeoutSec = Math.min(request.timeoutSec ?? this.config.defaultTimeoutSec, this.config.maxTimeoutSec);
-    const { record } = await this.jobs.submit({ ...request, timeoutSec });
+    const { record } = await this.jobs.submit({ ...request, timeoutSec: this.effectiveTimeoutSec(request.timeoutSec) });
     return record;
   }
 
-  /** The ended record; rejects when the caller's connection closes first (the job itself goes on). */
-  async waitForEnd(jobId: string, response: Response): Promise<JobRecord> {
+  /**
+   * The ended record; rejects when the caller's connection closes first (the job itself goes on).
+   * If Redis is unreachable during the wait, answers by timeout + SYNC_WAIT_GRACE_MS at the latest:
+   * a 503 carrying the job_id to poll when the outcome is not known by then.
+   */
+  async waitForEnd(jobId: string, requestedTimeoutSec: number | undefined, response: Response): Promise<JobRecord> {
     const callerGone = new AbortController();
     response.on('close', () => callerGone.abort());
-    return this.jobs.waitForEnd(jobId, callerGone.signal);
+    const ended = await waitBounded({
+      wait: (signal) => this.jobs.waitForEnd(jobId, signal),
+      connection: this.connection,
+      deadlineMs: Date.now() + this.effectiveTimeoutSec(requestedTimeoutSec) * 1000 + SYNC_WAIT_GRACE_MS,
+      callerGone: callerGone.signal,
+    });
+    if (ended !== 'unknown') return ended;
+    throw new ServiceUnavailableError(
+      `Redis was unavailable while this job ran and its outcome is not known yet; poll GET /v1/jobs/${jobId}`,
+      jobId,
+    );
+  }
+
+  private effectiveTimeoutSec(requested: number | undefined): number {
+    return Math.min(requested ?? this.config.defaultTimeoutSec, this.config.maxTimeoutSec);
   }
 }

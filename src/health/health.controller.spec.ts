@@ -1,5 +1,8 @@
 import { HttpStatus, INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import request from 'supertest';
 import { AuthModule } from '../auth/auth.module';
 import { loadConfig } from '../config/app-config';
@@ -14,11 +17,13 @@ const up = { status: 'up' };
 
 describe('HealthController (real embedded Redis, fake sandbox)', () => {
   let connection: RedisConnection;
+  let dataDir: string;
   let app: INestApplication;
   const sandbox = { isHealthy: jest.fn<Promise<boolean>, []>() };
 
   beforeAll(async () => {
-    connection = await RedisConnection.start({});
+    dataDir = mkdtempSync(join(tmpdir(), 'pyexec-health-spec-'));
+    connection = await RedisConnection.start({ redisSentinelName: 'mymaster', redisCommandTimeoutMs: 1000, dataDir });
     const moduleRef = await Test.createTestingModule({
       imports: [
         ConfigModule.forRoot(loadConfig({ API_KEYS: 'health-spec-key', BUILD_NUMBER: 'test' })),
@@ -33,6 +38,7 @@ describe('HealthController (real embedded Redis, fake sandbox)', () => {
   afterAll(async () => {
     await app.close();
     await connection.stop();
+    rmSync(dataDir, { recursive: true, force: true });
   });
   beforeEach(() => sandbox.isHealthy.mockReset().mockResolvedValue(true));
 

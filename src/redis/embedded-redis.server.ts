@@ -1,29 +1,36 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findOnPath } from '../common/find-on-path';
+import { DataDirLock } from './data-dir-lock';
+import { answersPing, socketCommand } from './redis-socket';
 
-const startTimeoutMs = 10_000;
+const startTimeoutMs = 60_000; // a large append-only file takes a while to load
 const pingRetryMs = 20;
 const stopTimeoutMs = 5_000;
 const keptOutputBytes = 4096;
+/** sockaddr_un holds 108 bytes; a longer DATA_DIR gets its socket in a private folder under the temp dir. */
+const maxSocketPathLength = 100;
 
 export const redisServerMissingMessage =
   'redis-server not found on PATH: install it (apt-get install redis-server) or set REDIS_URL';
 
-/** A private redis-server on a unix socket in a temporary folder, persistence off, for one process. */
+/**
+ * A private redis-server for one service process: data in `dataDir` as an append-only file
+ * (every write reaches the file before Redis answers; fsync once a second), a unix socket only.
+ */
 export class EmbeddedRedisServer {
   private running = true;
   private spawnError?: Error;
   private readonly exited: Promise<void>;
-  private readonly killOnExit = () => this.killNow();
+  private readonly stopOnExit = () => this.stopNow();
 
   private constructor(
     private readonly child: ChildProcess,
-    private readonly dir: string,
+    private readonly lock: DataDirLock,
     readonly socketPath: string,
+    private readonly runDir: string | undefined,
   ) {
     this.exited = new Promise((resolve) => {
       const ended = (error?: unknown) => {
@@ -35,22 +42,33 @@ export class EmbeddedRedisServer {
       child.once('error', ended);
     });
     // Backstop for exits that skip stop() (process.exit, uncaught exception); SIGKILL is covered by --pdeathsig.
-    process.once('exit', this.killOnExit);
+    process.once('exit', this.stopOnExit);
   }
 
-  /** Starts redis-server and resolves once it answers PING; throws a one-line message when it cannot. */
-  static async start(): Promise<EmbeddedRedisServer> {
+  /** Starts redis-server on `dataDir` and resolves once it answers PING; throws a one-line message when it cannot. */
+  static async start(dataDir: string): Promise<EmbeddedRedisServer> {
     const redisServer = findOnPath('redis-server');
     if (!redisServer) throw new Error(redisServerMissingMessage);
-    const dir = mkdtempSync(join(tmpdir(), 'pyexec-redis-'));
-    const socketPath = join(dir, 'redis.sock');
+    const lock = DataDirLock.acquire(dataDir);
+    const inDataDir = join(dataDir, 'redis.sock');
+    const runDir = inDataDir.length > maxSocketPathLength ? mkdtempSync(join(tmpdir(), 'pyexec-redis-')) : undefined;
+    const socketPath = runDir ? join(runDir, 'redis.sock') : inDataDir;
+    try {
+      await shutDownLeftover(socketPath);
+    } catch (error) {
+      lock.release();
+      throw error;
+    }
     const args = [
       '--port', '0',
       '--unixsocket', socketPath,
       '--unixsocketperm', '700',
+      '--dir', dataDir,
+      '--appendonly', 'yes',
+      '--appenddirname', 'appendonlydir',
+      // A crash of the service (or SIGKILL of both processes) loses nothing Redis has answered; only an OS crash loses up to ~1 s.
+      '--appendfsync', 'everysec',
       '--save', '',
-      '--appendonly', 'no',
-      '--dir', dir,
       '--daemonize', 'no',
       '--loglevel', 'warning',
     ];
@@ -61,7 +79,7 @@ export class EmbeddedRedisServer {
       : [redisServer, args];
     // Its own process group, so a terminal's Ctrl-C reaches only us and we stop redis after the app.
     const child = spawn(command, commandArgs, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    const server = new EmbeddedRedisServer(child, dir, socketPath);
+    const server = new EmbeddedRedisServer(child, lock, socketPath, runDir);
     let output = '';
     const keep = (chunk: Buffer) => {
       output = (output + chunk.toString('utf8')).slice(-keptOutputBytes);
@@ -77,6 +95,7 @@ export class EmbeddedRedisServer {
     return server;
   }
 
+  /** SIGTERM: redis writes out its append-only file and exits; then the DATA_DIR is free for the next start. */
   async stop(): Promise<void> {
     if (this.running) {
       this.child.kill('SIGTERM');
@@ -84,13 +103,19 @@ export class EmbeddedRedisServer {
       await this.exited;
       clearTimeout(timer);
     }
-    process.removeListener('exit', this.killOnExit);
-    rmSync(this.dir, { recursive: true, force: true });
+    process.removeListener('exit', this.stopOnExit);
+    this.release();
   }
 
-  private killNow(): void {
-    if (this.running) this.child.kill('SIGKILL');
-    rmSync(this.dir, { recursive: true, force: true });
+  private stopNow(): void {
+    // SIGTERM, not SIGKILL: redis finishes writing its file on its own after we are gone.
+    if (this.running) this.child.kill('SIGTERM');
+    this.release();
+  }
+
+  private release(): void {
+    if (this.runDir) rmSync(this.runDir, { recursive: true, force: true });
+    this.lock.release();
   }
 
   private async waitUntilReady(output: () => string): Promise<void> {
@@ -100,32 +125,27 @@ export class EmbeddedRedisServer {
         const reason = this.spawnError?.message ?? `exited with ${this.child.exitCode ?? this.child.signalCode}`;
         throw new Error(`redis-server ${reason}: ${oneLine(output())}`);
       }
-      if (await ping(this.socketPath)) return;
+      if (await answersPing(this.socketPath)) return;
       await new Promise((resolve) => setTimeout(resolve, pingRetryMs));
     }
     throw new Error(`redis-server did not answer PING on ${this.socketPath} within ${startTimeoutMs} ms: ${oneLine(output())}`);
   }
 }
 
-function oneLine(text: string): string {
-  return text.trim().split('\n').slice(-3).join(' | ') || 'no output';
+/**
+ * A redis-server of an earlier run that outlived it (no setpriv, or killed between spawn and
+ * pdeathsig) still holds the append-only file: shut it down cleanly before starting ours.
+ */
+async function shutDownLeftover(socketPath: string): Promise<void> {
+  if (!(await answersPing(socketPath))) return;
+  await socketCommand(socketPath, 'SHUTDOWN', stopTimeoutMs);
+  const deadline = Date.now() + stopTimeoutMs;
+  while (await answersPing(socketPath)) {
+    if (Date.now() > deadline) throw new Error(`a redis-server left by an earlier run still answers on ${socketPath} and does not shut down`);
+    await new Promise((resolve) => setTimeout(resolve, pingRetryMs));
+  }
 }
 
-/** One PING over the unix socket; false on any error (not listening yet). */
-function ping(socketPath: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection(socketPath);
-    let reply = '';
-    const finish = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(1000, () => finish(false));
-    socket.once('error', () => finish(false));
-    socket.once('connect', () => socket.write('PING\r\n'));
-    socket.on('data', (chunk) => {
-      reply += chunk.toString('latin1');
-      if (reply.includes('\r\n')) finish(reply.startsWith('+PONG'));
-    });
-  });
+function oneLine(text: string): string {
+  return text.trim().split('\n').slice(-3).join(' | ') || 'no output';
 }

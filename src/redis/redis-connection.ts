@@ -1,72 +1,161 @@
 import { Logger } from '@nestjs/common';
+import type { QueueOptions } from 'bull';
 import Redis, { RedisOptions } from 'ioredis';
-import type { AppConfig } from '../config/app-config';
+import { EventEmitter } from 'node:events';
+import type { RedisConfig } from '../config/redis-config';
 import { EmbeddedRedisServer } from './embedded-redis.server';
 
-/** Where the whole process finds Redis: REDIS_URL, or a private redis-server it started. */
+export type ConnectionSettings = Pick<RedisConfig, 'redisUrl' | 'redisSentinels' | 'redisSentinelName' | 'redisCommandTimeoutMs' | 'dataDir'>;
+
+/** Reconnect quickly (100 ms, doubling, at most 1 s apart) so a returning Redis is found within a second. */
+const reconnectDelayMs = (attempt: number) => Math.min(50 * 2 ** attempt, 1000);
+
+/**
+ * Where the whole process finds Redis (REDIS_URL, Sentinel, or a private redis-server it started),
+ * and how long a command may wait for it: ioredis' offline queue is bounded, so an outage fails
+ * commands within about REDIS_COMMAND_TIMEOUT_MS instead of holding them (and their HTTP requests).
+ */
 export class RedisConnection {
   private readonly logger = new Logger('Redis');
   private readonly clients = new Set<Redis>();
+  private readonly down = new Set<Redis>();
+  private readonly availability = new EventEmitter();
 
   private constructor(
     private readonly redisOptions: Readonly<RedisOptions>,
-    /** REDIS_URL when set; undefined for the embedded server. */
+    /** REDIS_URL when set; undefined for the embedded server and for Sentinel. */
     readonly url: string | undefined,
+    private readonly commandTimeoutMs: number,
     private readonly embedded?: EmbeddedRedisServer,
-  ) {}
+  ) {
+    this.availability.setMaxListeners(0);
+  }
 
-  /** Call before creating the Nest app: REDIS_URL if set, else starts redis-server (throws what to install). */
-  static async start(config: Pick<AppConfig, 'redisUrl'>): Promise<RedisConnection> {
-    if (config.redisUrl) return RedisConnection.fromUrl(config.redisUrl);
-    const server = await EmbeddedRedisServer.start();
-    return new RedisConnection({ path: server.socketPath }, undefined, server);
+  /** Call before creating the Nest app: Sentinel, REDIS_URL, or starts redis-server in DATA_DIR (throws a one-line reason). */
+  static async start(config: ConnectionSettings): Promise<RedisConnection> {
+    const timeoutMs = config.redisCommandTimeoutMs;
+    if (config.redisSentinels?.length) {
+      const node = config.redisUrl ? optionsFromUrl(config.redisUrl) : {};
+      const { host: _host, port: _port, ...credentials } = node;
+      const options: RedisOptions = {
+        ...credentials,
+        sentinels: config.redisSentinels.map((s) => ({ ...s })),
+        name: config.redisSentinelName,
+        sentinelRetryStrategy: reconnectDelayMs,
+        // Subscribes to +switch-master so clients move to a new primary at once, not at their next error.
+        failoverDetector: true,
+      };
+      return new RedisConnection(options, undefined, timeoutMs);
+    }
+    if (config.redisUrl) return RedisConnection.fromUrl(config.redisUrl, timeoutMs);
+    const server = await EmbeddedRedisServer.start(config.dataDir);
+    return new RedisConnection({ path: server.socketPath }, undefined, timeoutMs, server);
   }
 
   /** A connection description only: nothing connects until createClient(). */
-  static fromUrl(url: string): RedisConnection {
-    return new RedisConnection(optionsFromUrl(url), url);
+  static fromUrl(url: string, commandTimeoutMs = 1000): RedisConnection {
+    return new RedisConnection(optionsFromUrl(url), url, commandTimeoutMs);
   }
 
-  /** The unix socket of the embedded server; undefined with REDIS_URL. */
+  /** The unix socket of the embedded server; undefined otherwise. */
   get socketPath(): string | undefined {
     return this.embedded?.socketPath;
   }
 
-  /** ioredis options (host/port/db/credentials/tls, or path); never a keyPrefix. */
+  /** Where to connect: host/port/db/credentials/tls, a socket path, or sentinels + name; never a keyPrefix. */
   options(): RedisOptions {
     return { ...this.redisOptions };
   }
 
   /**
-   * For `BullModule.forRoot({ redis: connection.bullRedisOptions(), prefix: config.redisPrefix })`.
-   * Bull's own client factory already adds `maxRetriesPerRequest: null` to its subscriber and
-   * blocking clients; its command client keeps ioredis' bounded retries so a Redis outage fails
-   * requests instead of hanging them.
+   * For `BullModule.forRoot({ ...connection.bullQueueOptions(), prefix })`. Bull's blocking client and
+   * subscriber wait for Redis as long as it takes (Bull requires maxRetriesPerRequest null and no ready
+   * check there); its command client fails commands within the bound, like ours.
    */
-  bullRedisOptions(): RedisOptions {
-    return { ...this.redisOptions, enableReadyCheck: false };
+  bullQueueOptions(): Pick<QueueOptions, 'createClient'> {
+    return {
+      createClient: (type) => (type === 'client' ? this.createClient('bull') : this.createWaitingClient(`bull-${type}`)),
+    };
   }
 
-  /** A new client, named in CLIENT LIST; stop() disconnects any still open. */
+  /** A client for commands: named in CLIENT LIST, bounded waits; stop() disconnects any still open. */
   createClient(name: string, extra: RedisOptions = {}): Redis {
-    const client = new Redis({ ...this.redisOptions, connectionName: name, ...extra });
+    return this.track(name, {
+      ...this.commonOptions(name),
+      // A command waits through at most one reconnect attempt, and never longer than the timeout.
+      maxRetriesPerRequest: 1,
+      commandTimeout: this.commandTimeoutMs,
+      ...extra,
+    });
+  }
+
+  /** A client for blocking commands or subscriptions: waits through outages, resubscribes after them. */
+  createWaitingClient(name: string): Redis {
+    return this.track(name, { ...this.commonOptions(name), maxRetriesPerRequest: null, enableReadyCheck: false });
+  }
+
+  /** False from the moment any client loses its connection until every one is back. */
+  isAvailable(): boolean {
+    return this.down.size === 0;
+  }
+
+  /** Calls `listener(available)` on every change; returns the unsubscribe function. */
+  onAvailabilityChange(listener: (available: boolean) => void): () => void {
+    this.availability.on('change', listener);
+    return () => this.availability.off('change', listener);
+  }
+
+  /** Disconnects leftover clients and stops the embedded server (its data stays in DATA_DIR). */
+  async stop(): Promise<void> {
+    for (const client of this.clients) client.disconnect();
+    this.clients.clear();
+    this.down.clear();
+    await this.embedded?.stop();
+  }
+
+  private commonOptions(name: string): RedisOptions {
+    return {
+      ...this.redisOptions,
+      connectionName: name,
+      connectTimeout: Math.max(this.commandTimeoutMs, 1000),
+      retryStrategy: reconnectDelayMs,
+      // After a failover the old primary answers writes with READONLY: reconnect (to the new one) and resend.
+      reconnectOnError: (error) => (error.message.startsWith('READONLY') ? 2 : false),
+    };
+  }
+
+  private track(name: string, options: RedisOptions): Redis {
+    const client = new Redis(options);
     let lastError = '';
     client.on('error', (error: Error) => {
       // ioredis repeats the same error on every reconnect attempt; say it once.
       if (error.message !== lastError) this.logger.warn(`${name}: ${error.message}`);
       lastError = error.message;
     });
-    client.on('ready', () => (lastError = ''));
-    client.once('end', () => this.clients.delete(client));
+    client.on('ready', () => {
+      lastError = '';
+      this.mark(client, true);
+    });
+    // 'reconnecting', not 'close': a client closed on purpose (disconnect, quit) is not an outage.
+    client.on('reconnecting', () => this.mark(client, false));
+    client.once('end', () => {
+      this.clients.delete(client);
+      this.mark(client, true);
+    });
     this.clients.add(client);
     return client;
   }
 
-  /** Disconnects leftover clients and stops the embedded server (removing its folder). */
-  async stop(): Promise<void> {
-    for (const client of this.clients) client.disconnect();
-    this.clients.clear();
-    await this.embedded?.stop();
+  private mark(client: Redis, up: boolean): void {
+    const before = this.isAvailable();
+    if (up) this.down.delete(client);
+    else if (this.clients.has(client)) this.down.add(client);
+    const after = this.isAvailable();
+    if (before !== after) {
+      if (!after) this.logger.warn('Redis connection lost: requests that need Redis answer 503 until it is back');
+      else this.logger.log('Redis connection restored');
+      this.availability.emit('change', after);
+    }
   }
 }
 
