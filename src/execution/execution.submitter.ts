@@ -1,7 +1,9 @@
 import { BadRequestException, Injectable } from '@nestjs/common';
 import type { Response } from 'express';
 import { AppConfig } from '../config/app-config';
-import { JobsService } from '../jobs/jobs.service';
+import { INVALID_PARAMETERS } from '../common/messages';
+import { JobLifecycle } from '../jobs/job-lifecycle';
+import { JobWaiters } from '../jobs/job-waiters';
 import { JobRecord, SubmitInput } from '../jobs/job.types';
 
 /** A run as either dialect asks for it: `timeoutSec` undefined means DEFAULT_TIMEOUT. */
@@ -11,7 +13,8 @@ export type ExecutionRequest = Omit<SubmitInput, 'timeoutSec'> & { timeoutSec: n
 @Injectable()
 export class ExecutionSubmitter {
   constructor(
-    private readonly jobs: JobsService,
+    private readonly lifecycle: JobLifecycle,
+    private readonly waiters: JobWaiters,
     private readonly config: AppConfig,
   ) {}
 
@@ -19,12 +22,12 @@ export class ExecutionSubmitter {
   async submit(request: ExecutionRequest): Promise<JobRecord> {
     if (Buffer.byteLength(request.code, 'utf8') > this.config.maxCodeBytes) {
       throw new BadRequestException({
-        message: 'Missing or invalid parameters',
+        message: INVALID_PARAMETERS,
         details: [`code must be at most ${this.config.maxCodeBytes} bytes`],
       });
     }
     const timeoutSec = Math.min(request.timeoutSec ?? this.config.defaultTimeoutSec, this.config.maxTimeoutSec);
-    const { record } = await this.jobs.submit({ ...request, timeoutSec });
+    const { record } = await this.lifecycle.submit({ ...request, timeoutSec });
     return record;
   }
 
@@ -32,6 +35,6 @@ export class ExecutionSubmitter {
   async waitForEnd(jobId: string, response: Response): Promise<JobRecord> {
     const callerGone = new AbortController();
     response.on('close', () => callerGone.abort());
-    return this.jobs.waitForEnd(jobId, callerGone.signal);
+    return this.waiters.waitForEnd(jobId, callerGone.signal);
   }
 }
