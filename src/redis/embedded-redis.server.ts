@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findOnPath } from '../execution/runner/runner.factory';
+import { findOnPath } from '../common/find-on-path';
 
 const startTimeoutMs = 10_000;
 const pingRetryMs = 20;
