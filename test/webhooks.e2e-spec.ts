@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import type { WebhookState } from '../src/jobs/job.types';
+import { WebhooksService } from '../src/webhooks/webhooks.service';
 import { KEY, sleep, startTestApp, TestApp } from './utils';
 import { closedPort, ReceivedRequest, WebhookReceiver } from './webhook-receiver';
 
@@ -243,6 +244,34 @@ describe('webhooks (real Redis, real sandbox, real local receiver)', () => {
       const [request] = await receiver.waitFor(path, 1);
       expect(verifyAsReceiver(request)).toMatchObject({ code: 499, job_id: jobId });
       expect((await settled(api, jobId)).webhook).toMatchObject({ status: 'delivered', attempts: 1 });
+    } finally {
+      await worker?.close();
+      await api.close();
+    }
+  });
+
+  it('a job that ended while its delivery could not be queued is delivered once a worker reconciles the outbox', async () => {
+    const env = { WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_SECRET: SECRET, WEBHOOK_BACKOFF_BASE_MS: String(BACKOFF_BASE_MS) };
+    const api = await startTestApp({ ...env, ROLE: 'api' });
+    let worker: TestApp | undefined;
+    try {
+      // The fault: Redis (or this process) fails between "job ended" and "delivery queued".
+      const webhooks = api.app.get(WebhooksService);
+      const enqueue = jest.spyOn(webhooks, 'enqueue').mockRejectedValueOnce(new Error('Connection is closed.'));
+      const path = uniquePath('reconciled');
+      const jobId = await accepted(api, { code: '1', webhook_url: receiver.url(path) });
+      expect((await api.http.delete(`/v1/jobs/${jobId}`).set('x-api-key', KEY)).status).toBe(200);
+      expect(enqueue).toHaveBeenCalledTimes(1);
+      enqueue.mockRestore();
+      expect(await getJob(api, jobId)).toMatchObject({ status: 'cancelled', webhook: { status: 'pending', attempts: 0 } });
+      expect(await webhooks.isQueued(jobId)).toBe(false);
+
+      worker = await startTestApp({ ...env, ROLE: 'worker', SANDBOX_SERVERS: '1', REDIS_PREFIX: api.prefix });
+      const [request] = await receiver.waitFor(path, 1); // the worker's reconciler queued it at start
+      expect(verifyAsReceiver(request)).toMatchObject({ code: 499, job_id: jobId, error: 'Job cancelled' });
+      expect((await settled(api, jobId)).webhook).toMatchObject({ status: 'delivered', attempts: 1 });
+      expect(await webhooks.isQueued(jobId)).toBe(true);
+      expect(receiver.at(path)).toHaveLength(1);
     } finally {
       await worker?.close();
       await api.close();
