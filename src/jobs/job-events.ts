@@ -33,12 +33,16 @@ export class JobEvents implements OnModuleInit, OnModuleDestroy {
     // connection is ready, instead of landing between its setup commands (which it would break).
     this.subscriber = this.connection.createClient('job-events');
     this.subscriber.on('message', (channel: string, message: string) => {
-      if (channel !== this.channel) return;
-      const [type, jobId] = message.split(':', 2) as [EventType, string];
-      if (type === 'ended') this.wakeEnded(jobId);
-      else if (type === 'cancel') for (const listener of this.cancelListeners) listener(jobId);
+      if (channel === this.channel) this.dispatch(message);
     });
     await this.subscriber.subscribe(this.channel);
+  }
+
+  /** Acts on one message of the channel, wherever it was published. */
+  dispatch(message: string): void {
+    const [type, jobId] = message.split(':', 2) as [EventType, string];
+    if (type === 'ended') this.wakeEnded(jobId);
+    else if (type === 'cancel') for (const listener of this.cancelListeners) listener(jobId);
   }
 
   onModuleDestroy(): void {
