@@ -1,4 +1,5 @@
 import { INTERNAL_ERROR } from '../common/messages';
+import { cancelledOutcome } from '../jobs/job-outcomes';
 import { JobOutcome, JobRecord } from '../jobs/job.types';
 import { editorExecuteOutcome, editorJob, editorJobSummary, splitLines } from './editor-job.view';
 
@@ -61,6 +62,14 @@ describe('editor job view', () => {
     const job = editorJob(record({ status: 'cancelled', outcome: failure(499, 'Job cancelled'), ...ended }));
     expect(job.ended_at).toBeDefined();
     expect(job).not.toHaveProperty('error');
+  });
+
+  it('cancelled before it ran: nothing written, no error, duration 0', () => {
+    const job = editorJob(record({ status: 'cancelled', outcome: cancelledOutcome(), endedAtMs: T0 + 9, runTimeSec: 0, queueTimeSec: 0.009 }));
+    expect(job).toEqual({ id: 'job-1', status: 'cancelled', output: '', logs: [], result: null, duration_ms: 0, started_at: null, ended_at: '2026-01-02T03:04:05.015Z' });
+    expect(editorExecuteOutcome(record({ status: 'cancelled', outcome: cancelledOutcome(), runTimeSec: 0 })).body).toMatchObject({
+      success: false, error: 'JOB_CANCELLED', message: 'Job cancelled', output: '', logs: [], duration_ms: 0,
+    });
   });
 
   it.each([
