@@ -57,7 +57,7 @@ export interface Ending {
   endedMessage: string;
 }
 
-/** The only code that knows our Redis keys: job records, per-owner indexes, idempotency keys, the webhook outbox. */
+/** The only code that knows the job core's Redis keys: job records, per-owner indexes, idempotency keys, the webhook outbox. */
 export class JobRepository {
   constructor(
     private readonly redis: Redis,
