@@ -1,22 +1,34 @@
 import { BullModule } from '@nestjs/bull';
 import { DynamicModule, MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
+import { ApiKeyMiddleware } from './auth/api-key.middleware';
 import { AuthModule } from './auth/auth.module';
 import { HttpExceptionFilter } from './common/http-exception.filter';
 import { JsonBodyMiddleware } from './common/json-body.middleware';
 import { RequestIdMiddleware } from './common/request-id.middleware';
-import { AppConfig } from './config/app-config';
+import { AppConfig, Role } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { EditorErrorFormatter } from './editor/editor-error.formatter';
 import { EditorModule } from './editor/editor.module';
+import { ExecutionWorkerModule } from './execution/execution-worker.module';
 import { ExecutionModule } from './execution/execution.module';
 import { PythonRunner } from './execution/runner/python-runner';
+import { SandboxModule } from './execution/sandbox.module';
 import { HealthModule } from './health/health.module';
+import { JobsApiModule } from './jobs/jobs-api.module';
 import { JobsModule } from './jobs/jobs.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { RedisConnection } from './redis/redis-connection';
 import { RedisModule } from './redis/redis.module';
+import { WebhooksWorkerModule } from './webhooks/webhooks-worker.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
+
+/** The modules of a role: the only place ROLE decides what this process is made of. */
+export function roleModules(role: Role): DynamicModule['imports'] {
+  const api = [ExecutionModule, JobsApiModule, EditorModule];
+  const worker = [ExecutionWorkerModule, WebhooksWorkerModule];
+  return [...(role === 'worker' ? [] : api), ...(role === 'api' ? [] : worker)];
+}
 
 @Module({})
 export class AppModule implements NestModule {
@@ -29,18 +41,19 @@ export class AppModule implements NestModule {
         RedisModule.forRoot(connection),
         BullModule.forRoot({ ...connection.bullQueueOptions(), prefix: `${config.redisPrefix}:bull` }),
         AuthModule,
+        SandboxModule,
         JobsModule,
-        ExecutionModule,
         WebhooksModule,
-        EditorModule,
-        HealthModule.register({ imports: [ExecutionModule], sandboxHealth: { useExisting: PythonRunner } }),
+        HealthModule.register({ sandboxHealth: { useExisting: PythonRunner } }),
         MetricsModule,
+        ...(roleModules(config.role) ?? []),
       ],
       providers: [{ provide: APP_FILTER, inject: [AppConfig], useFactory: (c: AppConfig) => new HttpExceptionFilter(c, [new EditorErrorFormatter()]) }],
     };
   }
 
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(RequestIdMiddleware, JsonBodyMiddleware).forRoutes('{*path}');
+    // The key is identified before the body is parsed: an unauthenticated request gets 401 whatever its body.
+    consumer.apply(RequestIdMiddleware, ApiKeyMiddleware, JsonBodyMiddleware).forRoutes('{*path}');
   }
 }

@@ -1,4 +1,4 @@
-import { hostPidsWith, KEY, OTHER_KEY, sleep, startTestApp, TestApp } from './utils';
+import { hostPidsWith, KEY, OTHER_KEY, sleep, startTestApp, TestApp, waitFor } from './utils';
 
 // Generous, for a loaded shared machine: the slowest test here takes about 1.5 s alone.
 jest.setTimeout(30_000);
@@ -255,8 +255,7 @@ describe('editor dialect /api/v1/python (real Redis, real sandbox)', () => {
       const job = (await getJob(id)).body.job;
       expect(job).toMatchObject({ id, status: 'cancelled', ended_at: expect.stringMatching(ISO) });
       expect(job).not.toHaveProperty('error');
-      await sleep(200);
-      expect(hostPidsWith(`sleep ${marker}`)).toEqual([]);
+      await waitFor('the sandboxed sleep to be gone', async () => hostPidsWith(`sleep ${marker}`).length === 0, 1000);
       // The single sandbox slot is free again: the next run does not wait for the sleep to end.
       const next = await execute({ code: '7 * 6', timeout: 10 });
       expect(next.body).toMatchObject({ success: true, result: 42 });
@@ -270,7 +269,8 @@ describe('editor dialect /api/v1/python (real Redis, real sandbox)', () => {
       expect(res.status).toBe(200);
       expect(res.body.message).toBe(`Job '${pending}' has been cancelled`);
       await pollUntil(blocker, ended);
-      await sleep(200);
+      // One worker slot, first in first out: a job queued after it has run, so it would have run by now.
+      expect((await execute({ code: '1' })).status).toBe(200);
       const job = (await getJob(pending)).body.job;
       expect(job).toMatchObject({ status: 'cancelled', started_at: null, output: '', ended_at: expect.stringMatching(ISO) });
     });
@@ -349,7 +349,8 @@ describe('editor dialect: a full queue', () => {
     const slow = { code: 'import time\ntime.sleep(5)', async: true };
     const running = await t.http.post(EXECUTE).set('x-api-key', KEY).send(slow); // taken by the worker
     expect(running.status).toBe(202);
-    await sleep(300);
+    await waitFor('the first job to run', async () =>
+      (await t.http.get(`${BASE}/job?id=${running.body.job_id}`).set('x-api-key', KEY)).body.job.status === 'running');
     const waiting = await t.http.post(EXECUTE).set('x-api-key', KEY).send(slow);
     expect(waiting.status).toBe(202);
     const full = await t.http.post(EXECUTE).set('x-api-key', KEY).send({ code: '1' });

@@ -1,4 +1,4 @@
-import { KEY, OTHER_KEY, startTestApp, TestApp } from './utils';
+import { KEY, OTHER_KEY, startTestApp, TestApp, waitFor } from './utils';
 
 const PATH = '/v1/code/execute/python';
 
@@ -104,7 +104,8 @@ describe('MAX_QUEUE_LENGTH', () => {
     const slow = { code: 'import time\ntime.sleep(2)', async: true };
     const first = await t.http.post(PATH).set('x-api-key', KEY).send(slow); // taken by the worker
     expect(first.status).toBe(202);
-    await new Promise((r) => setTimeout(r, 300));
+    await waitFor('the first job to run', async () =>
+      (await t.http.get(`/v1/jobs/${first.body.job_id}`).set('x-api-key', KEY)).body.response.status === 'running');
     const second = await t.http.post(PATH).set('x-api-key', KEY).send(slow); // waits
     expect(second.status).toBe(202);
     const third = await t.http.post(PATH).set('x-api-key', KEY).send({ code: '1' });

@@ -15,6 +15,16 @@ describe('POST /v1/code/execute/python (real Redis, real sandbox)', () => {
 
   const exec = (body: unknown, key = KEY) => t.http.post(PATH).set('x-api-key', key).send(body as object);
 
+  it('one worker runs WORKER_CONCURRENCY (here 2, the default: SANDBOX_SERVERS) jobs at once', async () => {
+    const [a, b] = await Promise.all([1, 2].map(() => exec({ code: 'import time\ntime.sleep(0.5)' }).then((r) => r)));
+    const times = await Promise.all([a, b].map(async (res) => {
+      const job = (await t.http.get(`/v1/jobs/${res.body.job_id}`).set('x-api-key', KEY)).body.response;
+      return { started: Date.parse(job.started_at), ended: Date.parse(job.ended_at) };
+    }));
+    expect(times[0].started).toBeLessThan(times[1].ended); // the two runs overlap
+    expect(times[1].started).toBeLessThan(times[0].ended);
+  });
+
   it('the seed example: 200 with the full envelope', async () => {
     const res = await exec({ code: "print('Hello, World!')", timeout: 10, id: 'seed-1' });
     expect(res.status).toBe(200);

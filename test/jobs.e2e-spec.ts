@@ -1,5 +1,5 @@
 import Redis from 'ioredis';
-import { hostPidsWith, KEY, OTHER_KEY, SHARED_REDIS_URL, sleep, startTestApp, TestApp } from './utils';
+import { hostPidsWith, KEY, OTHER_KEY, SHARED_REDIS_URL, sleep, startTestApp, TestApp, waitFor } from './utils';
 
 const EXEC = '/v1/code/execute/python';
 
@@ -93,14 +93,15 @@ describe('jobs API (real Redis, real sandbox)', () => {
 
   it('cancel a pending job: removed from the queue, never runs', async () => {
     const blocker = await submit({ code: 'import time\ntime.sleep(1)', async: true });
-    await sleep(200);
+    await waitFor('the blocker to run', async () => (await getJob(blocker.body.job_id)).body.response.status === 'running');
     const pending = await submit({ code: "print('should not run')", async: true });
     const cancelled = await t.http.delete(`/v1/jobs/${pending.body.job_id}`).set('x-api-key', KEY);
     expect(cancelled.status).toBe(200);
     expect(cancelled.body.response).toMatchObject({ status: 'cancelled', started_at: null });
     expect(cancelled.body.response.result).toMatchObject({ code: 499, error: 'Job cancelled' });
     await pollUntilEnded(blocker.body.job_id);
-    await sleep(200);
+    // One worker slot, first in first out: a job queued after it has run, so it would have run by now.
+    expect((await submit({ code: '1' })).status).toBe(200);
     expect((await getJob(pending.body.job_id)).body.response.started_at).toBeNull();
   });
 
@@ -131,8 +132,7 @@ describe('job retention (JOB_RETENTION_SECONDS=1)', () => {
     expect(first.status).toBe(200);
     const jobId = first.body.job_id as string;
     expect((await t.http.get(`/v1/jobs/${jobId}`).set('x-api-key', KEY)).status).toBe(200);
-    await sleep(2200);
-    expect((await t.http.get(`/v1/jobs/${jobId}`).set('x-api-key', KEY)).status).toBe(404);
+    await waitFor('the record to expire', async () => (await t.http.get(`/v1/jobs/${jobId}`).set('x-api-key', KEY)).status === 404, 10_000);
     const list = await t.http.get('/v1/jobs').set('x-api-key', KEY);
     expect(list.body.response.jobs).toEqual([]);
     const redis = new Redis(SHARED_REDIS_URL);

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { killService, ServiceProcess, startServiceProcess } from './service-process';
-import { deleteKeys, hostPidsWith, KEY, sleep, uniquePrefix } from './utils';
+import { deleteKeys, hostPidsWith, KEY, uniquePrefix, waitFor } from './utils';
 
 const EXEC = '/v1/code/execute/python';
 const ENDED = ['completed', 'failed', 'cancelled'];
@@ -19,16 +19,6 @@ let markerSeq = 0;
 function marker(seconds: number): string {
   markerSeq += 1;
   return `${seconds}.${String(process.pid % 1000).padStart(3, '0')}${String(markerSeq).padStart(3, '0')}`;
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
 }
 
 describe('roles: API and worker processes sharing one Redis (real processes, real sandbox)', () => {
@@ -154,7 +144,7 @@ describe('graceful shutdown on SIGTERM (real process)', () => {
       return list.body.response.jobs.length > 0;
     });
     service.child.kill('SIGTERM');
-    await sleep(200);
+    await waitFor('the listener to close', () => request(service.url).get('/health/live').then(() => false, () => true), 5000);
     await expect(request(service.url).get('/health/live')).rejects.toThrow(/ECONNREFUSED|socket hang up|ECONNRESET/);
     const res = await call;
     expect(res.status).toBe(200);

@@ -1,7 +1,10 @@
+import { getQueueToken } from '@nestjs/bull';
+import type { Queue } from 'bull';
 import { randomUUID } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import type { WebhookState } from '../src/jobs/job.types';
-import { KEY, sleep, startTestApp, TestApp } from './utils';
+import { WEBHOOKS_QUEUE, WebhooksService } from '../src/webhooks/webhooks.service';
+import { KEY, sleep, startTestApp, TestApp, waitFor } from './utils';
 import { closedPort, ReceivedRequest, WebhookReceiver } from './webhook-receiver';
 
 const EXEC = '/v1/code/execute/python';
@@ -50,6 +53,17 @@ describe('webhooks (real Redis, real sandbox, real local receiver)', () => {
     const res = await app.http.get(`/v1/jobs/${jobId}`).set('x-api-key', KEY);
     expect(res.status).toBe(200);
     return res.body.response as { status: string; started_at: string | null; ended_at: string | null; result: Record<string, unknown> | null; webhook: WebhookState };
+  }
+
+  /** The state of the job's delivery in the Bull webhooks queue (through Bull's API), or null if none. */
+  async function deliveryState(app: TestApp, jobId: string): Promise<string | null> {
+    const job = await app.app.get<Queue>(getQueueToken(WEBHOOKS_QUEUE)).getJob(jobId);
+    return job ? job.getState() : null;
+  }
+
+  /** Waits until Bull is done with the delivery (no attempt can follow), so absent requests stay absent. */
+  async function deliveryFinished(app: TestApp, jobId: string): Promise<void> {
+    await waitFor(`the delivery of ${jobId} to finish`, async () => ['completed', 'failed'].includes((await deliveryState(app, jobId)) ?? ''));
   }
 
   /** Polls the job until its webhook is delivered or failed. */
@@ -119,19 +133,21 @@ describe('webhooks (real Redis, real sandbox, real local receiver)', () => {
 
   it('400 → failed after 1 attempt, never retried', async () => {
     const path = receiver.script(uniquePath('bad'), [400]);
-    const job = await settled(t, await accepted(t, { code: '1', webhook_url: receiver.url(path) }));
+    const jobId = await accepted(t, { code: '1', webhook_url: receiver.url(path) });
+    const job = await settled(t, jobId);
     expect(job.webhook).toMatchObject({ status: 'failed', attempts: 1, last_status_code: 400, last_error: 'Receiver answered 400; not retried', delivered_at: null });
-    await sleep(20 * BACKOFF_BASE_MS);
+    await deliveryFinished(t, jobId);
     expect(receiver.at(path)).toHaveLength(1);
   });
 
   it('a redirect is final and not followed', async () => {
     const target = uniquePath('redirect-target');
     const path = receiver.script(uniquePath('redirect'), [{ status: 302, headers: { location: receiver.url(target) } }]);
-    const job = await settled(t, await accepted(t, { code: '1', webhook_url: receiver.url(path) }));
+    const jobId = await accepted(t, { code: '1', webhook_url: receiver.url(path) });
+    const job = await settled(t, jobId);
     expect(job.webhook).toMatchObject({ status: 'failed', attempts: 1, last_status_code: 302 });
     expect(job.webhook.last_error).toContain('redirects are not followed');
-    await sleep(10 * BACKOFF_BASE_MS);
+    await deliveryFinished(t, jobId);
     expect(receiver.at(path)).toHaveLength(1);
     expect(receiver.at(target)).toHaveLength(0);
   });
@@ -215,7 +231,7 @@ describe('webhooks (real Redis, real sandbox, real local receiver)', () => {
     expect(responses.map((r) => r.status)).toEqual(Array(50).fill(202));
     const jobIds = responses.map((r) => r.body.job_id as string);
     await receiver.waitFor(path, 50, 60_000);
-    await sleep(20 * BACKOFF_BASE_MS); // room for a duplicate to show up
+    for (const jobId of jobIds) await deliveryFinished(t, jobId); // no attempt, hence no duplicate, can follow
     const requests = receiver.at(path);
     expect(requests).toHaveLength(50);
     expect(new Set(requests.map((r) => r.headers['webhook-id']))).toEqual(new Set(jobIds));
@@ -236,13 +252,41 @@ describe('webhooks (real Redis, real sandbox, real local receiver)', () => {
       const path = uniquePath('split-roles');
       const jobId = await accepted(api, { code: '1', webhook_url: receiver.url(path) });
       expect((await api.http.delete(`/v1/jobs/${jobId}`).set('x-api-key', KEY)).status).toBe(200);
-      await sleep(20 * BACKOFF_BASE_MS);
-      expect(receiver.at(path)).toHaveLength(0); // queued, but an API process takes no work
+      expect(await deliveryState(api, jobId)).toBe('waiting'); // queued, but an API process takes no work
+      expect(receiver.at(path)).toHaveLength(0);
       expect((await getJob(api, jobId)).webhook).toMatchObject({ status: 'pending', attempts: 0 });
       worker = await startTestApp({ ...env, ROLE: 'worker', SANDBOX_SERVERS: '1', REDIS_PREFIX: api.prefix });
       const [request] = await receiver.waitFor(path, 1);
       expect(verifyAsReceiver(request)).toMatchObject({ code: 499, job_id: jobId });
       expect((await settled(api, jobId)).webhook).toMatchObject({ status: 'delivered', attempts: 1 });
+    } finally {
+      await worker?.close();
+      await api.close();
+    }
+  });
+
+  it('a job that ended while its delivery could not be queued is delivered once a worker reconciles the outbox', async () => {
+    const env = { WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_SECRET: SECRET, WEBHOOK_BACKOFF_BASE_MS: String(BACKOFF_BASE_MS) };
+    const api = await startTestApp({ ...env, ROLE: 'api' });
+    let worker: TestApp | undefined;
+    try {
+      // The fault: Redis (or this process) fails between "job ended" and "delivery queued".
+      const webhooks = api.app.get(WebhooksService);
+      const enqueue = jest.spyOn(webhooks, 'enqueue').mockRejectedValueOnce(new Error('Connection is closed.'));
+      const path = uniquePath('reconciled');
+      const jobId = await accepted(api, { code: '1', webhook_url: receiver.url(path) });
+      expect((await api.http.delete(`/v1/jobs/${jobId}`).set('x-api-key', KEY)).status).toBe(200);
+      expect(enqueue).toHaveBeenCalledTimes(1);
+      enqueue.mockRestore();
+      expect(await getJob(api, jobId)).toMatchObject({ status: 'cancelled', webhook: { status: 'pending', attempts: 0 } });
+      expect(await webhooks.isQueued(jobId)).toBe(false);
+
+      worker = await startTestApp({ ...env, ROLE: 'worker', SANDBOX_SERVERS: '1', REDIS_PREFIX: api.prefix });
+      const [request] = await receiver.waitFor(path, 1); // the worker's reconciler queued it at start
+      expect(verifyAsReceiver(request)).toMatchObject({ code: 499, job_id: jobId, error: 'Job cancelled' });
+      expect((await settled(api, jobId)).webhook).toMatchObject({ status: 'delivered', attempts: 1 });
+      expect(await webhooks.isQueued(jobId)).toBe(true);
+      expect(receiver.at(path)).toHaveLength(1);
     } finally {
       await worker?.close();
       await api.close();
@@ -266,7 +310,7 @@ describe('webhooks (real Redis, real sandbox, real local receiver)', () => {
       expect(job.webhook).toMatchObject({ url, status: 'failed', attempts: 1, last_status_code: null, delivered_at: null });
       expect(job.webhook.last_error).toMatch(error);
       expect(job.webhook.last_error).toContain('WEBHOOK_ALLOW_PRIVATE=true');
-      await sleep(10 * BACKOFF_BASE_MS);
+      await deliveryFinished(guarded, jobId);
       expect(receiver.at(path)).toHaveLength(0);
     });
   });

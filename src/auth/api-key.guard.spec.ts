@@ -4,6 +4,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { ServiceRequest } from '../common/service-request';
 import { AppConfig } from '../config/app-config';
 import { ApiKeyGuard } from './api-key.guard';
+import { ApiKeyMiddleware } from './api-key.middleware';
 import { ApiKeyStore } from './api-key.store';
 import { Public } from './auth.decorators';
 import { extractPresentedKey } from './presented-key';
@@ -19,8 +20,13 @@ class PublicController {
   anything(): void {}
 }
 
+const store = new ApiKeyStore({ apiKeys: ['good-key'] } as unknown as AppConfig);
+const keys = new ApiKeyMiddleware(store);
+
+/** A request as the guard sees it: ApiKeyMiddleware has run on it, as in the app. */
 function contextFor(headers: IncomingHttpHeaders, handler: () => void = OpenController.prototype.secret, cls: object = OpenController) {
   const request = { headers } as ServiceRequest;
+  keys.use(request, {} as never, () => undefined);
   const context = {
     getHandler: () => handler,
     getClass: () => cls,
@@ -29,9 +35,8 @@ function contextFor(headers: IncomingHttpHeaders, handler: () => void = OpenCont
   return { context, request };
 }
 
-describe('ApiKeyGuard', () => {
-  const store = new ApiKeyStore({ apiKeys: ['good-key'] } as unknown as AppConfig);
-  const guard = new ApiKeyGuard(new Reflector(), store);
+describe('ApiKeyMiddleware + ApiKeyGuard', () => {
+  const guard = new ApiKeyGuard(new Reflector());
   const goodKeyId = store.identify('good-key');
 
   it('lets a @Public() route through without a key', () => {
@@ -64,8 +69,8 @@ describe('ApiKeyGuard', () => {
     expect(request.apiKeyId).toBe(goodKeyId);
   });
 
-  it('trusts a key id the body middleware already recorded', () => {
-    const { context, request } = contextFor({});
+  it('does not identify the key again: it trusts the key id the middleware recorded', () => {
+    const { context, request } = contextFor({ 'x-api-key': 'bad-key' });
     request.apiKeyId = 'already-checked';
     expect(guard.canActivate(context)).toBe(true);
   });

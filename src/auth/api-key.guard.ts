@@ -1,17 +1,13 @@
 import { CanActivate, ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { UNAUTHORIZED } from '../common/messages';
 import type { ServiceRequest } from '../common/service-request';
-import { ApiKeyStore } from './api-key.store';
 import { IS_PUBLIC_KEY } from './auth.decorators';
-import { extractPresentedKey } from './presented-key';
 
-/** Global guard: every route needs a valid API key unless marked @Public(). */
+/** Global guard: every route needs a valid API key (recognised by ApiKeyMiddleware) unless marked @Public(). */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
-  constructor(
-    private readonly reflector: Reflector,
-    private readonly store: ApiKeyStore,
-  ) {}
+  constructor(private readonly reflector: Reflector) {}
 
   canActivate(context: ExecutionContext): boolean {
     const isPublic = this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC_KEY, [
@@ -20,9 +16,7 @@ export class ApiKeyGuard implements CanActivate {
     ]);
     if (isPublic) return true;
     const request = context.switchToHttp().getRequest<ServiceRequest>();
-    // JsonBodyMiddleware has usually identified the key already; hashing it again would be wasted work.
-    request.apiKeyId ??= this.store.identify(extractPresentedKey(request.headers)) ?? undefined;
-    if (!request.apiKeyId) throw new UnauthorizedException('Unauthorized');
+    if (!request.apiKeyId) throw new UnauthorizedException(UNAUTHORIZED);
     return true;
   }
 }

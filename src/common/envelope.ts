@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { envelopeTimes } from './time';
 
 /** Every v1 body, success or error (API.md, "The v1 envelope"). */
 export class EnvelopeDto {
@@ -59,8 +60,7 @@ export interface EnvelopeContext {
 }
 
 export function completeEnvelope(draft: EnvelopeDraft, context: EnvelopeContext): Envelope {
-  const queueTime = round3(draft.queue_time ?? 0);
-  const runTime = round3(draft.run_time ?? 0);
+  const times = envelopeTimes(draft.queue_time ?? 0, draft.run_time ?? 0);
   return {
     ...draft,
     endpoint: draft.endpoint ?? context.endpoint,
@@ -71,9 +71,9 @@ export function completeEnvelope(draft: EnvelopeDraft, context: EnvelopeContext)
     message: draft.message ?? (draft.code < 400 ? 'success' : 'error'),
     pid: draft.pid ?? process.pid,
     queue_id: draft.queue_id ?? 0,
-    run_time: runTime,
-    queue_time: queueTime,
-    total_time: draft.total_time ?? round3(queueTime + runTime),
+    run_time: times.run_time,
+    queue_time: times.queue_time,
+    total_time: draft.total_time ?? times.total_time,
     queue_length: draft.queue_length ?? 0,
     build_number: draft.build_number ?? context.buildNumber,
   };
@@ -82,8 +82,4 @@ export function completeEnvelope(draft: EnvelopeDraft, context: EnvelopeContext)
 /** The body of a request that never ran (validation, auth, limits): exit_code is the HTTP status. */
 export function errorDraft(code: number, error: string, extra: Partial<Envelope> = {}): EnvelopeDraft {
   return { code, message: error, error, stdout: '', stderr: '', exit_code: code, job_id: null, response: null, ...extra };
-}
-
-export function round3(seconds: number): number {
-  return Math.round(seconds * 1000) / 1000;
 }

@@ -1,6 +1,7 @@
 import { ArgumentsHost, BadRequestException, NotFoundException, PayloadTooLargeException, UnauthorizedException } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
-import { HttpExceptionFilter, INTERNAL_ERROR } from './http-exception.filter';
+import { HttpExceptionFilter } from './http-exception.filter';
+import { INTERNAL_ERROR } from './messages';
 
 function hostFor(path: string) {
   const sent: { status?: number; body?: Record<string, unknown>; headers: Record<string, string> } = { headers: {} };

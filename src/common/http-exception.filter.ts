@@ -3,6 +3,7 @@ import type { Request, Response } from 'express';
 import { AppConfig } from '../config/app-config';
 import { isRedisUnavailableError, REDIS_RETRY_AFTER_SEC, REDIS_UNAVAILABLE_MESSAGE } from '../redis/redis-unavailable';
 import { completeEnvelope, Envelope, errorDraft } from './envelope';
+import { INTERNAL_ERROR, INVALID_PARAMETERS } from './messages';
 
 /** Fields an HttpException's response object may carry into the envelope. */
 export interface EnvelopeErrorBody {
@@ -14,8 +15,6 @@ export interface EnvelopeErrorBody {
   retryAfterSec?: number;
   [extra: string]: unknown;
 }
-
-export const INTERNAL_ERROR = 'An internal server error occurred';
 
 /** Builds the error body for routes outside the v1 envelope (the editor dialect plugs in here). */
 export abstract class DialectErrorFormatter {
@@ -76,7 +75,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
 
   private envelope(status: number, body: EnvelopeErrorBody, fallback: string, request: Request): Envelope {
     const text = firstText(body.message) ?? fallback;
-    const error = status === HttpStatus.BAD_REQUEST && body.details ? 'Missing or invalid parameters' : text;
+    const error = status === HttpStatus.BAD_REQUEST && body.details ? INVALID_PARAMETERS : text;
     const extra: Partial<Envelope> = { job_id: body.job_id ?? null, id: body.id ?? null };
     if (body.details) extra.details = body.details;
     const message = status === HttpStatus.TOO_MANY_REQUESTS || status === HttpStatus.UNAUTHORIZED || status === HttpStatus.SERVICE_UNAVAILABLE ? text : error;

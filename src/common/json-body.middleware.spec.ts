@@ -3,6 +3,7 @@ import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { Body, Controller, HttpStatus, INestApplication, MiddlewareConsumer, Module, NestModule, Post } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
+import { ApiKeyMiddleware } from '../auth/api-key.middleware';
 import { ApiKeyStore } from '../auth/api-key.store';
 import { AuthModule } from '../auth/auth.module';
 import { Public } from '../auth/auth.decorators';
@@ -21,10 +22,18 @@ function fakeRequest(method: string, headers: IncomingHttpHeaders, body?: string
   return Object.assign(stream, { method, headers, url: '/' }) as unknown as ServiceRequest;
 }
 
-describe('JsonBodyMiddleware', () => {
-  const middleware = new JsonBodyMiddleware(new ApiKeyStore(config), config);
+describe('ApiKeyMiddleware + JsonBodyMiddleware', () => {
+  const keys = new ApiKeyMiddleware(new ApiKeyStore(config));
+  const bodies = new JsonBodyMiddleware(config);
   const response = {} as ServerResponse;
   const authed = { 'x-api-key': apiKey };
+  // As the app applies them: the key is identified first, then the body is parsed (or not).
+  const middleware = {
+    use: async (req: ServiceRequest, res: ServerResponse, next: () => void) => {
+      keys.use(req, res, () => undefined);
+      await bodies.use(req, res, next);
+    },
+  };
 
   async function run(req: ServiceRequest): Promise<jest.Mock> {
     const next = jest.fn();
@@ -96,7 +105,7 @@ class EchoController {
 @Module({ imports: [ConfigModule.forRoot(config), AuthModule], controllers: [EchoController] })
 class EchoModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(JsonBodyMiddleware).forRoutes('{*path}');
+    consumer.apply(ApiKeyMiddleware, JsonBodyMiddleware).forRoutes('{*path}');
   }
 }
 

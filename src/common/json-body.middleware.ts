@@ -8,8 +8,6 @@ import {
   UnsupportedMediaTypeException,
 } from '@nestjs/common';
 import { json, type Request, type RequestHandler, type Response } from 'express';
-import { ApiKeyStore } from '../auth/api-key.store';
-import { extractPresentedKey } from '../auth/presented-key';
 import { AppConfig } from '../config/app-config';
 import type { ServiceRequest } from './service-request';
 
@@ -41,24 +39,21 @@ function hasBody(headers: IncomingHttpHeaders): boolean {
 }
 
 /**
- * Parses JSON bodies only for callers with a valid API key, so that an unauthenticated request
- * gets its 401 from ApiKeyGuard whatever its body (the app is created with `bodyParser: false`).
+ * Parses JSON bodies only for callers whose API key was recognised (`apiKeyId`, set by the auth
+ * middleware before this one), so that an unauthenticated request gets its 401 from ApiKeyGuard
+ * whatever its body (the app is created with `bodyParser: false`).
  */
 @Injectable()
 export class JsonBodyMiddleware implements NestMiddleware {
   private readonly maxBodyBytes: number;
   private readonly parseJson: RequestHandler;
 
-  constructor(
-    private readonly store: ApiKeyStore,
-    config: AppConfig,
-  ) {
+  constructor(config: AppConfig) {
     this.maxBodyBytes = config.maxBodyBytes;
     this.parseJson = json({ limit: config.maxBodyBytes, strict: true, type: () => true });
   }
 
   async use(request: ServiceRequest, response: ServerResponse, next: () => void): Promise<void> {
-    request.apiKeyId ??= this.store.identify(extractPresentedKey(request.headers)) ?? undefined;
     if (!request.apiKeyId || !methodsWithBody.has(request.method ?? '') || !hasBody(request.headers)) {
       return next();
     }

@@ -4,7 +4,7 @@ import type { IncomingMessage } from 'node:http';
 export interface ServiceRequest extends IncomingMessage {
   /** Set by RequestIdMiddleware; echoed in the `x-request-id` response header. */
   requestId?: string;
-  /** Set once the presented API key is recognised (JsonBodyMiddleware or ApiKeyGuard). */
+  /** Set by ApiKeyMiddleware when the presented API key is recognised. */
   apiKeyId?: string;
   /** Parsed JSON body; set by JsonBodyMiddleware. */
   body?: unknown;

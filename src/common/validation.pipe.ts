@@ -1,4 +1,5 @@
 import { BadRequestException, ValidationError, ValidationPipe } from '@nestjs/common';
+import { INVALID_PARAMETERS } from './messages';
 
 /** Strict validation for every body and query: unknown fields rejected, no implicit type coercion. */
 export function createValidationPipe(): ValidationPipe {
@@ -9,7 +10,7 @@ export function createValidationPipe(): ValidationPipe {
     transform: true,
     transformOptions: { enableImplicitConversion: false },
     exceptionFactory: (errors) =>
-      new BadRequestException({ message: 'Missing or invalid parameters', details: flattenErrors(errors) }),
+      new BadRequestException({ message: INVALID_PARAMETERS, details: flattenErrors(errors) }),
   });
 }
 

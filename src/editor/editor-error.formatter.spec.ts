@@ -1,6 +1,6 @@
 import { BadRequestException, NotFoundException, PayloadTooLargeException, UnauthorizedException } from '@nestjs/common';
 import type { EnvelopeErrorBody } from '../common/http-exception.filter';
-import { INTERNAL_ERROR } from '../common/http-exception.filter';
+import { INTERNAL_ERROR } from '../common/messages';
 import { EditorErrorFormatter } from './editor-error.formatter';
 import { EditorException } from './editor.exception';
 

@@ -1,6 +1,6 @@
-import type { Envelope } from '../common/envelope';
-import { INTERNAL_ERROR } from '../common/http-exception.filter';
-import { JobRecord } from '../jobs/job.types';
+import { INTERNAL_ERROR } from '../common/messages';
+import { cancelledOutcome } from '../jobs/job-outcomes';
+import { JobOutcome, JobRecord } from '../jobs/job.types';
 import { editorExecuteOutcome, editorJob, editorJobSummary, splitLines } from './editor-job.view';
 
 const T0 = Date.UTC(2026, 0, 2, 3, 4, 5, 6);
@@ -8,18 +8,19 @@ const T0 = Date.UTC(2026, 0, 2, 3, 4, 5, 6);
 function record(over: Partial<JobRecord>): JobRecord {
   return {
     jobId: 'job-1', endpoint: '/api/v1/python/execute', owner: 'k', clientId: null, status: 'pending', cancelRequested: false,
-    createdAtMs: T0, startedAtMs: null, endedAtMs: null, runTimeSec: null, queueTimeSec: null, envelope: null, webhook: null,
+    createdAtMs: T0, startedAtMs: null, endedAtMs: null, runTimeSec: null, queueTimeSec: null, queueLength: null, outcome: null, webhook: null,
     ...over,
   };
 }
 
-const base = { endpoint: '/api/v1/python/execute', id: null, job_id: 'job-1', pid: 1, queue_id: 2, run_time: 0.012, queue_time: 0, total_time: 0.012, queue_length: 0, build_number: 'b' };
-const success: Envelope = {
-  ...base, code: 200, message: 'success',
-  response: { result: [1, 2], stdout: 'hi\n', stderr: 'w1\r\nw2\n', exit_code: 0, stdout_truncated: false, stderr_truncated: false },
+const ran = { limit: null, runMs: 12.3, pid: 1, serverPid: 2 };
+const success: JobOutcome = {
+  ...ran, code: 200, exitCode: 0, result: [1, 2], error: null,
+  output: { stdout: 'hi\n', stderr: 'w1\r\nw2\n', stdoutTruncated: false, stderrTruncated: false },
 };
-const failure = (code: number, error: string): Envelope => ({
-  ...base, code, message: error, response: null, error, stdout: 'partial', stderr: 'Traceback (most recent call last):\nValueError: no\n', exit_code: 1,
+const failure = (code: number, error: string): JobOutcome => ({
+  ...ran, code, exitCode: 1, result: null, error,
+  output: { stdout: 'partial', stderr: 'Traceback (most recent call last):\nValueError: no\n', stdoutTruncated: false, stderrTruncated: false },
 });
 const ended = { startedAtMs: T0 + 5, endedAtMs: T0 + 20, runTimeSec: 0.0123, queueTimeSec: 0.005 };
 
@@ -44,7 +45,7 @@ describe('editor job view', () => {
   });
 
   it('completed: stdout, stderr lines, result, duration from run time; no error', () => {
-    const job = editorJob(record({ status: 'completed', envelope: success, ...ended }));
+    const job = editorJob(record({ status: 'completed', outcome: success, ...ended }));
     expect(job).toEqual({
       id: 'job-1', status: 'completed', output: 'hi\n', logs: ['w1', 'w2'], result: [1, 2], duration_ms: 12,
       started_at: '2026-01-02T03:04:05.011Z', ended_at: '2026-01-02T03:04:05.026Z',
@@ -52,15 +53,23 @@ describe('editor job view', () => {
   });
 
   it('failed: error is the envelope error, output and logs from top level', () => {
-    const job = editorJob(record({ status: 'failed', envelope: failure(400, 'ValueError: no'), ...ended }));
+    const job = editorJob(record({ status: 'failed', outcome: failure(400, 'ValueError: no'), ...ended }));
     expect(job).toMatchObject({ status: 'failed', error: 'ValueError: no', output: 'partial', result: null, ended_at: expect.any(String) });
     expect(job.logs).toEqual(['Traceback (most recent call last):', 'ValueError: no']);
   });
 
   it('cancelled: ended_at but no error', () => {
-    const job = editorJob(record({ status: 'cancelled', envelope: failure(499, 'Job cancelled'), ...ended }));
+    const job = editorJob(record({ status: 'cancelled', outcome: failure(499, 'Job cancelled'), ...ended }));
     expect(job.ended_at).toBeDefined();
     expect(job).not.toHaveProperty('error');
+  });
+
+  it('cancelled before it ran: nothing written, no error, duration 0', () => {
+    const job = editorJob(record({ status: 'cancelled', outcome: cancelledOutcome(), endedAtMs: T0 + 9, runTimeSec: 0, queueTimeSec: 0.009 }));
+    expect(job).toEqual({ id: 'job-1', status: 'cancelled', output: '', logs: [], result: null, duration_ms: 0, started_at: null, ended_at: '2026-01-02T03:04:05.015Z' });
+    expect(editorExecuteOutcome(record({ status: 'cancelled', outcome: cancelledOutcome(), runTimeSec: 0 })).body).toMatchObject({
+      success: false, error: 'JOB_CANCELLED', message: 'Job cancelled', output: '', logs: [], duration_ms: 0,
+    });
   });
 
   it.each([
@@ -68,8 +77,8 @@ describe('editor job view', () => {
     [408, 'Execution timed out after 1 seconds', 'TIMEOUT'],
     [499, 'Job cancelled', 'JOB_CANCELLED'],
     [500, INTERNAL_ERROR, 'INTERNAL_ERROR'],
-  ])('sync outcome of a %i envelope: that status, %s, code %s', (code, error, editorCode) => {
-    const outcome = editorExecuteOutcome(record({ status: code === 499 ? 'cancelled' : 'failed', envelope: failure(code, error), ...ended }));
+  ])('sync outcome of a %i outcome: that status, %s, code %s', (code, error, editorCode) => {
+    const outcome = editorExecuteOutcome(record({ status: code === 499 ? 'cancelled' : 'failed', outcome: failure(code, error), ...ended }));
     expect(outcome).toEqual({
       status: code,
       body: { success: false, error: editorCode, message: error, job_id: 'job-1', output: 'partial', logs: expect.any(Array), duration_ms: 12 },
@@ -77,7 +86,7 @@ describe('editor job view', () => {
   });
 
   it('sync outcome of a success', () => {
-    expect(editorExecuteOutcome(record({ status: 'completed', envelope: success, ...ended }))).toEqual({
+    expect(editorExecuteOutcome(record({ status: 'completed', outcome: success, ...ended }))).toEqual({
       status: 200,
       body: { success: true, job_id: 'job-1', status: 'completed', output: 'hi\n', logs: ['w1', 'w2'], result: [1, 2], duration_ms: 12 },
     });

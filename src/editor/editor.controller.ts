@@ -7,9 +7,10 @@ import {
 import type { Request, Response } from 'express';
 import { ApiKeyAuth, CallerKeyId } from '../auth/auth.decorators';
 import { ExecutionSubmitter } from '../execution/execution.submitter';
-import { CANCELLED_CODE } from '../jobs/job-envelope';
+import { CANCELLED_CODE } from '../common/messages';
+import { JobLifecycle } from '../jobs/job-lifecycle';
+import { JobListing } from '../jobs/job-listing';
 import { isEnded } from '../jobs/job.types';
-import { JobsService } from '../jobs/jobs.service';
 import { EditorExecuteDto } from './dto/editor-execute.dto';
 import {
   EditorCancelDto, EditorErrorDto, EditorExecuteAcceptedDto, EditorExecuteFailureDto, EditorExecuteSuccessDto,
@@ -41,7 +42,8 @@ const idQuery = ApiQuery({ name: 'id', type: String, required: true, description
 export class EditorController {
   constructor(
     private readonly submitter: ExecutionSubmitter,
-    private readonly jobs: JobsService,
+    private readonly listing: JobListing,
+    private readonly lifecycle: JobLifecycle,
   ) {}
 
   @Post('execute')
@@ -94,7 +96,7 @@ export class EditorController {
   @ApiOperation({ summary: "The caller's jobs, newest first (editor dialect)" })
   @ApiOkResponse({ type: EditorJobListDto })
   async list(@CallerKeyId() owner: string): Promise<EditorJobListDto> {
-    const page = await this.jobs.list(owner, null, EDITOR_JOBS_LIMIT, null);
+    const page = await this.listing.list(owner, null, EDITOR_JOBS_LIMIT, null);
     return { success: true, jobs: page.records.map(editorJobSummary) };
   }
 
@@ -106,7 +108,7 @@ export class EditorController {
   @ApiNotFoundResponse({ type: EditorErrorDto, description: 'JOB_NOT_FOUND: unknown, expired, or not yours' })
   async get(@Query('id') id: unknown, @CallerKeyId() owner: string): Promise<EditorJobResponseDto> {
     const jobId = requiredJobId(id);
-    const record = await this.jobs.get(jobId, owner);
+    const record = await this.listing.get(jobId, owner);
     if (!record) throw jobNotFound(jobId);
     return { success: true, job: editorJob(record) };
   }
@@ -122,7 +124,7 @@ export class EditorController {
   @ApiNotFoundResponse({ type: EditorErrorDto, description: 'JOB_NOT_FOUND: unknown, expired, or not yours' })
   async cancel(@Query('id') id: unknown, @CallerKeyId() owner: string): Promise<EditorCancelDto> {
     const jobId = requiredJobId(id);
-    const { outcome, record } = await this.jobs.cancel(jobId, owner);
+    const { outcome, record } = await this.lifecycle.cancel(jobId, owner);
     if (outcome === 'missing' || !record) throw jobNotFound(jobId);
     // 'cancelled' with another final status: the program ended by itself before the kill reached it.
     if (outcome === 'ended' || (isEnded(record.status) && record.status !== 'cancelled')) {

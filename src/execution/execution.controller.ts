@@ -10,7 +10,8 @@ import { RateLimited } from '../auth/rate-limit.guard';
 import { AppConfig } from '../config/app-config';
 import { EnvelopeDraft, ErrorEnvelopeDto } from '../common/envelope';
 import { EnvelopeInterceptor } from '../common/envelope.interceptor';
-import { JobsService } from '../jobs/jobs.service';
+import { ExecutionQueue } from '../jobs/execution.queue';
+import { v1Envelope } from '../jobs/job-envelope';
 import { ExecutePythonDto } from './dto/execute-python.dto';
 import { ExecutionSubmitter } from './execution.submitter';
 import { ExecuteAcceptedEnvelopeDto, ExecuteSuccessEnvelopeDto } from './dto/execute-response.envelope';
@@ -22,7 +23,7 @@ import { ExecuteAcceptedEnvelopeDto, ExecuteSuccessEnvelopeDto } from './dto/exe
 export class ExecutionController {
   constructor(
     private readonly submitter: ExecutionSubmitter,
-    private readonly jobs: JobsService,
+    private readonly queue: ExecutionQueue,
     private readonly config: AppConfig,
   ) {}
 
@@ -68,11 +69,11 @@ export class ExecutionController {
         message: 'processing',
         job_id: record.jobId,
         id: record.clientId,
-        queue_length: await this.jobs.queueLength(),
+        queue_length: await this.queue.waitingCount(),
         max_queue_length: this.config.maxQueueLength,
       };
     }
     const ended = await this.submitter.waitForEnd(record.jobId, body.timeout, response);
-    return ended.envelope as EnvelopeDraft;
+    return v1Envelope(ended, this.config.buildNumber)!;
   }
 }

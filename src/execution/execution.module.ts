@@ -1,26 +1,13 @@
 import { Module } from '@nestjs/common';
-import { AppConfig } from '../config/app-config';
 import { JobsModule } from '../jobs/jobs.module';
 import { ExecutionController } from './execution.controller';
-import { ExecutionProcessor } from './execution.processor';
-import { ExecutionService } from './execution.service';
 import { ExecutionSubmitter } from './execution.submitter';
-import { PythonRunner } from './runner/python-runner';
-import { createRunner } from './runner/runner.factory';
 
+/** POST /v1/code/execute/python and what both dialects share to submit a run: composed in the api and all roles. */
 @Module({
   imports: [JobsModule],
   controllers: [ExecutionController],
-  providers: [
-    {
-      provide: PythonRunner,
-      inject: [AppConfig],
-      useFactory: (config: AppConfig) => createRunner(config),
-    },
-    ExecutionService,
-    ExecutionProcessor,
-    ExecutionSubmitter,
-  ],
-  exports: [PythonRunner, ExecutionService, ExecutionSubmitter],
+  providers: [ExecutionSubmitter],
+  exports: [ExecutionSubmitter],
 })
 export class ExecutionModule {}

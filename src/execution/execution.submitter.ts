@@ -1,7 +1,9 @@
 import { BadRequestException, Injectable } from '@nestjs/common';
 import type { Response } from 'express';
 import { AppConfig } from '../config/app-config';
-import { JobsService } from '../jobs/jobs.service';
+import { INVALID_PARAMETERS } from '../common/messages';
+import { JobLifecycle } from '../jobs/job-lifecycle';
+import { JobWaiters } from '../jobs/job-waiters';
 import { JobRecord, SubmitInput } from '../jobs/job.types';
 import { RedisConnection } from '../redis/redis-connection';
 import { ServiceUnavailableError } from '../redis/redis-unavailable';
@@ -14,7 +16,8 @@ export type ExecutionRequest = Omit<SubmitInput, 'timeoutSec'> & { timeoutSec: n
 @Injectable()
 export class ExecutionSubmitter {
   constructor(
-    private readonly jobs: JobsService,
+    private readonly lifecycle: JobLifecycle,
+    private readonly waiters: JobWaiters,
     private readonly config: AppConfig,
     private readonly connection: RedisConnection,
   ) {}
@@ -23,11 +26,11 @@ export class ExecutionSubmitter {
   async submit(request: ExecutionRequest): Promise<JobRecord> {
     if (Buffer.byteLength(request.code, 'utf8') > this.config.maxCodeBytes) {
       throw new BadRequestException({
-        message: 'Missing or invalid parameters',
+        message: INVALID_PARAMETERS,
         details: [`code must be at most ${this.config.maxCodeBytes} bytes`],
       });
     }
-    const { record } = await this.jobs.submit({ ...request, timeoutSec: this.effectiveTimeoutSec(request.timeoutSec) });
+    const { record } = await this.lifecycle.submit({ ...request, timeoutSec: this.effectiveTimeoutSec(request.timeoutSec) });
     return record;
   }
 
@@ -40,7 +43,7 @@ export class ExecutionSubmitter {
     const callerGone = new AbortController();
     response.on('close', () => callerGone.abort());
     const ended = await waitBounded({
-      wait: (signal) => this.jobs.waitForEnd(jobId, signal),
+      wait: (signal) => this.waiters.waitForEnd(jobId, signal),
       connection: this.connection,
       deadlineMs: Date.now() + this.effectiveTimeoutSec(requestedTimeoutSec) * 1000 + SYNC_WAIT_GRACE_MS,
       callerGone: callerGone.signal,

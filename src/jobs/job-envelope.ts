@@ -1,46 +1,43 @@
-import { Envelope, round3 } from '../common/envelope';
-import { INTERNAL_ERROR } from '../common/http-exception.filter';
-import { JobRecord } from './job.types';
-
-export const CANCELLED_CODE = 499;
-export const CANCELLED_ERROR = 'Job cancelled';
-
-export interface EndedTimes {
-  queueTimeSec: number;
-  runTimeSec: number;
-}
+import type { Envelope } from '../common/envelope';
+import { envelopeTimes } from '../common/time';
+import type { JobRecord } from './job.types';
 
 /**
- * The final envelope of a job that ended without a sandbox outcome: cancelled before it ran, or
- * lost when its worker died more often than Bull re-runs a stalled job.
+ * The v1 envelope of an ended job: what its sync caller, GET /v1/jobs/{id} (`result`) and its
+ * webhook all receive. Null while the job has not ended.
  */
-export function unranEnvelope(record: JobRecord, code: number, error: string, times: EndedTimes, buildNumber: string): Envelope {
-  return {
+export function v1Envelope(record: JobRecord, buildNumber: string): Envelope | null {
+  const outcome = record.outcome;
+  if (!outcome) return null;
+  const base = {
     endpoint: record.endpoint,
-    code,
+    code: outcome.code,
     id: record.clientId,
     job_id: record.jobId,
-    response: null,
-    message: error,
-    error,
-    stdout: '',
-    stderr: '',
-    exit_code: code,
-    pid: process.pid,
-    queue_id: 0,
-    run_time: round3(times.runTimeSec),
-    queue_time: round3(times.queueTimeSec),
-    total_time: round3(round3(times.queueTimeSec) + round3(times.runTimeSec)),
-    queue_length: 0, // JobsService.finish() stores the real count, taken in the script that writes this envelope
+    pid: outcome.pid,
+    queue_id: outcome.serverPid,
+    ...envelopeTimes(record.queueTimeSec ?? 0, record.runTimeSec ?? 0),
+    queue_length: record.queueLength ?? 0,
     build_number: buildNumber,
   };
-}
-
-export function cancelledEnvelope(record: JobRecord, times: EndedTimes, buildNumber: string): Envelope {
-  return unranEnvelope(record, CANCELLED_CODE, CANCELLED_ERROR, times, buildNumber);
-}
-
-/** A job whose worker stopped mid-run twice: a server-side failure, reported as the documented 500. */
-export function lostEnvelope(record: JobRecord, times: EndedTimes, buildNumber: string): Envelope {
-  return unranEnvelope(record, 500, INTERNAL_ERROR, times, buildNumber);
+  const output = outcome.output;
+  const flags = output ? { stdout_truncated: output.stdoutTruncated, stderr_truncated: output.stderrTruncated } : {};
+  if (outcome.code === 200) {
+    return {
+      ...base,
+      message: 'success',
+      response: { result: outcome.result ?? null, stdout: output?.stdout ?? '', stderr: output?.stderr ?? '', exit_code: 0, ...flags },
+    };
+  }
+  const error = outcome.error ?? `Process exited with status ${outcome.exitCode}`;
+  return {
+    ...base,
+    message: error,
+    response: null,
+    error,
+    stdout: output?.stdout ?? '',
+    stderr: output?.stderr ?? '',
+    ...flags,
+    exit_code: outcome.exitCode,
+  };
 }

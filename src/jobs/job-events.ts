@@ -1,32 +1,52 @@
+import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import type Redis from 'ioredis';
+import { AppConfig } from '../config/app-config';
+import { RedisConnection } from '../redis/redis-connection';
+import { REDIS_CLIENT } from '../redis/redis.module';
 import type { JobRecord } from './job.types';
 
 export type EventType = 'ended' | 'cancel';
 
 /** Cluster-wide job events over one Redis pub/sub channel: "a job ended", "cancel this job". */
-export class JobEvents {
+@Injectable()
+export class JobEvents implements OnModuleInit, OnModuleDestroy {
+  readonly channel: string;
+  private subscriber?: Redis;
   private readonly endWaiters = new Map<string, Set<(record?: JobRecord) => void>>();
-  private cancelListener: (jobId: string) => void = () => undefined;
+  private readonly cancelListeners: Array<(jobId: string) => void> = [];
 
   constructor(
-    private readonly publisher: Redis,
-    private readonly subscriber: Redis,
-    readonly channel: string,
-  ) {}
+    @Inject(REDIS_CLIENT) private readonly publisher: Redis,
+    private readonly connection: RedisConnection,
+    config: AppConfig,
+  ) {
+    this.channel = `${config.redisPrefix}:job-events`;
+  }
 
-  /** The wire form of an event; JobStore.finish() publishes the 'ended' one from its script. */
+  /** The wire form of an event; the repository's finish script publishes the 'ended' one. */
   static message(type: EventType, jobId: string): string {
     return `${type}:${jobId}`;
   }
 
-  async start(): Promise<void> {
+  async onModuleInit(): Promise<void> {
+    // Created and subscribed at once: SUBSCRIBE then waits in ioredis' offline queue until the
+    // connection is ready, instead of landing between its setup commands (which it would break).
+    this.subscriber = this.connection.createClient('job-events');
     this.subscriber.on('message', (channel: string, message: string) => {
-      if (channel !== this.channel) return;
-      const [type, jobId] = message.split(':', 2) as [EventType, string];
-      if (type === 'ended') this.wakeEnded(jobId);
-      else if (type === 'cancel') this.cancelListener(jobId);
+      if (channel === this.channel) this.dispatch(message);
     });
     await this.subscriber.subscribe(this.channel);
+  }
+
+  /** Acts on one message of the channel, wherever it was published. */
+  dispatch(message: string): void {
+    const [type, jobId] = message.split(':', 2) as [EventType, string];
+    if (type === 'ended') this.wakeEnded(jobId);
+    else if (type === 'cancel') for (const listener of this.cancelListeners) listener(jobId);
+  }
+
+  onModuleDestroy(): void {
+    this.subscriber?.disconnect();
   }
 
   async publish(type: EventType, jobId: string): Promise<void> {
@@ -34,7 +54,7 @@ export class JobEvents {
   }
 
   onCancel(listener: (jobId: string) => void): void {
-    this.cancelListener = listener;
+    this.cancelListeners.push(listener);
   }
 
   /**

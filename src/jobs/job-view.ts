@@ -1,6 +1,6 @@
+import { iso } from '../common/time';
+import { v1Envelope } from './job-envelope';
 import { JobRecord } from './job.types';
-
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 export function jobSummary(record: JobRecord) {
   return {
@@ -13,12 +13,13 @@ export function jobSummary(record: JobRecord) {
   };
 }
 
-export function jobDetail(record: JobRecord) {
+/** `result` is the envelope the execution produced, as its caller and its webhook got it. */
+export function jobDetail(record: JobRecord, buildNumber: string) {
   return {
     ...jobSummary(record),
     queue_time: record.queueTimeSec,
     run_time: record.runTimeSec,
-    result: record.envelope,
+    result: v1Envelope(record, buildNumber),
     webhook: record.webhook,
   };
 }

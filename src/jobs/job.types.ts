@@ -1,4 +1,4 @@
-import type { Envelope } from '../common/envelope';
+import { CANCELLED_CODE } from '../common/messages';
 
 export const JOB_STATUSES = ['pending', 'running', 'completed', 'failed', 'cancelled'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
@@ -27,7 +27,36 @@ export interface WebhookState {
   delivered_at: string | null;
 }
 
-/** A job as stored in Redis (`<prefix>:job:<id>`). Times are epoch milliseconds. */
+/** What the program wrote, each stream capped at MAX_OUTPUT_BYTES. */
+export interface RunOutput {
+  stdout: string;
+  stderr: string;
+  stdoutTruncated: boolean;
+  stderrTruncated: boolean;
+}
+
+/** How a job ended, as data; the wire bodies (v1 envelope, editor dialect) are built from it at the edge. */
+export interface JobOutcome {
+  /** 200 exit 0, 400 the program failed, 408 timeout, 499 cancelled, 500 our fault: the envelope code. */
+  code: number;
+  /** The program's exit code; for an ending without a run, the code above. */
+  exitCode: number;
+  /** null when nothing ran (cancelled while pending, lost with its worker) or the output must not be shown. */
+  output: RunOutput | null;
+  /** The JSON-safe result of a completed run, else null. */
+  result: unknown;
+  /** "<ExceptionType>: <message>", a limit, a timeout, or a documented error text; null on success. */
+  error: string | null;
+  /** Which limit ended the run, when one did (memory, cpu, disk, files, processes, result). */
+  limit: string | null;
+  /** Milliseconds in the sandbox; null when it did not run there (finish() then measures from the record). */
+  runMs: number | null;
+  /** pid of the process that ended the job, and of the fork server that ran it (0 if none): `pid`, `queue_id`. */
+  pid: number;
+  serverPid: number;
+}
+
+/** A job as stored. Times are epoch milliseconds; the *Sec fields and queueLength are set when it ends. */
 export interface JobRecord {
   jobId: string;
   /** The route that created it: the endpoint of its envelope. */
@@ -40,9 +69,11 @@ export interface JobRecord {
   createdAtMs: number;
   startedAtMs: number | null;
   endedAtMs: number | null;
-  runTimeSec: number | null;
   queueTimeSec: number | null;
-  envelope: Envelope | null;
+  runTimeSec: number | null;
+  /** Jobs waiting in the queue when it ended (the envelope's queue_length). */
+  queueLength: number | null;
+  outcome: JobOutcome | null;
   webhook: WebhookState | null;
 }
 
@@ -55,4 +86,10 @@ export interface SubmitInput {
   webhookUrl: string | null;
   endpoint: string;
   idempotencyKey: string | null;
+}
+
+/** The job status an outcome ends in. */
+export function statusOf(outcome: Pick<JobOutcome, 'code'>): JobStatus {
+  if (outcome.code === 200) return 'completed';
+  return outcome.code === CANCELLED_CODE ? 'cancelled' : 'failed';
 }

@@ -3,12 +3,17 @@ import {
   ApiBadRequestResponse, ApiConflictResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags, ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { ApiKeyAuth, CallerKeyId } from '../auth/auth.decorators';
+import { AppConfig } from '../config/app-config';
 import { EnvelopeDraft, ErrorEnvelopeDto } from '../common/envelope';
 import { EnvelopeInterceptor } from '../common/envelope.interceptor';
+import { JOB_NOT_FOUND } from '../common/messages';
 import { ListJobsQueryDto } from './dto/list-jobs.dto';
 import { JobEnvelopeDto, JobListEnvelopeDto } from './dto/job-view.envelope';
+import { ExecutionQueue } from './execution.queue';
+import { JobLifecycle } from './job-lifecycle';
+import { JobListing } from './job-listing';
 import { jobDetail, jobSummary } from './job-view';
-import { JobsService } from './jobs.service';
+import type { JobRecord } from './job.types';
 
 @ApiTags('jobs')
 @ApiKeyAuth()
@@ -16,18 +21,23 @@ import { JobsService } from './jobs.service';
 @ApiUnauthorizedResponse({ type: ErrorEnvelopeDto })
 @Controller('v1/jobs')
 export class JobsController {
-  constructor(private readonly jobs: JobsService) {}
+  constructor(
+    private readonly listing: JobListing,
+    private readonly lifecycle: JobLifecycle,
+    private readonly queue: ExecutionQueue,
+    private readonly config: AppConfig,
+  ) {}
 
   @Get()
   @ApiOperation({ summary: "The caller's jobs, newest first" })
   @ApiOkResponse({ type: JobListEnvelopeDto })
   @ApiBadRequestResponse({ type: ErrorEnvelopeDto })
   async list(@Query() query: ListJobsQueryDto, @CallerKeyId() owner: string): Promise<EnvelopeDraft> {
-    const page = await this.jobs.list(owner, query.status ?? null, query.limit ?? 20, query.cursor ?? null);
+    const page = await this.listing.list(owner, query.status ?? null, query.limit ?? 20, query.cursor ?? null);
     return {
       code: 200,
       response: { jobs: page.records.map(jobSummary), next_cursor: page.nextCursor },
-      queue_length: await this.jobs.queueLength(),
+      queue_length: await this.queue.waitingCount(),
     };
   }
 
@@ -36,9 +46,9 @@ export class JobsController {
   @ApiOkResponse({ type: JobEnvelopeDto })
   @ApiNotFoundResponse({ type: ErrorEnvelopeDto })
   async get(@Param('job_id') jobId: string, @CallerKeyId() owner: string): Promise<EnvelopeDraft> {
-    const record = await this.jobs.get(jobId, owner);
+    const record = await this.listing.get(jobId, owner);
     if (!record) throw notFound(jobId);
-    return { code: 200, job_id: jobId, id: record.clientId, response: jobDetail(record), queue_length: await this.jobs.queueLength() };
+    return this.detail(record);
   }
 
   @Delete(':job_id')
@@ -47,15 +57,25 @@ export class JobsController {
   @ApiNotFoundResponse({ type: ErrorEnvelopeDto })
   @ApiConflictResponse({ type: ErrorEnvelopeDto, description: 'The job had already ended' })
   async cancel(@Param('job_id') jobId: string, @CallerKeyId() owner: string): Promise<EnvelopeDraft> {
-    const { outcome, record } = await this.jobs.cancel(jobId, owner);
+    const { outcome, record } = await this.lifecycle.cancel(jobId, owner);
     if (outcome === 'missing' || !record) throw notFound(jobId);
     if (outcome === 'ended') {
       throw new ConflictException({ message: `Job already ${record.status}`, job_id: jobId, id: record.clientId });
     }
-    return { code: 200, job_id: jobId, id: record.clientId, response: jobDetail(record), queue_length: await this.jobs.queueLength() };
+    return this.detail(record);
+  }
+
+  private async detail(record: JobRecord): Promise<EnvelopeDraft> {
+    return {
+      code: 200,
+      job_id: record.jobId,
+      id: record.clientId,
+      response: jobDetail(record, this.config.buildNumber),
+      queue_length: await this.queue.waitingCount(),
+    };
   }
 }
 
 function notFound(jobId: string): NotFoundException {
-  return new NotFoundException({ message: 'Job not found', job_id: jobId });
+  return new NotFoundException({ message: JOB_NOT_FOUND, job_id: jobId });
 }

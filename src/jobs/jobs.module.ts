@@ -1,9 +1,18 @@
 import { BullModule } from '@nestjs/bull';
 import { Module } from '@nestjs/common';
+import type Redis from 'ioredis';
 import { AppConfig } from '../config/app-config';
-import { JobsController } from './jobs.controller';
-import { EXECUTIONS_QUEUE, JobsService } from './jobs.service';
+import { REDIS_CLIENT } from '../redis/redis.module';
+import { EXECUTIONS_QUEUE, ExecutionQueue } from './execution.queue';
+import { JobEvents } from './job-events';
+import { JobLifecycle } from './job-lifecycle';
+import { JobListing } from './job-listing';
+import { JobWaiters } from './job-waiters';
+import { JobWebhooks } from './job-webhooks';
+import { JobRepository } from './job.repository';
+import { RunningJobs } from './running-jobs';
 
+/** The job core, in every role: the executions queue, job records (the repository stays private here), events. */
 @Module({
   imports: [
     BullModule.registerQueueAsync({
@@ -16,8 +25,20 @@ import { EXECUTIONS_QUEUE, JobsService } from './jobs.service';
       }),
     }),
   ],
-  controllers: [JobsController],
-  providers: [JobsService],
-  exports: [JobsService],
+  providers: [
+    {
+      provide: JobRepository,
+      inject: [REDIS_CLIENT, AppConfig],
+      useFactory: (redis: Redis, config: AppConfig) => new JobRepository(redis, config.redisPrefix, config.jobRetentionSec),
+    },
+    ExecutionQueue,
+    JobEvents,
+    JobLifecycle,
+    JobListing,
+    JobWaiters,
+    JobWebhooks,
+    RunningJobs,
+  ],
+  exports: [ExecutionQueue, JobLifecycle, JobListing, JobWaiters, JobWebhooks, RunningJobs],
 })
 export class JobsModule {}

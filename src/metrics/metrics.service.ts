@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { PythonRunner } from '../execution/runner/python-runner';
-import { JobsService } from '../jobs/jobs.service';
+import { ExecutionQueue } from '../jobs/execution.queue';
+import { JobLifecycle } from '../jobs/job-lifecycle';
+import { RunningJobs } from '../jobs/running-jobs';
 
 export type WebhookOutcome = 'delivered' | 'retried' | 'failed';
 
@@ -32,10 +34,10 @@ export class MetricsService {
     registers: [this.registry],
   });
 
-  constructor(jobs: JobsService, runner: PythonRunner) {
+  constructor(lifecycle: JobLifecycle, queue: ExecutionQueue, running: RunningJobs, runner: PythonRunner) {
     collectDefaultMetrics({ register: this.registry, prefix: 'pyexec_' });
-    jobs.onJobEnded((record) => {
-      const code = record.envelope?.code ?? 0;
+    lifecycle.onEnded((record) => {
+      const code = record.outcome?.code ?? 0;
       this.executions.inc({ outcome: record.status, code: String(code) });
       if (record.runTimeSec !== null) this.duration.observe(record.runTimeSec);
     });
@@ -44,7 +46,7 @@ export class MetricsService {
       help: 'Jobs waiting in the executions queue (all processes)',
       registers: [this.registry],
       async collect() {
-        this.set(await jobs.queueLength());
+        this.set(await queue.waitingCount());
       },
     });
     new Gauge({
@@ -52,7 +54,7 @@ export class MetricsService {
       help: 'Jobs being run by workers (all processes)',
       registers: [this.registry],
       async collect() {
-        this.set(await jobs.activeCount());
+        this.set(await queue.activeCount());
       },
     });
     new Gauge({
@@ -60,7 +62,7 @@ export class MetricsService {
       help: 'Jobs this process is running now',
       registers: [this.registry],
       collect() {
-        this.set(jobs.runningJobIds().length);
+        this.set(running.ids().length);
       },
     });
     const pool = (name: string, help: string, pick: (s: ReturnType<PythonRunner['stats']>) => number) =>

@@ -1,12 +1,15 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
-import { JobsService } from '../jobs/jobs.service';
-import { MetricsService } from '../metrics/metrics.service';
+import { v1Envelope } from '../jobs/job-envelope';
+import { JobWebhooks } from '../jobs/job-webhooks';
 import { WebhookState } from '../jobs/job.types';
+import { MetricsService } from '../metrics/metrics.service';
 import { judge } from './webhook-retry-policy';
 import { WebhookSender } from './webhook-sender';
 import { WebhookSigner } from './webhook-signer';
-import type { AttemptResult } from './webhooks.service';
+
+/** What an attempt tells the queue: done for good, or try again after a backoff. */
+export type AttemptResult = 'settled' | 'retry';
 
 /** Worker side: one delivery attempt of a job's final envelope, its result written back to the job. */
 @Injectable()
@@ -17,7 +20,7 @@ export class WebhookDelivery {
   private readonly userAgent: string;
 
   constructor(
-    private readonly jobs: JobsService,
+    private readonly jobWebhooks: JobWebhooks,
     private readonly config: AppConfig,
     private readonly metrics: MetricsService,
   ) {
@@ -28,13 +31,14 @@ export class WebhookDelivery {
 
   /** 'retry' when this attempt should be followed by another one (after a backoff). */
   async attempt(jobId: string, lastAllowed: boolean): Promise<AttemptResult> {
-    const record = await this.jobs.store.get(jobId);
+    const record = await this.jobWebhooks.record(jobId);
     const webhook = record?.webhook;
+    const envelope = record && v1Envelope(record, this.config.buildNumber);
     // Gone (retention), or already settled by an earlier run of a stalled Bull job.
-    if (!record?.envelope || !webhook || webhook.status !== 'pending') return 'settled';
+    if (!envelope || !webhook || webhook.status !== 'pending') return 'settled';
 
     const attempts = webhook.attempts + 1;
-    const body = JSON.stringify(record.envelope);
+    const body = JSON.stringify(envelope);
     const headers = {
       'content-type': 'application/json',
       'user-agent': this.userAgent,
@@ -46,7 +50,7 @@ export class WebhookDelivery {
       verdict.result === 'delivered'
         ? { ...webhook, status: 'delivered', attempts, last_status_code: verdict.statusCode, last_error: null, delivered_at: new Date().toISOString() }
         : { ...webhook, status: retry ? 'pending' : 'failed', attempts, last_status_code: verdict.statusCode, last_error: verdict.error };
-    await this.jobs.store.setWebhook(jobId, state);
+    await this.jobWebhooks.setState(jobId, state);
     this.metrics.recordWebhook(state.status === 'pending' ? 'retried' : state.status);
 
     const where = `job ${jobId} → ${originOf(webhook.url)}`;

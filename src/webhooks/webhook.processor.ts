@@ -1,23 +1,33 @@
-import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Process, Processor } from '@nestjs/bull';
+import { Logger } from '@nestjs/common';
+import type { Job } from 'bull';
 import { AppConfig } from '../config/app-config';
+import { processWithConcurrency } from '../common/process-concurrency';
 import { WebhookDelivery } from './webhook-delivery';
-import { WebhooksService } from './webhooks.service';
+import { DELIVER_JOB, WEBHOOKS_QUEUE, WebhookJobData } from './webhooks.service';
 
-/** Thin: in worker roles, hands each due delivery to WebhookDelivery. */
-@Injectable()
-export class WebhookProcessor implements OnApplicationBootstrap {
+/** Thrown to make Bull retry the delivery after its backoff; not a failure of ours. */
+export class RetryLater extends Error {
+  override readonly name = 'RetryLater';
+}
+
+/** Consumer of `webhooks` (worker roles): each due delivery attempt goes to WebhookDelivery. */
+@Processor(WEBHOOKS_QUEUE)
+export class WebhookProcessor {
   private readonly logger = new Logger('Webhooks');
 
   constructor(
-    private readonly webhooks: WebhooksService,
     private readonly delivery: WebhookDelivery,
-    private readonly config: AppConfig,
-  ) {}
+    config: AppConfig,
+  ) {
+    processWithConcurrency(this, 'deliver', DELIVER_JOB, config.webhookConcurrency);
+    if (!delivery.signer.signs) this.logger.warn('WEBHOOK_SECRET is not set: webhooks are sent without webhook-signature');
+    if (config.webhookAllowPrivate) this.logger.warn('WEBHOOK_ALLOW_PRIVATE=true: webhooks may reach loopback, private and metadata addresses');
+  }
 
-  onApplicationBootstrap(): void {
-    if (this.config.role === 'api') return;
-    if (!this.delivery.signer.signs) this.logger.warn('WEBHOOK_SECRET is not set: webhooks are sent without webhook-signature');
-    if (this.config.webhookAllowPrivate) this.logger.warn('WEBHOOK_ALLOW_PRIVATE=true: webhooks may reach loopback, private and metadata addresses');
-    this.webhooks.registerWorker(this.config.webhookConcurrency, (jobId, lastAllowed) => this.delivery.attempt(jobId, lastAllowed));
+  @Process(DELIVER_JOB)
+  async deliver(job: Job<WebhookJobData>): Promise<void> {
+    const lastAllowed = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    if ((await this.delivery.attempt(job.data.jobId, lastAllowed)) === 'retry') throw new RetryLater('delivery will be retried');
   }
 }

@@ -1,22 +1,20 @@
 import { InjectQueue } from '@nestjs/bull';
 import { Injectable, OnModuleInit } from '@nestjs/common';
-import type { Job, Queue, QueueOptions } from 'bull';
+import type { Queue, QueueOptions } from 'bull';
 import { AppConfig } from '../config/app-config';
-import { JobsService } from '../jobs/jobs.service';
+import { JobLifecycle } from '../jobs/job-lifecycle';
+import { JobWebhooks } from '../jobs/job-webhooks';
 import { JobRecord } from '../jobs/job.types';
 import { backoffDelayMs } from './webhook-retry-policy';
 
 export const WEBHOOKS_QUEUE = 'webhooks';
-const DELIVER_JOB = 'deliver';
+export const DELIVER_JOB = 'deliver';
 const BACKOFF_STRATEGY = 'webhook-exponential-jitter';
 
-/** The Bull payload of a delivery: the job id; the body is read from the job record at each attempt. */
+/** The Bull payload of a delivery: the job id; the body is built from the job record at each attempt. */
 export interface WebhookJobData {
   jobId: string;
 }
-
-/** What an attempt handler tells the queue: done for good, or try again after a backoff. */
-export type AttemptResult = 'settled' | 'retry';
 
 /** Retried deliveries are delayed by backoffDelayMs with the base the enqueuing process configured. */
 export const webhooksQueueSettings: QueueOptions['settings'] = {
@@ -26,24 +24,24 @@ export const webhooksQueueSettings: QueueOptions['settings'] = {
   },
 };
 
-class RetryLater extends Error {
-  override readonly name = 'RetryLater';
-}
-
 /** The only code that touches the `webhooks` queue: one delivery per ended job that has a webhook_url. */
 @Injectable()
 export class WebhooksService implements OnModuleInit {
   constructor(
     @InjectQueue(WEBHOOKS_QUEUE) private readonly queue: Queue<WebhookJobData>,
-    private readonly jobs: JobsService,
+    private readonly lifecycle: JobLifecycle,
+    private readonly jobWebhooks: JobWebhooks,
     private readonly config: AppConfig,
   ) {}
 
   onModuleInit(): void {
-    this.jobs.onJobEnded((record) => this.enqueue(record));
+    this.lifecycle.onEnded((record) => this.enqueue(record));
   }
 
-  /** Queues the delivery; the Bull job id is the job id, so a job is never queued twice. */
+  /**
+   * Queues the delivery, then takes it out of the outbox finish() put it in. The Bull job id is the
+   * job id, so queueing it again (the reconciler after a failure in between) adds nothing.
+   */
   async enqueue(record: JobRecord): Promise<void> {
     if (!record.webhook) return;
     const keep = { age: this.config.jobRetentionSec };
@@ -54,13 +52,11 @@ export class WebhooksService implements OnModuleInit {
       removeOnComplete: keep,
       removeOnFail: keep,
     });
+    await this.jobWebhooks.queued(record.jobId);
   }
 
-  /** Worker side: runs `attempt` for each due delivery, at most `concurrency` at once in this process. */
-  registerWorker(concurrency: number, attempt: (jobId: string, lastAllowed: boolean) => Promise<AttemptResult>): void {
-    void this.queue.process(DELIVER_JOB, concurrency, async (job: Job<WebhookJobData>) => {
-      const lastAllowed = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-      if ((await attempt(job.data.jobId, lastAllowed)) === 'retry') throw new RetryLater('delivery will be retried');
-    });
+  /** Whether the webhooks queue holds a delivery of this job (waiting, delayed, running or kept after it settled). */
+  async isQueued(jobId: string): Promise<boolean> {
+    return (await this.queue.getJob(jobId)) !== null;
   }
 }

@@ -1,0 +1,223 @@
+import { AppConfig } from '../config/app-config';
+import { CANCELLED_CODE } from '../common/messages';
+import type { ExecutionQueue } from './execution.queue';
+import { JobEvents } from './job-events';
+import { JobLifecycle, QueueFullException } from './job-lifecycle';
+import { lostOutcome } from './job-outcomes';
+import type { Ending, JobRepository, StartResult } from './job.repository';
+import { ExecutionJobData, isEnded, JobOutcome, JobRecord, SubmitInput } from './job.types';
+
+/** Redis, as the repository's scripts behave: one ending per job, times measured from the record. */
+class FakeRepository {
+  readonly records = new Map<string, JobRecord>();
+  readonly idempotency = new Map<string, string>();
+  readonly published: string[] = [];
+
+  async create(record: JobRecord): Promise<void> {
+    this.records.set(record.jobId, structuredClone(record));
+  }
+  async get(jobId: string): Promise<JobRecord | null> {
+    const record = this.records.get(jobId);
+    return record ? structuredClone(record) : null;
+  }
+  async start(jobId: string, startedAtMs: number): Promise<StartResult> {
+    const record = this.records.get(jobId);
+    if (!record || isEnded(record.status)) return { result: 'ended' };
+    if (record.cancelRequested) return { result: 'cancel_requested' };
+    Object.assign(record, { status: 'running', startedAtMs });
+    return { result: 'started', record: structuredClone(record) };
+  }
+  async requestCancel(jobId: string): Promise<boolean> {
+    const record = this.records.get(jobId);
+    if (!record || isEnded(record.status)) return false;
+    record.cancelRequested = true;
+    return true;
+  }
+  async finish(jobId: string, ending: Ending): Promise<JobRecord | null> {
+    const record = this.records.get(jobId);
+    if (!record || isEnded(record.status)) return null;
+    const started = record.startedAtMs;
+    Object.assign(record, {
+      status: ending.status,
+      endedAtMs: ending.endedAtMs,
+      queueTimeSec: ((started ?? ending.endedAtMs) - record.createdAtMs) / 1000,
+      runTimeSec: (ending.outcome.runMs ?? (started === null ? 0 : ending.endedAtMs - started)) / 1000,
+      queueLength: ending.queueLength,
+      outcome: ending.outcome,
+    });
+    this.published.push(ending.endedMessage);
+    return structuredClone(record);
+  }
+  async claimIdempotencyKey(owner: string, keyHash: string, jobId: string): Promise<string | null> {
+    const key = `${owner}:${keyHash}`;
+    const earlier = this.idempotency.get(key);
+    if (earlier) return earlier;
+    this.idempotency.set(key, jobId);
+    return null;
+  }
+}
+
+/** Bull's executions queue: waiting jobs by id. */
+class FakeQueue {
+  readonly waiting = new Map<string, ExecutionJobData>();
+  readonly connection = {};
+  async add(data: ExecutionJobData): Promise<void> {
+    this.waiting.set(data.jobId, data);
+  }
+  async remove(jobId: string): Promise<void> {
+    this.waiting.delete(jobId);
+  }
+  async waitingCount(): Promise<number> {
+    return this.waiting.size;
+  }
+}
+
+const config = { maxQueueLength: 0, redisPrefix: 'spec' } as AppConfig;
+const input = (over: Partial<SubmitInput> = {}): SubmitInput => ({
+  owner: 'owner-a', clientId: 'c-1', code: 'print(1)', stdin: '', timeoutSec: 5, webhookUrl: null,
+  endpoint: '/v1/code/execute/python', idempotencyKey: null, ...over,
+});
+const success = (runMs = 12): JobOutcome => ({
+  code: 200, exitCode: 0, output: { stdout: '1\n', stderr: '', stdoutTruncated: false, stderrTruncated: false },
+  result: null, error: null, limit: null, runMs, pid: 42, serverPid: 43,
+});
+
+function setup(overrides: Partial<AppConfig> = {}) {
+  const repository = new FakeRepository();
+  const queue = new FakeQueue();
+  const publisher = { publish: jest.fn(async () => 1) };
+  const events = new JobEvents(publisher as never, {} as never, config);
+  const lifecycle = new JobLifecycle(
+    repository as unknown as JobRepository, queue as unknown as ExecutionQueue, events, { ...config, ...overrides } as AppConfig,
+  );
+  return { repository, queue, publisher, events, lifecycle };
+}
+
+describe('JobLifecycle', () => {
+  it('submit: a pending record and a Bull job with the same id; the webhook starts pending', async () => {
+    const { repository, queue, lifecycle } = setup();
+    const { record, replayed } = await lifecycle.submit(input({ webhookUrl: 'https://example.com/h' }));
+    expect(replayed).toBe(false);
+    expect(repository.records.get(record.jobId)).toMatchObject({ status: 'pending', owner: 'owner-a', clientId: 'c-1', outcome: null });
+    expect(record.webhook).toMatchObject({ url: 'https://example.com/h', status: 'pending', attempts: 0 });
+    expect(queue.waiting.get(record.jobId)).toMatchObject({ jobId: record.jobId, code: 'print(1)', timeoutSec: 5 });
+  });
+
+  it('submit: the same Idempotency-Key of the same owner returns the first job and queues nothing more', async () => {
+    const { queue, lifecycle } = setup();
+    const first = await lifecycle.submit(input({ idempotencyKey: 'k' }));
+    const again = await lifecycle.submit(input({ idempotencyKey: 'k' }));
+    const other = await lifecycle.submit(input({ idempotencyKey: 'k', owner: 'owner-b' }));
+    expect(again).toEqual({ record: first.record, replayed: true });
+    expect(other.record.jobId).not.toBe(first.record.jobId);
+    expect(queue.waiting.size).toBe(2);
+  });
+
+  it('submit: a full queue is a 429 and creates nothing', async () => {
+    const { repository, lifecycle } = setup({ maxQueueLength: 1 });
+    await lifecycle.submit(input());
+    await expect(lifecycle.submit(input())).rejects.toBeInstanceOf(QueueFullException);
+    expect(repository.records.size).toBe(1);
+  });
+
+  it('start, then finish: status from the outcome, times, queue length, one "ended", local waiters and listeners', async () => {
+    const { repository, queue, events, lifecycle } = setup();
+    const { record } = await lifecycle.submit(input());
+    await lifecycle.submit(input()); // one job left waiting
+    queue.waiting.delete(record.jobId); // a worker took it
+    const started = await lifecycle.start(record.jobId, record.createdAtMs + 30);
+    expect(started).toMatchObject({ status: 'running', startedAtMs: record.createdAtMs + 30 });
+    const listener = jest.fn();
+    lifecycle.onEnded(listener);
+    const waiter = events.whenEnded(record.jobId);
+
+    const ended = await lifecycle.finish(record.jobId, success(12));
+    expect(ended).toMatchObject({ status: 'completed', queueTimeSec: 0.03, runTimeSec: 0.012, queueLength: 1, outcome: success(12) });
+    expect(await waiter.promise).toEqual(ended);
+    expect(listener).toHaveBeenCalledWith(ended);
+    expect(repository.published).toEqual([`ended:${record.jobId}`]);
+  });
+
+  it('finish: the first ending wins; a second one changes nothing and tells nobody', async () => {
+    const { repository, lifecycle } = setup();
+    const { record } = await lifecycle.submit(input());
+    const listener = jest.fn();
+    lifecycle.onEnded(listener);
+    await lifecycle.finish(record.jobId, success());
+    expect(await lifecycle.finish(record.jobId, lostOutcome())).toBeNull();
+    expect(listener).toHaveBeenCalledTimes(1);
+    expect(repository.records.get(record.jobId)?.status).toBe('completed');
+  });
+
+  it('finish: a failing listener is logged and does not keep the others from running', async () => {
+    const { lifecycle } = setup();
+    const { record } = await lifecycle.submit(input());
+    const second = jest.fn();
+    lifecycle.onEnded(() => Promise.reject(new Error('webhooks queue unreachable')));
+    lifecycle.onEnded(second);
+    await expect(lifecycle.finish(record.jobId, success())).resolves.toMatchObject({ status: 'completed' });
+    expect(second).toHaveBeenCalledTimes(1);
+  });
+
+  it('cancel of a pending job: out of the queue, ended cancelled (499, no run), cancel published', async () => {
+    const { repository, queue, publisher, lifecycle } = setup();
+    const { record } = await lifecycle.submit(input());
+    const result = await lifecycle.cancel(record.jobId, 'owner-a');
+    expect(result.outcome).toBe('cancelled');
+    expect(result.record).toMatchObject({ status: 'cancelled', startedAtMs: null, runTimeSec: 0, outcome: { code: CANCELLED_CODE, output: null } });
+    expect(queue.waiting.has(record.jobId)).toBe(false);
+    expect(publisher.publish).toHaveBeenCalledWith('spec:job-events', `cancel:${record.jobId}`);
+    expect(await lifecycle.start(record.jobId, Date.now())).toBeNull(); // a worker that took it anyway does not run it
+    expect(repository.records.get(record.jobId)?.status).toBe('cancelled');
+  });
+
+  it('cancel of a running job: asks its worker, and answers with the ending the worker records', async () => {
+    const { publisher, lifecycle } = setup();
+    const { record } = await lifecycle.submit(input());
+    await lifecycle.start(record.jobId, Date.now());
+    // The worker: on the cancel message it kills the run, which ends as cancelled.
+    publisher.publish.mockImplementation(async () => {
+      void lifecycle.finish(record.jobId, { ...success(), code: CANCELLED_CODE, exitCode: 137, error: 'Job cancelled' });
+      return 1;
+    });
+    const result = await lifecycle.cancel(record.jobId, 'owner-a');
+    expect(result).toMatchObject({ outcome: 'cancelled', record: { status: 'cancelled', outcome: { exitCode: 137 } } });
+  });
+
+  it('cancel: another owner gets "missing"; an ended job "ended"', async () => {
+    const { lifecycle } = setup();
+    const { record } = await lifecycle.submit(input());
+    expect(await lifecycle.cancel(record.jobId, 'owner-b')).toEqual({ outcome: 'missing', record: null });
+    await lifecycle.finish(record.jobId, success());
+    expect(await lifecycle.cancel(record.jobId, 'owner-a')).toMatchObject({ outcome: 'ended', record: { status: 'completed' } });
+  });
+
+  it('start of a job whose cancel was requested (its worker died): ends it cancelled instead of running it', async () => {
+    const { repository, lifecycle } = setup();
+    const { record } = await lifecycle.submit(input());
+    await repository.requestCancel(record.jobId);
+    expect(await lifecycle.start(record.jobId, Date.now())).toBeNull();
+    expect(repository.records.get(record.jobId)).toMatchObject({ status: 'cancelled', outcome: { code: CANCELLED_CODE } });
+  });
+
+  it('endLost: a running job Bull gave up on fails with the documented 500; a cancelled one ends cancelled', async () => {
+    const { repository, queue, lifecycle } = setup();
+    const lost = (await lifecycle.submit(input())).record;
+    const cancelled = (await lifecycle.submit(input())).record;
+    for (const job of [lost, cancelled]) await lifecycle.start(job.jobId, Date.now());
+    await repository.requestCancel(cancelled.jobId);
+    await lifecycle.endLost(lost.jobId, 'stalled twice');
+    await lifecycle.endLost(cancelled.jobId, 'stalled twice');
+    expect(repository.records.get(lost.jobId)).toMatchObject({ status: 'failed', outcome: { code: 500, error: 'An internal server error occurred' } });
+    expect(repository.records.get(cancelled.jobId)).toMatchObject({ status: 'cancelled' });
+    expect(queue.waiting.size).toBe(0);
+  });
+
+  it('endLost of a job that had ended keeps its ending', async () => {
+    const { repository, lifecycle } = setup();
+    const { record } = await lifecycle.submit(input());
+    await lifecycle.finish(record.jobId, success());
+    await lifecycle.endLost(record.jobId, 'handler threw after finishing');
+    expect(repository.records.get(record.jobId)?.status).toBe('completed');
+  });
+});

@@ -1,0 +1,145 @@
+import { HttpException, HttpStatus, Injectable, Logger } from '@nestjs/common';
+import { createHash, randomUUID } from 'node:crypto';
+import { AppConfig } from '../config/app-config';
+import { queueFullMessage } from '../common/messages';
+import { ExecutionQueue } from './execution.queue';
+import { JobEvents } from './job-events';
+import { cancelledOutcome, lostOutcome } from './job-outcomes';
+import { JobRepository } from './job.repository';
+import { ExecutionJobData, isEnded, JobOutcome, JobRecord, statusOf, SubmitInput } from './job.types';
+
+export class QueueFullException extends HttpException {
+  constructor(maxQueueLength: number) {
+    super({ message: queueFullMessage(maxQueueLength) }, HttpStatus.TOO_MANY_REQUESTS);
+  }
+}
+
+export type CancelResult = { outcome: 'cancelled' | 'ended' | 'missing'; record: JobRecord | null };
+export type EndedListener = (record: JobRecord) => Promise<void> | void;
+
+/** How long a cancel waits for the worker running the job to record its ending. */
+const CANCEL_WAIT_MS = 2000;
+
+/** A job's life: submit, start, finish, cancel. Every ending goes through finish(). */
+@Injectable()
+export class JobLifecycle {
+  private readonly logger = new Logger('Jobs');
+  private readonly endedListeners: EndedListener[] = [];
+
+  constructor(
+    private readonly repository: JobRepository,
+    private readonly queue: ExecutionQueue,
+    private readonly events: JobEvents,
+    private readonly config: AppConfig,
+  ) {}
+
+  /** Queues a run, or returns the job an earlier request with the same Idempotency-Key created. */
+  async submit(input: SubmitInput): Promise<{ record: JobRecord; replayed: boolean }> {
+    const jobId = randomUUID();
+    if (input.idempotencyKey) {
+      const keyHash = createHash('sha256').update(input.idempotencyKey).digest('hex');
+      const earlier = await this.repository.claimIdempotencyKey(input.owner, keyHash, jobId);
+      const record = earlier ? await this.repository.get(earlier) : null;
+      if (record) return { record, replayed: true };
+    }
+    if (this.config.maxQueueLength > 0 && (await this.queue.waitingCount()) >= this.config.maxQueueLength) {
+      throw new QueueFullException(this.config.maxQueueLength);
+    }
+    const record = newRecord(jobId, input);
+    const data: ExecutionJobData = {
+      jobId, owner: input.owner, clientId: input.clientId, code: input.code, stdin: input.stdin,
+      timeoutSec: input.timeoutSec, endpoint: input.endpoint,
+    };
+    // Both on Bull's connection, sent back to back: one round trip, and the record is written first.
+    await Promise.all([this.repository.create(record, this.queue.connection), this.queue.add(data)]);
+    return { record, replayed: false };
+  }
+
+  /**
+   * Worker side: pending → running (a re-run after a dead worker starts again). Null when the job
+   * must not run: it ended meanwhile, or its cancellation was requested (then it ends here).
+   */
+  async start(jobId: string, startedAtMs: number): Promise<JobRecord | null> {
+    const start = await this.repository.start(jobId, startedAtMs);
+    if (start.result === 'started') return start.record;
+    if (start.result === 'cancel_requested') await this.finish(jobId, cancelledOutcome());
+    return null;
+  }
+
+  /**
+   * The one way a job ends: stores its outcome once (a later ending of the same job is ignored and
+   * answers null) with its times and the queue length, and tells every waiter in the cluster.
+   */
+  async finish(jobId: string, outcome: JobOutcome): Promise<JobRecord | null> {
+    const queueLength = await this.queue.waitingCount();
+    const ended = await this.repository.finish(jobId, {
+      status: statusOf(outcome), endedAtMs: Date.now(), queueLength, outcome,
+      channel: this.events.channel, endedMessage: JobEvents.message('ended', jobId),
+    });
+    if (!ended) return null;
+    this.events.wakeEnded(jobId, ended);
+    for (const listener of this.endedListeners) {
+      try {
+        await listener(ended);
+      } catch (err) {
+        this.logger.error(`job ${jobId}: ended listener failed: ${(err as Error).message}`);
+      }
+    }
+    return ended;
+  }
+
+  /**
+   * Called once per job, in the process whose finish() recorded its ending (a worker, or the API
+   * process that cancelled a pending job): webhook delivery and metrics hook in here.
+   */
+  onEnded(listener: EndedListener): void {
+    this.endedListeners.push(listener);
+  }
+
+  /** Bull gave up on a job (its worker died twice, or the handler threw): end it unless it has ended. */
+  async endLost(jobId: string, reason: string): Promise<void> {
+    const record = await this.repository.get(jobId);
+    if (record && !isEnded(record.status)) {
+      if (!record.cancelRequested) this.logger.error(`job ${jobId}: ${reason}; failing it`);
+      await this.finish(jobId, record.cancelRequested ? cancelledOutcome() : lostOutcome());
+    }
+    await this.queue.remove(jobId);
+  }
+
+  /** Pending: removed from the queue. Running: the worker that runs it (any process) kills it. */
+  async cancel(jobId: string, owner: string): Promise<CancelResult> {
+    const record = await this.repository.get(jobId);
+    if (!record || record.owner !== owner) return { outcome: 'missing', record: null };
+    if (isEnded(record.status)) return { outcome: 'ended', record };
+    const waiter = this.events.whenEnded(jobId);
+    try {
+      // Recorded first: a worker that picks the job up from now on (or re-runs it after a
+      // stalled worker) refuses it, so the cancel holds even if no worker hears the message.
+      if (!(await this.repository.requestCancel(jobId))) return { outcome: 'ended', record: await this.repository.get(jobId) };
+      if (record.status === 'pending') {
+        await this.queue.remove(jobId); // already taken by a worker: it refuses to start it
+        await this.finish(jobId, cancelledOutcome());
+      }
+      await this.events.publish('cancel', jobId);
+      await Promise.race([waiter.promise, delay(CANCEL_WAIT_MS)]);
+    } finally {
+      waiter.dispose();
+    }
+    return { outcome: 'cancelled', record: await this.repository.get(jobId) };
+  }
+}
+
+function newRecord(jobId: string, input: SubmitInput): JobRecord {
+  return {
+    jobId, endpoint: input.endpoint, owner: input.owner, clientId: input.clientId, status: 'pending', cancelRequested: false,
+    createdAtMs: Date.now(), startedAtMs: null, endedAtMs: null, queueTimeSec: null, runTimeSec: null, queueLength: null,
+    outcome: null,
+    webhook: input.webhookUrl
+      ? { url: input.webhookUrl, status: 'pending', attempts: 0, last_status_code: null, last_error: null, delivered_at: null }
+      : null,
+  };
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
