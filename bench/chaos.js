@@ -150,10 +150,13 @@ async function main() {
   let seq = 0;
   let chaosOver = false;
   const count = (status) => statuses.set(status, (statuses.get(status) ?? 0) + 1);
+  const ENDED = ['completed', 'failed', 'cancelled'];
+  // Each loop keeps one job in flight: a sync call, or an async submit followed by polling until it ends
+  // (so the load stays within what two sandboxes can run, and the queue does not grow without bound).
   const loop = async (sync) => {
     while (!chaosOver) {
       const marker = `chaos-${(seq += 1)}`;
-      const sleepSec = between(0, sync ? 1 : 3).toFixed(2);
+      const sleepSec = between(0, sync ? 1 : 2).toFixed(2);
       const res = await call(port, 'POST', '/v1/code/execute/python', {
         code: `import time\ntime.sleep(${sleepSec})\n${JSON.stringify(marker)}`, timeout: 5, ...(sync ? {} : { async: true }),
       });
@@ -162,13 +165,20 @@ async function main() {
       if (typeof res.status === 'number') longestMs = Math.max(longestMs, res.ms);
       if (res.body?.job_id) accepted.set(res.body.job_id, marker);
       if (res.status === 'refused') await sleep(200); // the service is restarting
+      if (res.status === 503) await sleep(1000); // Retry-After: 1
+      if (sync || res.status !== 202) continue;
+      while (!chaosOver) {
+        await sleep(250);
+        const poll = await call(port, 'GET', `/v1/jobs/${res.body.job_id}`, undefined, 10_000);
+        if (poll.status === 200 && ENDED.includes(poll.body.response.status)) break;
+      }
     }
   };
   const loops = Array.from({ length: CONCURRENCY }, (_, i) => loop(i % 2 === 0));
   const events = [];
   const chaosStart = Date.now();
   while (Date.now() - chaosStart < SECONDS * 1000) {
-    await sleep(between(3000, 8000));
+    await sleep(between(5000, 12_000));
     if (Date.now() - chaosStart >= SECONDS * 1000) break;
     const target = targets[Math.floor(random() * targets.length)];
     events.push(`${((Date.now() - chaosStart) / 1000).toFixed(1)}s kill ${target.name}`);
@@ -201,12 +211,14 @@ async function main() {
   const runTwice = [...rerunIds].filter((id) => accepted.has(id)).length;
   const fiveXx = [...statuses].filter(([s]) => typeof s === 'number' && s >= 500).map(([s, n]) => `${s}: ${n}`).join(', ') || 'none';
   const byStatus = [...statuses].map(([s, n]) => `${s}: ${n}`).join(', ');
+  const settledMs = Date.now() - settleStart;
   for (const target of targets) await target.stop();
   rmSync(dir, { recursive: true, force: true });
 
   console.log(`events: ${events.join('; ') || 'none'}`);
   console.log(`kills: service ${service.kills}, worker ${worker.kills}, redis ${redis.kills}`);
   console.log(`requests ${requests} (${byStatus}); 5xx: ${fiveXx}; longest answered wait ${(longestMs / 1000).toFixed(2)} s`);
+  console.log(`settled (every accepted job ended, or CHAOS_SETTLE_SECONDS passed) in ${(settledMs / 1000).toFixed(1)} s`);
   console.log(`jobs accepted ${accepted.size}, ended ${ended.size} (completed with their own result ${ownResult}, ` +
     `other endings ${notCompleted.length}${notCompleted.length ? `: ${notCompleted.map((j) => j.result?.error ?? j.status).join('; ')}` : ''}), ` +
     `lost ${accepted.size - ended.size} (404 ${lost404.size}), run twice ${runTwice}`);

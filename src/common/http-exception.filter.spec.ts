@@ -1,5 +1,7 @@
 import { ArgumentsHost, BadRequestException, NotFoundException, PayloadTooLargeException, UnauthorizedException } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
+import { EditorErrorFormatter } from '../editor/editor-error.formatter';
+import { REDIS_UNAVAILABLE_MESSAGE, ServiceUnavailableError } from '../redis/redis-unavailable';
 import { HttpExceptionFilter } from './http-exception.filter';
 import { INTERNAL_ERROR } from './messages';
 
@@ -18,6 +20,7 @@ function hostFor(path: string) {
 describe('HttpExceptionFilter', () => {
   const filter = new HttpExceptionFilter({ buildNumber: 'b' } as AppConfig);
   jest.spyOn((filter as unknown as { logger: { error: () => void } }).logger, 'error').mockImplementation(() => undefined);
+  jest.spyOn((filter as unknown as { logger: { warn: () => void } }).logger, 'warn').mockImplementation(() => undefined);
 
   it('validation errors: 400 envelope with details, exit_code 400, job_id null', () => {
     const { host, sent } = hostFor('/v1/code/execute/python');
@@ -54,5 +57,31 @@ describe('HttpExceptionFilter', () => {
     expect(sent.status).toBe(500);
     expect(sent.body).toMatchObject({ code: 500, error: INTERNAL_ERROR });
     expect(JSON.stringify(sent.body)).not.toContain('ECONNREFUSED');
+  });
+
+  it.each([
+    ['a command that timed out', new Error('Command timed out')],
+    ['a command flushed after the reconnect attempts', Object.assign(new Error('Reached the max retries per request limit (which is 1).'), { name: 'MaxRetriesPerRequestError' })],
+    ['a write during a failover', new Error("READONLY You can't write against a read only replica.")],
+  ])('Redis unavailable (%s): 503 with Retry-After, no job', (_what, error) => {
+    const { host, sent } = hostFor('/v1/code/execute/python');
+    filter.catch(error, host);
+    expect(sent.status).toBe(503);
+    expect(sent.headers['Retry-After']).toBe('1');
+    expect(sent.body).toMatchObject({ code: 503, error: REDIS_UNAVAILABLE_MESSAGE, message: REDIS_UNAVAILABLE_MESSAGE, job_id: null, exit_code: 503 });
+  });
+
+  it('an accepted sync job whose outcome is unknown: 503 carrying the job_id to poll, in both dialects', () => {
+    const v1 = hostFor('/v1/code/execute/python');
+    filter.catch(new ServiceUnavailableError('outcome not known yet', 'job-1'), v1.host);
+    expect(v1.sent.status).toBe(503);
+    expect(v1.sent.headers['Retry-After']).toBe('1');
+    expect(v1.sent.body).toMatchObject({ code: 503, job_id: 'job-1', error: 'outcome not known yet' });
+
+    const editorFilter = new HttpExceptionFilter({ buildNumber: 'b' } as AppConfig, [new EditorErrorFormatter()]);
+    const editor = hostFor('/api/v1/python/execute');
+    editorFilter.catch(new ServiceUnavailableError('outcome not known yet', 'job-2'), editor.host);
+    expect(editor.sent.status).toBe(503);
+    expect(editor.sent.body).toEqual({ success: false, error: 'SERVICE_UNAVAILABLE', message: 'outcome not known yet', job_id: 'job-2' });
   });
 });

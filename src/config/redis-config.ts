@@ -55,14 +55,15 @@ function parseRedisPrefix(raw: string | undefined, fail: Fail): string {
   return raw;
 }
 
-function parseSentinels(raw: string | undefined, fail: Fail): Array<{ host: string; port: number }> | undefined {
+function parseSentinels(raw: string | undefined, fail: Fail): ReadonlyArray<{ host: string; port: number }> | undefined {
   if (raw === undefined) return undefined;
-  return raw.split(',').map((entry) => {
+  const sentinels = raw.split(',').map((entry) => {
     const match = /^\s*(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})\s*$/.exec(entry);
     const port = match ? Number(match[2]) : 0;
     if (!match || port < 1 || port > 65535) {
       throw fail(`Invalid REDIS_SENTINELS: ${JSON.stringify(entry.trim())} (expected host:port[,host:port...])`);
     }
-    return { host: match[1].replace(/^\[(.*)\]$/, '$1'), port };
+    return Object.freeze({ host: match[1].replace(/^\[(.*)\]$/, '$1'), port });
   });
+  return Object.freeze(sentinels);
 }

@@ -2,11 +2,11 @@ import { Body, Controller, Delete, Get, HttpCode, Post, Query, Req, Res } from '
 import {
   ApiAcceptedResponse, ApiBadRequestResponse, ApiBody, ApiInternalServerErrorResponse, ApiNotFoundResponse, ApiOkResponse,
   ApiOperation, ApiPayloadTooLargeResponse, ApiQuery, ApiRequestTimeoutResponse, ApiResponse, ApiTags,
-  ApiTooManyRequestsResponse, ApiUnauthorizedResponse, ApiUnsupportedMediaTypeResponse,
+  ApiServiceUnavailableResponse, ApiTooManyRequestsResponse, ApiUnauthorizedResponse, ApiUnsupportedMediaTypeResponse,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { ApiKeyAuth, CallerKeyId } from '../auth/auth.decorators';
-import { ExecutionSubmitter } from '../execution/execution.submitter';
+import { ExecutionSubmitter, SERVICE_UNAVAILABLE_DOC } from '../execution/execution.submitter';
 import { CANCELLED_CODE } from '../common/messages';
 import { JobLifecycle } from '../jobs/job-lifecycle';
 import { JobListing } from '../jobs/job-listing';
@@ -67,6 +67,7 @@ export class EditorController {
   @ApiPayloadTooLargeResponse({ type: EditorErrorDto, description: 'PAYLOAD_TOO_LARGE: body over MAX_BODY_BYTES' })
   @ApiUnsupportedMediaTypeResponse({ type: EditorErrorDto, description: 'UNSUPPORTED_MEDIA_TYPE: Content-Type is not JSON' })
   @ApiTooManyRequestsResponse({ type: EditorErrorDto, description: 'QUEUE_FULL (MAX_QUEUE_LENGTH reached), or RATE_LIMITED with Retry-After' })
+  @ApiServiceUnavailableResponse({ type: EditorErrorDto, description: `SERVICE_UNAVAILABLE: ${SERVICE_UNAVAILABLE_DOC}` })
   async execute(
     @Body(EditorExecuteBodyPipe) body: EditorExecuteRequest,
     @CallerKeyId() owner: string,

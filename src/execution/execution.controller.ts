@@ -2,7 +2,7 @@ import { Body, Controller, Headers, HttpCode, Post, Req, Res, UseInterceptors } 
 import {
   ApiAcceptedResponse, ApiBadRequestResponse, ApiHeader, ApiInternalServerErrorResponse, ApiOkResponse, ApiOperation,
   ApiPayloadTooLargeResponse, ApiRequestTimeoutResponse, ApiTags, ApiTooManyRequestsResponse, ApiUnauthorizedResponse,
-  ApiUnsupportedMediaTypeResponse,
+  ApiServiceUnavailableResponse, ApiUnsupportedMediaTypeResponse,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { ApiKeyAuth, CallerKeyId } from '../auth/auth.decorators';
@@ -13,7 +13,7 @@ import { EnvelopeInterceptor } from '../common/envelope.interceptor';
 import { ExecutionQueue } from '../jobs/execution.queue';
 import { v1Envelope } from '../jobs/job-envelope';
 import { ExecutePythonDto } from './dto/execute-python.dto';
-import { ExecutionSubmitter } from './execution.submitter';
+import { ExecutionSubmitter, SERVICE_UNAVAILABLE_DOC } from './execution.submitter';
 import { ExecuteAcceptedEnvelopeDto, ExecuteSuccessEnvelopeDto } from './dto/execute-response.envelope';
 
 @ApiTags('execution')
@@ -46,6 +46,7 @@ export class ExecutionController {
   @ApiUnsupportedMediaTypeResponse({ type: ErrorEnvelopeDto })
   @ApiTooManyRequestsResponse({ type: ErrorEnvelopeDto, description: 'Queue full or per-key rate limit (Retry-After)' })
   @ApiInternalServerErrorResponse({ type: ErrorEnvelopeDto })
+  @ApiServiceUnavailableResponse({ type: ErrorEnvelopeDto, description: SERVICE_UNAVAILABLE_DOC })
   async execute(
     @Body() body: ExecutePythonDto,
     @CallerKeyId() owner: string,

@@ -9,6 +9,11 @@ import { RedisConnection } from '../redis/redis-connection';
 import { ServiceUnavailableError } from '../redis/redis-unavailable';
 import { SYNC_WAIT_GRACE_MS, waitBounded } from './sync-wait';
 
+/** The OpenAPI description of a 503 on the execute routes of both dialects. */
+export const SERVICE_UNAVAILABLE_DOC =
+  'Redis is unreachable (Retry-After: 1). Nothing was queued when job_id is null; with job_id set, the job was accepted ' +
+  'but Redis failed while a sync caller waited and the outcome was not known by timeout + 3 s: poll GET /v1/jobs/{job_id}';
+
 /** A run as either dialect asks for it: `timeoutSec` undefined means DEFAULT_TIMEOUT. */
 export type ExecutionRequest = Omit<SubmitInput, 'timeoutSec'> & { timeoutSec: number | undefined };
 

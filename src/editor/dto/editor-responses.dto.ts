@@ -9,6 +9,8 @@ export class EditorErrorDto {
   error: string;
   @ApiProperty({ example: "Job '2f1c…' not found" })
   message: string;
+  @ApiPropertyOptional({ format: 'uuid', description: 'Only with 503 SERVICE_UNAVAILABLE for a job that was accepted and whose outcome is not known yet: poll it' })
+  job_id?: string;
 }
 
 export class EditorExecuteSuccessDto {
@@ -33,8 +35,8 @@ export class EditorExecuteFailureDto extends EditorErrorDto {
   declare error: string;
   @ApiProperty({ example: 'ZeroDivisionError: division by zero' })
   declare message: string;
-  @ApiProperty({ format: 'uuid' })
-  job_id: string;
+  @ApiProperty({ format: 'uuid', required: true, description: 'The job that ran' })
+  declare job_id: string;
   @ApiProperty({ example: 'before\n', description: 'stdout captured before the failure' })
   output: string;
   @ApiProperty({ type: [String], example: ['Traceback (most recent call last):', '  File "<code>", line 1, in <module>'] })
