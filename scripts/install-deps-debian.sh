@@ -2,6 +2,8 @@
 # Installs the system packages the service needs besides Node on Debian/Ubuntu:
 # bubblewrap (the sandbox), redis-server (embedded Redis when REDIS_URL is unset), python3 at /usr/bin/python3.
 # Already-installed packages are skipped, and apt-get is not run at all when nothing is missing.
+# Run by `npm start` and `npm test` (prestart/pretest) and by CI; --test adds what the tests use. Not root and no passwordless
+# sudo: one line naming what to install, exit 1.
 set -euo pipefail
 
 min_node_major=20
@@ -17,26 +19,42 @@ if ! node -e "const [major, minor] = process.versions.node.split('.').map(Number
   exit 1
 fi
 
+installed() {
+  dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
+}
+
 missing=()
 command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 [ -x /usr/bin/python3 ] || missing+=(python3)
+if [ "${1:-}" = "--test" ]; then
+  # What the test suite adds: Debian python3-* packages with native libraries, imported in the sandbox.
+  for pkg in python3-numpy python3-pandas; do
+    installed "$pkg" || missing+=("$pkg")
+  done
+fi
 
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "System packages present: bubblewrap, redis-server, /usr/bin/python3"
+  echo "System packages present: bubblewrap, redis-server, /usr/bin/python3${1:+ and the test packages}"
   exit 0
 fi
 
 sudo=()
 if [ "$(id -u)" -ne 0 ]; then
-  if ! command -v sudo >/dev/null 2>&1; then
-    echo "Missing packages (${missing[*]}) and not root: run as root or install sudo" >&2
+  if ! command -v sudo >/dev/null 2>&1 || ! sudo -n true 2>/dev/null; then
+    echo "Missing system packages: ${missing[*]}. Install them as root: apt-get install -y ${missing[*]}" >&2
     exit 1
   fi
   sudo=(sudo -n)
 fi
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "Missing system packages: ${missing[*]} (no apt-get here: install them with your package manager)" >&2
+  exit 1
+fi
 
 echo "Installing: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-"${sudo[@]}" apt-get update -q
-"${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null
+if ! { "${sudo[@]}" apt-get update -q && "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"; } </dev/null >/tmp/pyexec-apt.log 2>&1; then
+  echo "Could not install ${missing[*]} with apt-get (log: /tmp/pyexec-apt.log)" >&2
+  exit 1
+fi

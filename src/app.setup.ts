@@ -2,6 +2,7 @@ import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module';
+import { AppLogger } from './common/app-logger';
 import { createValidationPipe } from './common/validation.pipe';
 import { setupSwagger } from './common/swagger';
 import { AppConfig, nestLogLevels } from './config/app-config';
@@ -11,7 +12,8 @@ import { RedisConnection } from './redis/redis-connection';
 export async function createApp(config: AppConfig, connection: RedisConnection): Promise<INestApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, connection), {
     bodyParser: false, // JsonBodyMiddleware parses bodies only after the API key is recognised
-    logger: nestLogLevels(config.logLevel),
+    logger: new AppLogger({ logLevels: nestLogLevels(config.logLevel) }),
+    abortOnError: false, // a boot error reaches the caller (main.ts: one line, exit 1)
   });
   app.disable('x-powered-by');
   app.useGlobalPipes(createValidationPipe());

@@ -4,12 +4,14 @@ import { createApp } from './app.setup';
 import { drainAndClose } from './graceful-shutdown';
 import { AppConfig, loadConfig } from './config/app-config';
 import { RedisConnection } from './redis/redis-connection';
+import { checkSandboxPrerequisites } from './execution/runner/sandbox-prerequisites';
 
 async function bootstrap(): Promise<void> {
   let config: AppConfig;
   let connection: RedisConnection;
   try {
     config = loadConfig(process.env);
+    if (config.role !== 'api') checkSandboxPrerequisites(config);
     connection = await RedisConnection.start(config);
   } catch (err) {
     console.error(`Cannot start: ${(err as Error).message}`);

@@ -4,7 +4,9 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pidsCgroupBase } from '../src/execution/runner/pids-cgroup';
-import { hostPidsWith, KEY, sleep, startTestApp, TestApp } from './utils';
+import { hostPidsWith, KEY, SHARED_REDIS_URL, sleep, startTestApp, TestApp } from './utils';
+
+const REDIS_PORT = Number(new URL(SHARED_REDIS_URL).port || 6379);
 
 const PATH = '/v1/code/execute/python';
 const SECRET_KEY = 'super-secret-key-123';
@@ -37,11 +39,11 @@ describe(`sandbox: hostile code (service uid ${process.getuid?.()})`, () => {
     expect(next.body.response?.result).toBe(42);
   });
 
-  it('cannot connect to Redis on 127.0.0.1, the service port, or outside', async () => {
+  it('cannot connect to Redis on 127.0.0.1 or ::1, nor the service port', async () => {
     const code = `
 import socket
 results = []
-for host, port in [('127.0.0.1', 6379), ('127.0.0.1', ${servicePort}), ('1.1.1.1', 53), ('::1', 6379)]:
+for host, port in [('127.0.0.1', ${REDIS_PORT}), ('127.0.0.1', ${servicePort}), ('::1', ${REDIS_PORT}), ('::1', ${servicePort})]:
     s = socket.socket(socket.AF_INET6 if ':' in host else socket.AF_INET)
     s.settimeout(1)
     try:
@@ -54,6 +56,22 @@ results`;
     expect(res.status).toBe(200);
     expect(res.body.response.result).not.toContain('connected');
     expect(res.body.response.result).toHaveLength(4);
+  });
+
+  // No packet to any address off this machine, not even one expected to be blocked: the run's
+  // network namespace has no interface but lo and no route anywhere (its own routing tables).
+  it('has no network interface but lo and no route off the machine', async () => {
+    const code = `
+import socket
+def routes(path):
+    with open(path) as f:
+        return [line.split() for line in f.read().splitlines()]
+v4 = routes('/proc/net/route')[1:]
+v6 = [r for r in routes('/proc/net/ipv6_route') if r[-1] != 'lo']
+{'interfaces': [name for _, name in socket.if_nameindex()], 'v4': v4, 'v6': v6}`;
+    const res = await run(code);
+    expect(res.status).toBe(200);
+    expect(res.body.response.result).toEqual({ interfaces: ['lo'], v4: [], v6: [] });
   });
 
   it("cannot read the service's environment or API keys", async () => {

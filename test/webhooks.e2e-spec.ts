@@ -278,11 +278,11 @@ describe('webhooks (real Redis, real sandbox, real local receiver)', () => {
     }
   });
 
+  // Only loopback targets here, so a broken guard still sends nothing off this machine; the
+  // private, link-local and metadata ranges are covered by webhook-address-policy.spec.ts.
   describe('SSRF guard (default: WEBHOOK_ALLOW_PRIVATE=false)', () => {
     it.each([
       ['127.0.0.1', (p: string) => receiver.url(p, '127.0.0.1'), /^Refused: 127\.0\.0\.1 is a loopback address/],
-      ['10.x', () => 'http://10.1.2.3:8080/hook', /^Refused: 10\.1\.2\.3 is a private address/],
-      ['169.254.169.254', () => 'http://169.254.169.254/latest/meta-data/', /^Refused: 169\.254\.169\.254 is a cloud metadata address/],
       ['[::1]', (p: string) => receiver.url(p, '[::1]'), /^Refused: ::1 is a loopback address/],
       ['[::ffff:127.0.0.1]', (p: string) => receiver.url(p, '[::ffff:127.0.0.1]'), /^Refused: ::ffff:7f00:1 is a loopback address \(embedded IPv4 127\.0\.0\.1\)/],
       ['a hostname resolving to loopback', (p: string) => receiver.url(p, 'localhost'), /^Refused: localhost resolves to (127\.0\.0\.1|::1), a loopback address/],

@@ -130,6 +130,12 @@ describe('loadConfig', () => {
     [{ SANDBOX_SERVERS: '0' }, 'Invalid SANDBOX_SERVERS: "0"'],
     [{ SANDBOX_UID: '0' }, 'Invalid SANDBOX_UID: "0"'],
     [{ PYTHON_BIN: 'python3' }, 'Invalid PYTHON_BIN: "python3" (expected an absolute path)'],
+    [{ SANDBOX_PYTHONPATH: 'relative/dir' }, 'Invalid SANDBOX_PYTHONPATH: "relative/dir" (expected an absolute, normalised path)'],
+    [{ SANDBOX_PYTHONPATH: '/usr/../etc' }, 'Invalid SANDBOX_PYTHONPATH: "/usr/../etc"'],
+    [{ SANDBOX_PYTHONPATH: '/tmp' }, 'Invalid SANDBOX_PYTHONPATH: "/tmp" (under /, /proc, /dev, /sys or /tmp'],
+    [{ SANDBOX_PYTHONPATH: '/no/such/dir' }, 'Invalid SANDBOX_PYTHONPATH: "/no/such/dir" (not an existing directory)'],
+    [{ SANDBOX_PRELOAD: 'numpy,os.path;rm' }, 'Invalid SANDBOX_PRELOAD: "os.path;rm" (expected comma-separated module names)'],
+    [{ SANDBOX_PRELOAD: '1abc' }, 'Invalid SANDBOX_PRELOAD: "1abc"'],
     [{ RATE_LIMIT_PER_MINUTE: '-1' }, 'Invalid RATE_LIMIT_PER_MINUTE: "-1"'],
     [{ LOG_LEVEL: 'info' }, 'Invalid LOG_LEVEL: "info" (expected one of error, warn, log, debug, verbose)'],
     [{ REDIS_PREFIX: 'has space' }, 'Invalid REDIS_PREFIX: "has space"'],
@@ -141,6 +147,13 @@ describe('loadConfig', () => {
   it.each(bad)('rejects %j', (env, message) => {
     expect(() => loadConfig({ ...base, ...env })).toThrow(ConfigError);
     expect(() => loadConfig({ ...base, ...env })).toThrow(message);
+  });
+
+  it('reads SANDBOX_PYTHONPATH and SANDBOX_PRELOAD as lists, without duplicates', () => {
+    const config = loadConfig({ ...base, SANDBOX_PYTHONPATH: '/usr/lib:/var/tmp/:/usr/lib', SANDBOX_PRELOAD: 'numpy, pandas,numpy' });
+    expect(config.sandboxPythonPath).toEqual(['/usr/lib', '/var/tmp']);
+    expect(config.sandboxPreload).toEqual(['numpy', 'pandas']);
+    expect(loadConfig(base)).toMatchObject({ sandboxPythonPath: [], sandboxPreload: [] });
   });
 
   it('never echoes a REDIS_URL (it may hold a password)', () => {

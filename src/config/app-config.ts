@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { isAbsolute } from 'node:path';
+import { isAbsolute, normalize } from 'node:path';
 import type { LogLevel } from '@nestjs/common';
 import { defaultBuildNumber } from './build-info';
 
@@ -66,6 +66,10 @@ export class AppConfig {
   /** Host uid the sandbox runs as when the service itself runs as root. */
   readonly sandboxUid: number;
   readonly pythonBin: string;
+  /** Extra read-only directories mounted into the sandbox and put on sys.path (SANDBOX_PYTHONPATH). */
+  readonly sandboxPythonPath: readonly string[];
+  /** Modules every fork server imports before its first run (SANDBOX_PRELOAD). */
+  readonly sandboxPreload: readonly string[];
   /** Requests per key per minute; 0 = off. */
   readonly rateLimitPerMinute: number;
   readonly buildNumber: string;
@@ -136,6 +140,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     sandboxServers,
     sandboxUid: int('SANDBOX_UID', 65534, 1, maxUid),
     pythonBin: parsePythonBin(read('PYTHON_BIN')),
+    sandboxPythonPath: parseSandboxPythonPath(read('SANDBOX_PYTHONPATH')),
+    sandboxPreload: parseSandboxPreload(read('SANDBOX_PRELOAD')),
     rateLimitPerMinute: int('RATE_LIMIT_PER_MINUTE', 0, 0, 1_000_000),
     buildNumber: read('BUILD_NUMBER') ?? defaultBuildNumber(),
     logLevel: oneOf('LOG_LEVEL', read('LOG_LEVEL'), logLevels, 'log'),
@@ -207,6 +213,36 @@ function parsePythonBin(raw: string | undefined): string {
     throw new ConfigError(`Invalid PYTHON_BIN: ${JSON.stringify(raw)} (expected an absolute path)`);
   }
   return raw;
+}
+
+/** Directories only: absolute, existing, and not where the sandbox already has its own mounts. */
+function parseSandboxPythonPath(raw: string | undefined): string[] {
+  if (raw === undefined) return [];
+  const dirs = [...new Set(raw.split(':').map((dir) => dir.trim().replace(/(.)\/+$/, '$1')).filter((dir) => dir !== ''))];
+  for (const dir of dirs) {
+    const bad = (why: string) => new ConfigError(`Invalid SANDBOX_PYTHONPATH: ${JSON.stringify(dir)} (${why})`);
+    if (!isAbsolute(dir) || normalize(dir) !== dir) throw bad('expected an absolute, normalised path');
+    if (/^\/(proc|dev|tmp|sys)(\/|$)/.test(dir) || dir === '/') throw bad('under /, /proc, /dev, /sys or /tmp, which the sandbox mounts itself');
+    let isDir = false;
+    try {
+      isDir = statSync(dir).isDirectory();
+    } catch {
+      // reported below
+    }
+    if (!isDir) throw bad('not an existing directory');
+  }
+  return dirs;
+}
+
+function parseSandboxPreload(raw: string | undefined): string[] {
+  if (raw === undefined) return [];
+  const modules = [...new Set(raw.split(',').map((name) => name.trim()).filter((name) => name !== ''))];
+  for (const name of modules) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/.test(name)) {
+      throw new ConfigError(`Invalid SANDBOX_PRELOAD: ${JSON.stringify(name)} (expected comma-separated module names)`);
+    }
+  }
+  return modules;
 }
 
 function readApiKeys(list: string | undefined, file: string | undefined): string[] {

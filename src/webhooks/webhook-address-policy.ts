@@ -1,4 +1,5 @@
 import { BlockList, isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
 
 /** An address range webhooks may not reach (unless WEBHOOK_ALLOW_PRIVATE=true), and why. */
 interface ForbiddenRange {
@@ -63,13 +64,13 @@ export function forbiddenAddressReason(address: string): string | null {
   const family = isIP(bare);
   if (family === 4) return ruleFor(ipv4Rules, bare, 'ipv4');
   if (family !== 6) return 'not an IP address';
-  const bytes = ipv6Bytes(bare);
-  const embedded = embeddedIpv4(bytes);
-  if (embedded) {
-    const reason = ruleFor(ipv4Rules, embedded, 'ipv4');
-    return reason && `${reason} (embedded IPv4 ${embedded})`;
-  }
-  return ruleFor(ipv6Rules, bare, 'ipv6');
+  // IPv6 ranges first: ipaddr.js reads the IPv4-compatible ::a.b.c.d as ::ffff:a.b.c.d.
+  const ipv6Reason = ruleFor(ipv6Rules, bare, 'ipv6');
+  if (ipv6Reason) return ipv6Reason;
+  const embedded = embeddedIpv4(Uint8Array.from(ipaddr.IPv6.parse(bare).toByteArray()));
+  if (!embedded) return null;
+  const reason = ruleFor(ipv4Rules, embedded, 'ipv4');
+  return reason && `${reason} (embedded IPv4 ${embedded})`;
 }
 
 function ruleFor(rules: ReadonlyArray<{ list: BlockList; kind: string }>, address: string, family: 'ipv4' | 'ipv6'): string | null {
@@ -85,26 +86,4 @@ function embeddedIpv4(b: Uint8Array): string | null {
   if (b[0] === 0x00 && b[1] === 0x64 && b[2] === 0xff && b[3] === 0x9b && zeros(4, 12)) return quad(12); // 64:ff9b::a.b.c.d
   if (b[0] === 0x20 && b[1] === 0x02) return quad(2); // 6to4: 2002:aabb:ccdd::/48
   return null;
-}
-
-/** The 16 bytes of a valid IPv6 literal (as checked by net.isIP), dotted-quad tail included. */
-function ipv6Bytes(address: string): Uint8Array {
-  let text = address.toLowerCase();
-  const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  if (dotted) {
-    const [a, b, c, d] = dotted[1].split('.').map(Number);
-    text = text.slice(0, dotted.index) + `${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
-  }
-  const [head, tail] = text.split('::');
-  const groups = (part: string | undefined) => (part ? part.split(':') : []);
-  const left = groups(head);
-  const right = groups(tail);
-  const all = tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
-  const bytes = new Uint8Array(16);
-  all.forEach((group, i) => {
-    const value = parseInt(group, 16);
-    bytes[i * 2] = value >> 8;
-    bytes[i * 2 + 1] = value & 0xff;
-  });
-  return bytes;
 }

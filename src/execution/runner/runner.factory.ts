@@ -1,15 +1,17 @@
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
 import { Logger } from '@nestjs/common';
+import { findOnPath } from '../../common/find-on-path';
 import { failedOutcome, PythonRunner, RunnerStats, RunOutcome } from './python-runner';
 import { PidsCgroup, pidsCgroupBase } from './pids-cgroup';
 import { SandboxPool } from './sandbox-pool';
+import { checkSandboxPrerequisites } from './sandbox-prerequisites';
 
 export interface RunnerSettings {
   sandbox: 'bwrap' | 'process';
   sandboxServers: number;
   sandboxUid: number;
   pythonBin: string;
+  sandboxPythonPath?: readonly string[];
+  sandboxPreload?: readonly string[];
   memoryLimitMb: number;
   maxOutputBytes: number;
   scratchMb: number;
@@ -23,37 +25,11 @@ const SERVER_OVERHEAD_TASKS = 16;
 const RECYCLE_AFTER_RUNS = 2000;
 const RECYCLE_AFTER_MS = 30 * 60 * 1000;
 
-export function findOnPath(name: string, path = process.env.PATH ?? ''): string | undefined {
-  for (const dir of path.split(delimiter)) {
-    const candidate = join(dir, name);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // keep looking
-    }
-  }
-  return undefined;
-}
-
 /** Builds the configured runner; throws with what to install or set when it cannot. */
 export function createSandboxPool(settings: RunnerSettings): SandboxPool {
   const logger = new Logger('Sandbox');
-  try {
-    accessSync(settings.pythonBin, constants.X_OK);
-  } catch {
-    throw new Error(`PYTHON_BIN ${settings.pythonBin} is not executable: install python3 or set PYTHON_BIN`);
-  }
-  let bwrapBin = '';
-  if (settings.sandbox === 'bwrap') {
-    bwrapBin = findOnPath('bwrap') ?? '';
-    if (!bwrapBin) {
-      throw new Error('bwrap not found on PATH: install bubblewrap (apt-get install bubblewrap) or set SANDBOX=process');
-    }
-    if (!settings.pythonBin.startsWith('/usr/')) {
-      throw new Error(`PYTHON_BIN must live under /usr with SANDBOX=bwrap (only /usr is mounted): ${settings.pythonBin}`);
-    }
-  } else {
+  const bwrapBin = checkSandboxPrerequisites(settings);
+  if (settings.sandbox !== 'bwrap') {
     logger.warn(
       'SANDBOX=process: user code runs WITHOUT namespaces (it can reach the network and read world-readable files). ' +
         'Use only on machines without bubblewrap, never in production.',
@@ -70,6 +46,8 @@ export function createSandboxPool(settings: RunnerSettings): SandboxPool {
       mode: settings.sandbox,
       pythonBin: settings.pythonBin,
       bwrapBin,
+      pythonPath: settings.sandboxPythonPath ?? [],
+      preload: settings.sandboxPreload ?? [],
       uid: isRoot ? settings.sandboxUid : undefined,
       gid: isRoot ? settings.sandboxUid : undefined,
       startTimeoutMs: 10_000,

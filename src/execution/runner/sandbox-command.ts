@@ -5,7 +5,38 @@ export interface SandboxCommandOptions {
   mode: 'bwrap' | 'process';
   pythonBin: string;
   bwrapBin: string;
+  /** Extra read-only directories, mounted at the same path and appended to sys.path. */
+  pythonPath?: readonly string[];
+  /** Modules the server imports before its first run. */
+  preload?: readonly string[];
 }
+
+/**
+ * The part of /etc that Debian's python3-* packages need to load (native libraries resolve
+ * through ld.so.cache and /etc/alternatives), plus harmless locale and type data. Never
+ * passwd, shadow, hosts or any service configuration. Entries missing on a host are skipped.
+ */
+export const SANDBOX_ETC_FILES: readonly string[] = [
+  'alternatives',
+  'ld.so.cache',
+  'ld.so.conf',
+  'ld.so.conf.d',
+  'localtime',
+  'timezone',
+  'os-release',
+  'mime.types',
+  'matplotlibrc',
+  'python3',
+  'python3.11',
+];
+
+/** Native math libraries start one thread per core by default; runs are single-slot and fork. */
+export const SINGLE_THREAD_ENV: Readonly<Record<string, string>> = {
+  OPENBLAS_NUM_THREADS: '1',
+  OMP_NUM_THREADS: '1',
+  MKL_NUM_THREADS: '1',
+  NUMEXPR_NUM_THREADS: '1',
+};
 
 /** What every run of one server gets; fixed per server so it can prepare the next run ahead. */
 export interface ServerRunConfig {
@@ -15,6 +46,8 @@ export interface ServerRunConfig {
   nproc: number;
   max_output_bytes: number;
   max_result_bytes: number;
+  python_path?: readonly string[];
+  preload?: readonly string[];
 }
 
 let forkServerSource: string | undefined;
@@ -27,10 +60,15 @@ export function forkServerCode(): string {
 
 /** argv for one long-lived fork server. bwrap: nothing of the host but a read-only /usr. */
 export function sandboxCommand(options: SandboxCommandOptions, config: ServerRunConfig): { file: string; args: string[] } {
-  const python = [options.pythonBin, '-I', '-S', '-B', '-c', forkServerCode(), JSON.stringify(config)];
+  const pythonPath = options.pythonPath ?? [];
+  const serverConfig = { ...config, python_path: pythonPath, preload: options.preload ?? [] };
+  const python = [options.pythonBin, '-I', '-S', '-B', '-c', forkServerCode(), JSON.stringify(serverConfig)];
   if (options.mode === 'process') {
     return { file: python[0], args: python.slice(1) };
   }
+  const etc = SANDBOX_ETC_FILES.flatMap((name) => ['--ro-bind-try', `/etc/${name}`, `/etc/${name}`]);
+  const extra = pythonPath.filter((dir) => !dir.startsWith('/usr/')).flatMap((dir) => ['--ro-bind', dir, dir]);
+  const threads = Object.entries(SINGLE_THREAD_ENV).flatMap(([name, value]) => ['--setenv', name, value]);
   const args = [
     '--unshare-all',
     '--die-with-parent',
@@ -38,7 +76,10 @@ export function sandboxCommand(options: SandboxCommandOptions, config: ServerRun
     '--clearenv',
     '--setenv', 'PATH', '/usr/local/bin:/usr/bin:/bin',
     '--setenv', 'LANG', 'C.UTF-8',
+    ...threads,
     '--ro-bind', '/usr', '/usr',
+    ...etc,
+    ...extra,
     '--symlink', 'usr/lib', '/lib',
     '--symlink', 'usr/lib64', '/lib64',
     '--symlink', 'usr/bin', '/bin',
