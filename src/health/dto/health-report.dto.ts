@@ -16,10 +16,10 @@ export class LivenessDto {
 const indicatorsByName = (description: string, example: Record<string, HealthIndicatorDto>) =>
   ApiProperty({ type: 'object', additionalProperties: { $ref: getSchemaPath(HealthIndicatorDto) }, description, example });
 
-/** Terminus-compatible readiness body. */
+/** @nestjs/terminus's readiness body. */
 export class ReadinessDto {
-  @ApiProperty({ enum: ['ok', 'error'] })
-  status: 'ok' | 'error';
+  @ApiProperty({ enum: ['ok', 'error', 'shutting_down'], description: 'shutting_down (503) once the process drains on SIGTERM' })
+  status: 'ok' | 'error' | 'shutting_down';
 
   @indicatorsByName('Checks that are up', { redis: { status: 'up' }, sandbox: { status: 'up' } })
   info: Record<string, HealthIndicatorDto>;
