@@ -3,6 +3,7 @@ import { DynamicModule, MiddlewareConsumer, Module, NestModule } from '@nestjs/c
 import { APP_FILTER } from '@nestjs/core';
 import { ApiKeyMiddleware } from './auth/api-key.middleware';
 import { AuthModule } from './auth/auth.module';
+import { RateLimitModule } from './auth/rate-limit.module';
 import { HttpExceptionFilter } from './common/http-exception.filter';
 import { JsonBodyMiddleware } from './common/json-body.middleware';
 import { RequestIdMiddleware } from './common/request-id.middleware';
@@ -41,6 +42,7 @@ export class AppModule implements NestModule {
         RedisModule.forRoot(connection),
         BullModule.forRoot({ redis: connection.bullRedisOptions(), prefix: `${config.redisPrefix}:bull` }),
         AuthModule,
+        RateLimitModule,
         SandboxModule,
         JobsModule,
         WebhooksModule,
