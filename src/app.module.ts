@@ -1,6 +1,7 @@
 import { BullModule } from '@nestjs/bull';
 import { DynamicModule, MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
+import { LoggerModule, Params as LoggerParams } from 'nestjs-pino';
 import { ApiKeyMiddleware } from './auth/api-key.middleware';
 import { AuthModule } from './auth/auth.module';
 import { RateLimitModule } from './auth/rate-limit.module';
@@ -33,11 +34,12 @@ export function roleModules(role: Role): DynamicModule['imports'] {
 
 @Module({})
 export class AppModule implements NestModule {
-  /** Config and Redis are resolved before Nest starts (main.ts), then handed in. */
-  static forRoot(config: AppConfig, connection: RedisConnection): DynamicModule {
+  /** Config, Redis and the logger are made before Nest starts (main.ts, app.setup.ts), then handed in. */
+  static forRoot(config: AppConfig, connection: RedisConnection, logging: LoggerParams = {}): DynamicModule {
     return {
       module: AppModule,
       imports: [
+        LoggerModule.forRoot(logging),
         ConfigModule.forRoot(config),
         RedisModule.forRoot(connection),
         BullModule.forRoot({ redis: connection.bullRedisOptions(), prefix: `${config.redisPrefix}:bull` }),

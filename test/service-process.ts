@@ -10,7 +10,9 @@ export interface ServiceProcess {
   child: ChildProcess;
   port: number;
   url: string;
+  /** stdout and stderr, interleaved. */
   output(): string;
+  stdout(): string;
   /** Resolves with how the process ended. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
@@ -46,7 +48,8 @@ export async function startServiceProcess(prefix: string, env: Record<string, st
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  let stdout = '';
+  child.stdout!.on('data', (chunk: Buffer) => ((output += chunk.toString()), (stdout += chunk.toString())));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
@@ -61,7 +64,7 @@ export async function startServiceProcess(prefix: string, env: Record<string, st
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  return { child, port, url: `http://127.0.0.1:${port}`, output: () => output, exited };
+  return { child, port, url: `http://127.0.0.1:${port}`, output: () => output, stdout: () => stdout, exited };
 }
 
 /** Stops a process if it still runs (SIGKILL: tests that care about SIGTERM send it themselves). */
