@@ -14,6 +14,7 @@ import { EditorErrorFormatter } from './editor/editor-error.formatter';
 import { EditorModule } from './editor/editor.module';
 import { ExecutionWorkerModule } from './execution/execution-worker.module';
 import { ExecutionModule } from './execution/execution.module';
+import { GracefulShutdown } from './graceful-shutdown';
 import { PythonRunner } from './execution/runner/python-runner';
 import { SandboxModule } from './execution/sandbox.module';
 import { HealthModule } from './health/health.module';
@@ -52,7 +53,9 @@ export class AppModule implements NestModule {
         MetricsModule,
         ...(roleModules(config.role) ?? []),
       ],
-      providers: [{ provide: APP_FILTER, inject: [AppConfig], useFactory: (c: AppConfig) => new HttpExceptionFilter(c, [new EditorErrorFormatter()]) }],
+      providers: [
+        GracefulShutdown,
+        { provide: APP_FILTER, inject: [AppConfig], useFactory: (c: AppConfig) => new HttpExceptionFilter(c, [new EditorErrorFormatter()]) }],
     };
   }
 
