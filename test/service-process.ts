@@ -4,8 +4,10 @@ import { join } from 'node:path';
 import { KEY, OTHER_KEY, SHARED_REDIS_URL } from './utils';
 
 const root = join(__dirname, '..');
+// Built by Jest's globalSetup: the same `nest build` as `npm start`, into a test-only outDir.
+export const serviceMain = join(root, 'dist-test', 'main.js');
 
-/** A real service process (`src/main.ts` run from source), as `npm start` would run it. */
+/** A real service process, built by Jest's globalSetup (test/support/build-service.js), as `npm start` would run it. */
 export interface ServiceProcess {
   child: ChildProcess;
   port: number;
@@ -32,7 +34,7 @@ export async function freePort(): Promise<number> {
 /** Starts one service process on the shared test Redis under `prefix`; resolves once it is serving. */
 export async function startServiceProcess(prefix: string, env: Record<string, string>): Promise<ServiceProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['-r', join(root, 'test/support/ts-register.js'), join(root, 'src/main.ts')], {
+  const child = spawn(process.execPath, [serviceMain], {
     cwd: root,
     env: {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
