@@ -42,7 +42,9 @@ export class GracefulShutdown implements BeforeApplicationShutdown {
 
   private async drain(graceMs: number): Promise<boolean> {
     const server = this.adapterHost.httpAdapter.getHttpServer() as Server;
-    const httpClosed = server.listening ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
+    const httpClosed = server.listening
+      ? new Promise<void>((resolve) => server.close(() => resolve()))
+      : Promise.resolve();
     // Keep-alive sockets that go idle after their response are closed as soon as they do.
     const idleSweep = setInterval(() => server.closeIdleConnections(), 100);
     server.closeIdleConnections();

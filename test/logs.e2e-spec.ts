@@ -51,14 +51,26 @@ describe('logs of a NODE_ENV=production process', () => {
     service.child.kill('SIGTERM');
     expect((await service.exited).code).toBe(0);
 
-    const lines = service.stdout().split('\n').filter((line) => line !== '');
+    const lines = service
+      .stdout()
+      .split('\n')
+      .filter((line) => line !== '');
     expect(lines.length).toBeGreaterThan(5);
     const entries = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
-    const requestLine = entries.find((entry) => entry.request_id === requestId && (entry.req as { url?: string })?.url === EXEC);
+    const requestLine = entries.find(
+      (entry) => entry.request_id === requestId && (entry.req as { url?: string })?.url === EXEC,
+    );
     expect(requestLine).toMatchObject({ req: { id: requestId, method: 'POST' }, res: { statusCode: 200 } });
     // The webhook delivery's line (debug) names its job as a field.
     expect(entries.some((entry) => entry.job_id === hooked.body.job_id)).toBe(true);
-    for (const secret of [codeMarker, stdinMarker, KEY, OTHER_KEY, webhookSecret, webhookSecret.slice('whsec_'.length)]) {
+    for (const secret of [
+      codeMarker,
+      stdinMarker,
+      KEY,
+      OTHER_KEY,
+      webhookSecret,
+      webhookSecret.slice('whsec_'.length),
+    ]) {
       expect(service.stdout()).not.toContain(secret);
     }
   });

@@ -3,7 +3,10 @@ import { ThrottlerGuard, ThrottlerLimitDetail } from '@nestjs/throttler';
 
 export class RateLimitedException extends HttpException {
   constructor(limit: number, retryAfterSec: number) {
-    super({ message: `Rate limit exceeded (${limit} requests per minute)`, retryAfterSec }, HttpStatus.TOO_MANY_REQUESTS);
+    super(
+      { message: `Rate limit exceeded (${limit} requests per minute)`, retryAfterSec },
+      HttpStatus.TOO_MANY_REQUESTS,
+    );
   }
 }
 

@@ -6,16 +6,33 @@ import type { AppConfig, ConfigLogLevel } from '../config/app-config';
 import { assignRequestId } from './request-id.middleware';
 import type { ServiceRequest } from './service-request';
 
-const pinoLevels: Record<ConfigLogLevel, Level> = { error: 'error', warn: 'warn', log: 'info', debug: 'debug', verbose: 'trace' };
+const pinoLevels: Record<ConfigLogLevel, Level> = {
+  error: 'error',
+  warn: 'warn',
+  log: 'info',
+  debug: 'debug',
+  verbose: 'trace',
+};
 
 /** Credentials never reach a log line; bodies (code, stdin, webhook URLs) are not logged at all. */
-const redactedPaths = ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie', 'res.headers["set-cookie"]'];
+const redactedPaths = [
+  'req.headers.authorization',
+  'req.headers["x-api-key"]',
+  'req.headers.cookie',
+  'res.headers["set-cookie"]',
+];
 
-/** The process's pino logger: JSON lines in production, pino-pretty otherwise (synchronous: a boot error's lines are not lost on exit). */
+/** The process's pino logger: JSON lines in production, else pino-pretty (synchronous: no line is lost on exit). */
 export function createPino(config: Pick<AppConfig, 'logLevel' | 'production'>): pino.Logger {
-  const options: pino.LoggerOptions = { level: pinoLevels[config.logLevel], redact: { paths: redactedPaths, censor: '[redacted]' } };
+  const options: pino.LoggerOptions = {
+    level: pinoLevels[config.logLevel],
+    redact: { paths: redactedPaths, censor: '[redacted]' },
+  };
   if (config.production) return pino(options);
-  return pino(options, pretty({ sync: true, singleLine: true, ignore: 'pid,hostname', colorize: process.stdout.isTTY }));
+  return pino(
+    options,
+    pretty({ sync: true, singleLine: true, ignore: 'pid,hostname', colorize: process.stdout.isTTY }),
+  );
 }
 
 /** nestjs-pino's settings: pino-http logs one line per request, carrying the x-request-id the service echoes. */
@@ -24,7 +41,8 @@ export function loggerParams(logger: pino.Logger): Params {
     forRoutes: ['{*path}'],
     pinoHttp: {
       logger,
-      genReqId: (request: IncomingMessage, response: ServerResponse) => assignRequestId(request as ServiceRequest, response),
+      genReqId: (request: IncomingMessage, response: ServerResponse) =>
+        assignRequestId(request as ServiceRequest, response),
       customProps: (request: IncomingMessage) => ({ request_id: (request as ServiceRequest).requestId }),
       customSuccessMessage: (request, response) => `${request.method} ${request.url} ${response.statusCode}`,
       customErrorMessage: (request, response) => `${request.method} ${request.url} ${response.statusCode}`,

@@ -7,7 +7,7 @@ import { SANDBOX_HEALTH, SandboxHealth } from './sandbox-health';
 export const checkTimeoutMs = 2000;
 const logger = new Logger('Health');
 
-/** Runs `probe` under checkTimeoutMs; a throw is logged and reported as down without its cause (the endpoint is public). */
+/** Runs `probe` under checkTimeoutMs; a throw is logged, and reported down without its cause (a public endpoint). */
 async function timedCheck<Key extends string>(
   indicators: HealthIndicatorService,
   key: Key,

@@ -18,11 +18,13 @@ function sourcesHash() {
     for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
       const path = join(dir, entry.name);
       if (entry.isDirectory()) walk(path);
-      else if (!entry.name.endsWith('.spec.ts')) hash.update(relative(root, path)).update('\0').update(readFileSync(path)).update('\0');
+      else if (!entry.name.endsWith('.spec.ts'))
+        hash.update(relative(root, path)).update('\0').update(readFileSync(path)).update('\0');
     }
   };
   walk(join(root, 'src'));
-  for (const file of ['tsconfig.json', 'tsconfig.test-build.json', 'nest-cli.json']) hash.update(readFileSync(join(root, file)));
+  for (const file of ['tsconfig.json', 'tsconfig.test-build.json', 'nest-cli.json'])
+    hash.update(readFileSync(join(root, file)));
   return hash.digest('hex');
 }
 
@@ -30,7 +32,10 @@ function buildService() {
   const hash = sourcesHash();
   if (existsSync(serviceMain) && existsSync(stampFile) && readFileSync(stampFile, 'utf8') === hash) return;
   const nest = require.resolve('@nestjs/cli/bin/nest.js', { paths: [root] });
-  execFileSync(process.execPath, [nest, 'build', '--path', 'tsconfig.test-build.json'], { cwd: root, stdio: 'inherit' });
+  execFileSync(process.execPath, [nest, 'build', '--path', 'tsconfig.test-build.json'], {
+    cwd: root,
+    stdio: 'inherit',
+  });
   writeFileSync(stampFile, hash);
 }
 

@@ -18,7 +18,10 @@ const indicatorsByName = (description: string, example: Record<string, HealthInd
 
 /** @nestjs/terminus's readiness body. */
 export class ReadinessDto {
-  @ApiProperty({ enum: ['ok', 'error', 'shutting_down'], description: 'shutting_down (503) once the process drains on SIGTERM' })
+  @ApiProperty({
+    enum: ['ok', 'error', 'shutting_down'],
+    description: 'shutting_down (503) once the process drains on SIGTERM',
+  })
   status: 'ok' | 'error' | 'shutting_down';
 
   @indicatorsByName('Checks that are up', { redis: { status: 'up' }, sandbox: { status: 'up' } })
