@@ -18,11 +18,8 @@ const indicatorsByName = (description: string, example: Record<string, HealthInd
 
 /** @nestjs/terminus's readiness body. */
 export class ReadinessDto {
-  @ApiProperty({
-    enum: ['ok', 'error', 'shutting_down'],
-    description: 'shutting_down (503) once the process drains on SIGTERM',
-  })
-  status: 'ok' | 'error' | 'shutting_down';
+  @ApiProperty({ enum: ['ok', 'error'] })
+  status: 'ok' | 'error';
 
   @indicatorsByName('Checks that are up', { redis: { status: 'up' }, sandbox: { status: 'up' } })
   info: Record<string, HealthIndicatorDto>;
