@@ -148,7 +148,9 @@ export class SandboxPool extends PythonRunner {
   private onExit(server: ForkServer, detail: string): void {
     this.servers.delete(server);
     this.slots.delete(server);
-    if (this.closed) return;
+    // A server that never got ready failed its start, and whoever started it handles that (once):
+    // restarting here too doubled the restart loops on every failed start.
+    if (this.closed || !server.ready) return;
     this.restarts += 1;
     this.logger.debug(`fork server ${server.pid} ended (${detail}); starting a replacement`);
     const restart = () => {
