@@ -9,7 +9,7 @@ import { HttpExceptionFilter } from './common/http-exception.filter';
 import { JsonBodyMiddleware } from './common/json-body.middleware';
 import { RequestIdMiddleware } from './common/request-id.middleware';
 import { AppConfig, Role } from './config/app-config';
-import { ConfigModule } from './config/config.module';
+import { AppConfigModule } from './config/app-config.module';
 import { EditorErrorFormatter } from './editor/editor-error.formatter';
 import { EditorModule } from './editor/editor.module';
 import { ExecutionWorkerModule } from './execution/execution-worker.module';
@@ -41,7 +41,7 @@ export class AppModule implements NestModule {
       module: AppModule,
       imports: [
         LoggerModule.forRoot(logging),
-        ConfigModule.forRoot(config),
+        AppConfigModule.forRoot(config),
         RedisModule.forRoot(connection),
         BullModule.forRoot({ redis: connection.bullRedisOptions(), prefix: `${config.redisPrefix}:bull` }),
         AuthModule,

@@ -4,7 +4,7 @@ import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { AuthModule } from '../auth/auth.module';
 import { loadConfig } from '../config/app-config';
-import { ConfigModule } from '../config/config.module';
+import { AppConfigModule } from '../config/app-config.module';
 import { RedisConnection } from '../redis/redis-connection';
 import { RedisModule } from '../redis/redis.module';
 import { HealthModule } from './health.module';
@@ -21,7 +21,7 @@ describe('HealthController (real embedded Redis, fake sandbox)', () => {
     connection = await RedisConnection.start({});
     const moduleRef = await Test.createTestingModule({
       imports: [
-        ConfigModule.forRoot(loadConfig({ API_KEYS: 'health-spec-key', BUILD_NUMBER: 'test' })),
+        AppConfigModule.forRoot(loadConfig({ API_KEYS: 'health-spec-key', BUILD_NUMBER: 'test' })),
         RedisModule.forRoot(connection),
         AuthModule,
         HealthModule.register({ sandboxHealth: { useValue: sandbox } }),
