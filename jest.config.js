@@ -19,6 +19,8 @@ module.exports = {
     ],
   },
   testEnvironment: 'node',
+  // Process tests run the built service (node dist-test/main.js): built once per run, when sources changed.
+  globalSetup: '<rootDir>/test/support/build-service.js',
   // E2E tests run real Redis, sandboxes and processes; on a loaded 2-core machine 5 s is too tight.
   // A bound, not a target: timing targets live in bench/.
   testTimeout: 30_000,

@@ -1,4 +1,4 @@
-// Cross-process cancel: one ROLE=api and one ROLE=worker process (run from source) on one Redis.
+// Cross-process cancel: one ROLE=api and one ROLE=worker process (built into dist-test/) on one Redis.
 // For each of N running jobs: DELETE on the API process, then
 //   answer  = when the DELETE answered (the worker killed the sandbox and wrote the final state),
 //   gone    = when the sandboxed process had disappeared from the host's /proc.
@@ -9,6 +9,7 @@ const { join } = require('node:path');
 const { createServer } = require('node:net');
 const { randomBytes } = require('node:crypto');
 const Redis = require('ioredis');
+const buildService = require('../test/support/build-service');
 
 const root = join(__dirname, '..');
 const runs = Number(process.argv[2] ?? 20);
@@ -28,7 +29,7 @@ function freePort() {
 }
 
 async function startService(role, port) {
-  const child = spawn(process.execPath, ['-r', join(root, 'test/support/ts-register.js'), join(root, 'src/main.ts')], {
+  const child = spawn(process.execPath, [buildService.serviceMain], {
     cwd: root,
     env: { PATH: process.env.PATH, ROLE: role, PORT: String(port), REDIS_URL: redisUrl, REDIS_PREFIX: prefix, API_KEYS: key, SANDBOX_SERVERS: '1', LOG_LEVEL: 'log' },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -62,6 +63,7 @@ async function api(base, method, path, body) {
 }
 
 (async () => {
+  buildService();
   const port = await freePort();
   const children = [await startService('api', port), await startService('worker', 0)];
   const base = `http://127.0.0.1:${port}`;

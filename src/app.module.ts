@@ -1,17 +1,20 @@
 import { BullModule } from '@nestjs/bull';
 import { DynamicModule, MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
+import { LoggerModule, Params as LoggerParams } from 'nestjs-pino';
 import { ApiKeyMiddleware } from './auth/api-key.middleware';
 import { AuthModule } from './auth/auth.module';
+import { RateLimitModule } from './auth/rate-limit.module';
 import { HttpExceptionFilter } from './common/http-exception.filter';
 import { JsonBodyMiddleware } from './common/json-body.middleware';
 import { RequestIdMiddleware } from './common/request-id.middleware';
 import { AppConfig, Role } from './config/app-config';
-import { ConfigModule } from './config/config.module';
+import { AppConfigModule } from './config/app-config.module';
 import { EditorErrorFormatter } from './editor/editor-error.formatter';
 import { EditorModule } from './editor/editor.module';
 import { ExecutionWorkerModule } from './execution/execution-worker.module';
 import { ExecutionModule } from './execution/execution.module';
+import { GracefulShutdown } from './graceful-shutdown';
 import { PythonRunner } from './execution/runner/python-runner';
 import { SandboxModule } from './execution/sandbox.module';
 import { HealthModule } from './health/health.module';
@@ -32,15 +35,17 @@ export function roleModules(role: Role): DynamicModule['imports'] {
 
 @Module({})
 export class AppModule implements NestModule {
-  /** Config and Redis are resolved before Nest starts (main.ts), then handed in. */
-  static forRoot(config: AppConfig, connection: RedisConnection): DynamicModule {
+  /** Config, Redis and the logger are made before Nest starts (main.ts, app.setup.ts), then handed in. */
+  static forRoot(config: AppConfig, connection: RedisConnection, logging: LoggerParams = {}): DynamicModule {
     return {
       module: AppModule,
       imports: [
-        ConfigModule.forRoot(config),
+        LoggerModule.forRoot(logging),
+        AppConfigModule.forRoot(config),
         RedisModule.forRoot(connection),
         BullModule.forRoot({ ...connection.bullQueueOptions(), prefix: `${config.redisPrefix}:bull` }),
         AuthModule,
+        RateLimitModule,
         SandboxModule,
         JobsModule,
         WebhooksModule,
@@ -48,7 +53,9 @@ export class AppModule implements NestModule {
         MetricsModule,
         ...(roleModules(config.role) ?? []),
       ],
-      providers: [{ provide: APP_FILTER, inject: [AppConfig], useFactory: (c: AppConfig) => new HttpExceptionFilter(c, [new EditorErrorFormatter()]) }],
+      providers: [
+        GracefulShutdown,
+        { provide: APP_FILTER, inject: [AppConfig], useFactory: (c: AppConfig) => new HttpExceptionFilter(c, [new EditorErrorFormatter()]) }],
     };
   }
 

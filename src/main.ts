@@ -1,7 +1,6 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { createApp } from './app.setup';
-import { drainAndClose } from './graceful-shutdown';
 import { AppConfig, loadConfig } from './config/app-config';
 import { RedisConnection } from './redis/redis-connection';
 import { checkSandboxPrerequisites } from './execution/runner/sandbox-prerequisites';
@@ -26,21 +25,8 @@ async function bootstrap(): Promise<void> {
     await connection.stop();
     process.exit(1);
   }
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.log(`${signal}: draining (up to ${config.shutdownGraceMs} ms), then shutting down`);
-    try {
-      await drainAndClose(app, config.shutdownGraceMs, logger);
-    } catch (err) {
-      logger.error(`shutdown: ${(err as Error).message}`);
-    }
-    await connection.stop();
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
+  // SIGTERM/SIGINT: GracefulShutdown drains (beforeApplicationShutdown), Nest closes the rest, the process exits 0.
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
   if (config.role === 'worker') {
     await app.init();
     logger.log(`worker started (pid ${process.pid}, concurrency ${config.workerConcurrency})`);

@@ -1,12 +1,13 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { serviceMain } from './service-process';
 import { KEY } from './utils';
 
 const root = join(__dirname, '..');
 
-/** Runs the service from source with `env` only; resolves with its exit code and output. */
+/** Runs the built service (see service-process.ts) with `env` only; resolves with its exit code and output. */
 function boot(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['-r', join(root, 'test/support/ts-register.js'), join(root, 'src/main.ts')], {
+  const child = spawn(process.execPath, [serviceMain], {
     cwd: root,
     env: { API_KEYS: KEY, PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -26,7 +27,6 @@ function boot(env: Record<string, string>): Promise<{ code: number | null; stdou
 
 // A missing prerequisite or a bad value stops the boot with one line naming it: no stack trace.
 describe('boot errors are one line and a non-zero exit', () => {
-  jest.setTimeout(60_000); // each case compiles the app from source in a new process
   it.each([
     ['bubblewrap missing from PATH', { PATH: '/nonexistent' }, /^Cannot start: bwrap not found on PATH: install bubblewrap/],
     ['a PYTHON_BIN that does not exist', { PYTHON_BIN: '/usr/bin/no-such-python' }, /^Cannot start: PYTHON_BIN \/usr\/bin\/no-such-python is not executable/],

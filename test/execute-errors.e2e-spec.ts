@@ -1,4 +1,5 @@
-import { KEY, OTHER_KEY, startTestApp, TestApp, waitFor } from './utils';
+import Redis from 'ioredis';
+import { KEY, OTHER_KEY, SHARED_REDIS_URL, startTestApp, TestApp, waitFor } from './utils';
 
 const PATH = '/v1/code/execute/python';
 
@@ -139,5 +140,22 @@ describe('RATE_LIMIT_PER_MINUTE', () => {
     expect(editor.status).toBe(429);
     expect(editor.body).toMatchObject({ success: false, error: 'RATE_LIMITED' });
     expect(editor.headers['retry-after']).toBeDefined();
+  });
+
+  it('is one budget per key across API processes, counted in Redis under REDIS_PREFIX', async () => {
+    const api = await startTestApp({ RATE_LIMIT_PER_MINUTE: '3', ROLE: 'api', REDIS_PREFIX: t.prefix });
+    try {
+      // OTHER_KEY ran once in the test above, on the first process.
+      for (const http of [api.http, t.http]) {
+        expect((await http.post(PATH).set('x-api-key', OTHER_KEY).send({ code: '1' })).status).toBe(200);
+      }
+      const limited = await api.http.post(PATH).set('x-api-key', OTHER_KEY).send({ code: '1' });
+      expect(limited.status).toBe(429);
+      const redis = new Redis(SHARED_REDIS_URL);
+      expect(await redis.keys(`${t.prefix}:rate:*`)).not.toHaveLength(0);
+      redis.disconnect();
+    } finally {
+      await api.app.close();
+    }
   });
 });

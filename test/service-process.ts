@@ -4,13 +4,17 @@ import { join } from 'node:path';
 import { KEY, OTHER_KEY, SHARED_REDIS_URL } from './utils';
 
 const root = join(__dirname, '..');
+// Built by Jest's globalSetup: the same `nest build` as `npm start`, into a test-only outDir.
+export const serviceMain = join(root, 'dist-test', 'main.js');
 
-/** A real service process (`src/main.ts` run from source), as `npm start` would run it. */
+/** A real service process, built by Jest's globalSetup (test/support/build-service.js), as `npm start` would run it. */
 export interface ServiceProcess {
   child: ChildProcess;
   port: number;
   url: string;
+  /** stdout and stderr, interleaved. */
   output(): string;
+  stdout(): string;
   /** Resolves with how the process ended. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
@@ -30,7 +34,7 @@ export async function freePort(): Promise<number> {
 /** Starts one service process on the shared test Redis under `prefix`; resolves once it is serving. */
 export async function startServiceProcess(prefix: string, env: Record<string, string>): Promise<ServiceProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['-r', join(root, 'test/support/ts-register.js'), join(root, 'src/main.ts')], {
+  const child = spawn(process.execPath, [serviceMain], {
     cwd: root,
     env: {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
@@ -46,7 +50,8 @@ export async function startServiceProcess(prefix: string, env: Record<string, st
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  let stdout = '';
+  child.stdout!.on('data', (chunk: Buffer) => ((output += chunk.toString()), (stdout += chunk.toString())));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
@@ -61,7 +66,7 @@ export async function startServiceProcess(prefix: string, env: Record<string, st
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  return { child, port, url: `http://127.0.0.1:${port}`, output: () => output, exited };
+  return { child, port, url: `http://127.0.0.1:${port}`, output: () => output, stdout: () => stdout, exited };
 }
 
 /** Stops a process if it still runs (SIGKILL: tests that care about SIGTERM send it themselves). */

@@ -8,7 +8,7 @@ import { ApiKeyStore } from '../auth/api-key.store';
 import { AuthModule } from '../auth/auth.module';
 import { Public } from '../auth/auth.decorators';
 import { loadConfig } from '../config/app-config';
-import { ConfigModule } from '../config/config.module';
+import { AppConfigModule } from '../config/app-config.module';
 import { JsonBodyMiddleware } from './json-body.middleware';
 import type { ServiceRequest } from './service-request';
 
@@ -102,7 +102,7 @@ class EchoController {
   }
 }
 
-@Module({ imports: [ConfigModule.forRoot(config), AuthModule], controllers: [EchoController] })
+@Module({ imports: [AppConfigModule.forRoot(config), AuthModule], controllers: [EchoController] })
 class EchoModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {
     consumer.apply(ApiKeyMiddleware, JsonBodyMiddleware).forRoutes('{*path}');

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AppConfig, ConfigError, loadConfig, nestLogLevels } from './app-config';
+import { AppConfig, ConfigError, loadConfig } from './app-config';
 import { packageVersion } from './build-info';
 
 const base = { API_KEYS: 'test-key', BUILD_NUMBER: 'test' };
@@ -234,15 +234,5 @@ describe('loadConfig', () => {
     const { buildNumber } = loadConfig({ API_KEYS: 'k' });
     expect(buildNumber.startsWith(packageVersion())).toBe(true);
     expect(buildNumber).toMatch(/^\d+\.\d+\.\d+(\+[0-9a-f]{4,40})?$/);
-  });
-});
-
-describe('nestLogLevels', () => {
-  it.each([
-    ['error', ['fatal', 'error']],
-    ['log', ['fatal', 'error', 'warn', 'log']],
-    ['verbose', ['fatal', 'error', 'warn', 'log', 'debug', 'verbose']],
-  ] as const)('%s', (level, expected) => {
-    expect(nestLogLevels(level)).toEqual(expected);
   });
 });

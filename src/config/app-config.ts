@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { isAbsolute, normalize } from 'node:path';
-import type { LogLevel } from '@nestjs/common';
 import { defaultBuildNumber } from './build-info';
 import { readRedisConfig, RedisConfig } from './redis-config';
 
@@ -152,11 +151,6 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     logLevel: oneOf('LOG_LEVEL', read('LOG_LEVEL'), logLevels, 'log'),
     production,
   });
-}
-
-/** The Nest logger levels enabled by a LOG_LEVEL (each level includes the ones above it). */
-export function nestLogLevels(level: ConfigLogLevel): LogLevel[] {
-  return ['fatal', ...logLevels.slice(0, logLevels.indexOf(level) + 1)];
 }
 
 function parseInteger(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {

@@ -36,7 +36,7 @@ export class ExecutionProcessor {
 
   @OnQueueStalled()
   onStalled(job: Job<ExecutionJobData>): void {
-    this.logger.warn(`job ${job.id}: its worker stopped mid-run; queued to run once more`);
+    this.logger.warn({ job_id: job.id }, 'its worker stopped mid-run; queued to run once more');
   }
 
   /** Our handler records every ending itself, so a job Bull fails was lost (or the handler broke): end it. */
@@ -46,7 +46,7 @@ export class ExecutionProcessor {
     try {
       await this.lifecycle.endLost(String(job.id), `Bull failed it (${job.failedReason ?? 'no reason given'})`);
     } catch (err) {
-      this.logger.error(`job ${job.id}: could not record the lost job: ${(err as Error).message}`);
+      this.logger.error({ job_id: job.id }, `could not record the lost job: ${(err as Error).message}`);
     }
   }
 }

@@ -22,7 +22,7 @@ export class ExecutionService {
     const timeoutSec = Math.min(data.timeoutSec, this.config.maxTimeoutSec);
     const run = await this.runner.run({ runId: data.jobId, code: data.code, stdin: data.stdin, timeoutMs: timeoutSec * 1000 }, signal);
     if (run.status === 'crashed' || run.status === 'setup_failed') {
-      this.logger.error(`job ${data.jobId}: sandbox ${run.status}: ${JSON.stringify(run.error)}`);
+      this.logger.error({ job_id: data.jobId }, `sandbox ${run.status}: ${JSON.stringify(run.error)}`);
     }
     await this.lifecycle.finish(data.jobId, outcomeOfRun(run, timeoutSec));
   }

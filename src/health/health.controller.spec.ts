@@ -1,4 +1,5 @@
 import { HttpStatus, INestApplication } from '@nestjs/common';
+import { HealthIndicatorService } from '@nestjs/terminus';
 import { Test } from '@nestjs/testing';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,12 +7,11 @@ import { join } from 'node:path';
 import request from 'supertest';
 import { AuthModule } from '../auth/auth.module';
 import { loadConfig } from '../config/app-config';
-import { ConfigModule } from '../config/config.module';
+import { AppConfigModule } from '../config/app-config.module';
 import { RedisConnection } from '../redis/redis-connection';
 import { RedisModule } from '../redis/redis.module';
 import { HealthModule } from './health.module';
-import { checkTimeoutMs, HealthService } from './health.service';
-import { SandboxHealth } from './sandbox-health';
+import { checkTimeoutMs, RedisHealthIndicator } from './health-indicators';
 
 const up = { status: 'up' };
 
@@ -26,7 +26,7 @@ describe('HealthController (real embedded Redis, fake sandbox)', () => {
     connection = await RedisConnection.start({ redisSentinelName: 'mymaster', redisCommandTimeoutMs: 1000, dataDir });
     const moduleRef = await Test.createTestingModule({
       imports: [
-        ConfigModule.forRoot(loadConfig({ API_KEYS: 'health-spec-key', BUILD_NUMBER: 'test' })),
+        AppConfigModule.forRoot(loadConfig({ API_KEYS: 'health-spec-key', BUILD_NUMBER: 'test' })),
         RedisModule.forRoot(connection),
         AuthModule,
         HealthModule.register({ sandboxHealth: { useValue: sandbox } }),
@@ -69,21 +69,14 @@ describe('HealthController (real embedded Redis, fake sandbox)', () => {
   });
 });
 
-describe('HealthService timeouts', () => {
+describe('RedisHealthIndicator timeouts', () => {
   beforeEach(() => jest.useFakeTimers());
   afterEach(() => jest.useRealTimers());
 
   it('reports a check that does not answer in time as down', async () => {
     const hangingRedis = { ping: () => new Promise<'PONG'>(() => undefined) };
-    const sandbox: SandboxHealth = { isHealthy: async () => true };
-    const report = new HealthService(hangingRedis, sandbox).readiness();
+    const report = new RedisHealthIndicator(new HealthIndicatorService(), hangingRedis).check();
     await jest.advanceTimersByTimeAsync(checkTimeoutMs);
-    const redisDown = { status: 'down', message: `no answer within ${checkTimeoutMs} ms` };
-    expect(await report).toEqual({
-      status: 'error',
-      info: { sandbox: up },
-      error: { redis: redisDown },
-      details: { redis: redisDown, sandbox: up },
-    });
+    expect(await report).toEqual({ redis: { status: 'down', message: `no answer within ${checkTimeoutMs} ms` } });
   });
 });

@@ -1,9 +1,10 @@
-import { Controller, Get, Header, HttpStatus, Res } from '@nestjs/common';
+import { Controller, Get, Header, HttpStatus, Res, ServiceUnavailableException } from '@nestjs/common';
 import { ApiExtraModels, ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { HealthCheckService } from '@nestjs/terminus';
 import type { Response } from 'express';
 import { Public } from '../auth/auth.decorators';
 import { HealthIndicatorDto, LivenessDto, ReadinessDto } from './dto/health-report.dto';
-import { HealthService } from './health.service';
+import { RedisHealthIndicator, SandboxHealthIndicator } from './health-indicators';
 
 /** Probes for orchestrators; plain bodies, not the v1 envelope. */
 @ApiTags('health')
@@ -11,7 +12,11 @@ import { HealthService } from './health.service';
 @Public()
 @Controller('health')
 export class HealthController {
-  constructor(private readonly health: HealthService) {}
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly redis: RedisHealthIndicator,
+    private readonly sandbox: SandboxHealthIndicator,
+  ) {}
 
   @Get('live')
   @Header('Cache-Control', 'no-store')
@@ -27,9 +32,13 @@ export class HealthController {
   @ApiOkResponse({ type: ReadinessDto, description: 'Every check is up' })
   @ApiServiceUnavailableResponse({ type: ReadinessDto, description: 'At least one check is down' })
   async ready(@Res({ passthrough: true }) response: Response): Promise<ReadinessDto> {
-    const report = await this.health.readiness();
-    // Set directly rather than thrown, so the error filter does not wrap it in an envelope.
-    if (report.status !== 'ok') response.status(HttpStatus.SERVICE_UNAVAILABLE);
-    return report;
+    try {
+      return (await this.health.check([() => this.redis.check(), () => this.sandbox.check()])) as ReadinessDto;
+    } catch (error) {
+      // Terminus throws its report as a 503; answered as is, so the error filter does not wrap it in an envelope.
+      if (!(error instanceof ServiceUnavailableException)) throw error;
+      response.status(HttpStatus.SERVICE_UNAVAILABLE);
+      return error.getResponse() as ReadinessDto;
+    }
   }
 }

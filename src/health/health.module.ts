@@ -1,6 +1,7 @@
 import { DynamicModule, ExistingProvider, FactoryProvider, Module, ModuleMetadata, ValueProvider } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
 import { HealthController } from './health.controller';
-import { HealthService } from './health.service';
+import { RedisHealthIndicator, SandboxHealthIndicator } from './health-indicators';
 import { SANDBOX_HEALTH, SandboxHealth } from './sandbox-health';
 
 export interface HealthModuleOptions {
@@ -19,9 +20,9 @@ export class HealthModule {
   static register(options: HealthModuleOptions): DynamicModule {
     return {
       module: HealthModule,
-      imports: options.imports ?? [],
+      imports: [TerminusModule.forRoot({ errorLogStyle: 'json' }), ...(options.imports ?? [])],
       controllers: [HealthController],
-      providers: [HealthService, { provide: SANDBOX_HEALTH, ...options.sandboxHealth }],
+      providers: [RedisHealthIndicator, SandboxHealthIndicator, { provide: SANDBOX_HEALTH, ...options.sandboxHealth }],
     };
   }
 }

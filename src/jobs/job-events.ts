@@ -1,4 +1,4 @@
-import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { AppConfig } from '../config/app-config';
 import { RedisConnection } from '../redis/redis-connection';
@@ -9,7 +9,7 @@ export type EventType = 'ended' | 'cancel';
 
 /** Cluster-wide job events over one Redis pub/sub channel: "a job ended", "cancel this job". */
 @Injectable()
-export class JobEvents implements OnModuleInit, OnModuleDestroy {
+export class JobEvents implements OnModuleInit, OnApplicationShutdown {
   readonly channel: string;
   private subscriber?: Redis;
   private readonly endWaiters = new Map<string, Set<(record?: JobRecord) => void>>();
@@ -45,7 +45,8 @@ export class JobEvents implements OnModuleInit, OnModuleDestroy {
     else if (type === 'cancel') for (const listener of this.cancelListeners) listener(jobId);
   }
 
-  onModuleDestroy(): void {
+  // Not onModuleDestroy: that runs before the SIGTERM drain, whose sync callers still wait for 'ended'.
+  onApplicationShutdown(): void {
     this.subscriber?.disconnect();
   }
 

@@ -82,7 +82,7 @@ export class JobLifecycle {
       try {
         await listener(ended);
       } catch (err) {
-        this.logger.error(`job ${jobId}: ended listener failed: ${(err as Error).message}`);
+        this.logger.error({ job_id: jobId }, `ended listener failed: ${(err as Error).message}`);
       }
     }
     return ended;
@@ -100,7 +100,7 @@ export class JobLifecycle {
   async endLost(jobId: string, reason: string): Promise<void> {
     const record = await this.repository.get(jobId);
     if (record && !isEnded(record.status)) {
-      if (!record.cancelRequested) this.logger.error(`job ${jobId}: ${reason}; failing it`);
+      if (!record.cancelRequested) this.logger.error({ job_id: jobId }, `${reason}; failing it`);
       await this.finish(jobId, record.cancelRequested ? cancelledOutcome() : lostOutcome());
     }
     await this.queue.remove(jobId);

@@ -9,7 +9,10 @@ export const REDIS_CLIENT = Symbol('REDIS_CLIENT');
 @Global()
 @Module({})
 export class RedisModule implements OnApplicationShutdown {
-  constructor(@Inject(REDIS_CLIENT) private readonly client: Redis) {}
+  constructor(
+    @Inject(REDIS_CLIENT) private readonly client: Redis,
+    private readonly connection: RedisConnection,
+  ) {}
 
   static forRoot(connection: RedisConnection): DynamicModule {
     return {
@@ -23,8 +26,10 @@ export class RedisModule implements OnApplicationShutdown {
     };
   }
 
-  // The connection itself belongs to main.ts, which stops it after app.close().
-  onApplicationShutdown(): void {
+  // A global module, so its hook runs after the other modules'. On a signal the process exits right after
+  // Nest's hooks, so the connection (and an embedded server) is stopped here; otherwise its owner stops it.
+  async onApplicationShutdown(signal?: string): Promise<void> {
     this.client.disconnect();
+    if (signal) await this.connection.stop();
   }
 }

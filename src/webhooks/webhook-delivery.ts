@@ -53,10 +53,11 @@ export class WebhookDelivery {
     await this.jobWebhooks.setState(jobId, state);
     this.metrics.recordWebhook(state.status === 'pending' ? 'retried' : state.status);
 
-    const where = `job ${jobId} → ${originOf(webhook.url)}`;
-    if (state.status === 'failed') this.logger.warn(`${where}: failed after ${attempts} attempt(s): ${state.last_error}`);
-    else if (retry) this.logger.debug(`${where}: attempt ${attempts} failed (${state.last_error}); will retry`);
-    else this.logger.debug(`${where}: delivered on attempt ${attempts}`);
+    const fields = { job_id: jobId };
+    const where = `webhook to ${originOf(webhook.url)}`;
+    if (state.status === 'failed') this.logger.warn(fields, `${where}: failed after ${attempts} attempt(s): ${state.last_error}`);
+    else if (retry) this.logger.debug(fields, `${where}: attempt ${attempts} failed (${state.last_error}); will retry`);
+    else this.logger.debug(fields, `${where}: delivered on attempt ${attempts}`);
     return retry ? 'retry' : 'settled';
   }
 }

@@ -68,6 +68,8 @@ interface InFlight {
  */
 export class ForkServer extends EventEmitter {
   runsServed = 0;
+  /** The server said 'ready': it can take runs until it exits. */
+  ready = false;
   readonly startedAtMs = Date.now();
   pid: number | undefined;
   private child?: ChildProcess;
@@ -200,6 +202,7 @@ export class ForkServer extends EventEmitter {
     }
     for (const message of messages as Array<{ op: string }>) {
       if (message.op === 'ready') {
+        this.ready = true;
         this.readyWaiter?.resolve();
         this.readyWaiter = undefined;
       } else if (message.op === 'done') {

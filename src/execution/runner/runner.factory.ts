@@ -127,6 +127,11 @@ export class NoLocalRunner extends PythonRunner {
 export async function createRunner(settings: RunnerSettings & { role: 'all' | 'api' | 'worker' }): Promise<PythonRunner> {
   if (settings.role === 'api') return new NoLocalRunner();
   const pool = createSandboxPool(settings);
-  await pool.start();
+  try {
+    await pool.start();
+  } catch (error) {
+    await pool.close(); // no replacement servers (or their cgroups) outlive a failed boot
+    throw error;
+  }
   return pool;
 }

@@ -62,6 +62,21 @@ describe('SandboxPool (real bwrap + /usr/bin/python3)', () => {
   });
 });
 
+describe('SandboxPool health while every server is busy', () => {
+  const pool = usePool({ sandboxServers: 1 });
+
+  it('answers healthy at once instead of queueing a probe behind the running program', async () => {
+    let runEnded = false;
+    const long = pool()
+      .run({ runId: 'long', code: 'import time; time.sleep(3)', stdin: '', timeoutMs: 10_000 })
+      .then((outcome) => ((runEnded = true), outcome));
+    while (pool().stats().busy < 1) await new Promise((r) => setImmediate(r));
+    await expect(pool().isHealthy()).resolves.toBe(true);
+    expect(runEnded).toBe(false);
+    expect((await long).status).toBe('exited');
+  }, 15_000);
+});
+
 describe('SandboxPool recycling under load', () => {
   const pool = usePool({ recycleAfterRuns: 5 });
 

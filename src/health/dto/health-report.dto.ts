@@ -16,7 +16,7 @@ export class LivenessDto {
 const indicatorsByName = (description: string, example: Record<string, HealthIndicatorDto>) =>
   ApiProperty({ type: 'object', additionalProperties: { $ref: getSchemaPath(HealthIndicatorDto) }, description, example });
 
-/** Terminus-compatible readiness body. */
+/** @nestjs/terminus's readiness body. */
 export class ReadinessDto {
   @ApiProperty({ enum: ['ok', 'error'] })
   status: 'ok' | 'error';

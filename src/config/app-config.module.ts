@@ -1,14 +1,14 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { AppConfig, loadConfig } from './app-config';
 
-/** Makes the one AppConfig of the process injectable everywhere. */
+/** Makes the one AppConfig of the process injectable everywhere (not @nestjs/config's ConfigModule). */
 @Global()
 @Module({})
-export class ConfigModule {
+export class AppConfigModule {
   // main.ts loads the config before Nest starts (Redis needs it), so it is passed in rather than reloaded.
   static forRoot(config: AppConfig = loadConfig(process.env)): DynamicModule {
     return {
-      module: ConfigModule,
+      module: AppConfigModule,
       global: true,
       providers: [{ provide: AppConfig, useValue: config }],
       exports: [AppConfig],
