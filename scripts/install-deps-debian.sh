@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages the service needs besides Node on Debian/Ubuntu:
-# bubblewrap (the sandbox), redis-server (embedded Redis when REDIS_URL is unset), python3 at /usr/bin/python3.
+# bubblewrap (the sandbox), redis-server (embedded Redis when REDIS_URL is unset), python3 at /usr/bin/python3,
+# and chromium (only for the tests: npm test opens Swagger UI in it through playwright-core).
 # Already-installed packages are skipped, and apt-get is not run at all when nothing is missing.
 set -euo pipefail
 
@@ -21,9 +22,10 @@ missing=()
 command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 [ -x /usr/bin/python3 ] || missing+=(python3)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "System packages present: bubblewrap, redis-server, /usr/bin/python3"
+  echo "System packages present: bubblewrap, redis-server, /usr/bin/python3, /usr/bin/chromium"
   exit 0
 fi
 

@@ -16,6 +16,7 @@ import { JobsModule } from './jobs/jobs.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { RedisConnection } from './redis/redis-connection';
 import { RedisModule } from './redis/redis.module';
+import { RuntimeModule } from './runtime/runtime.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
 
 @Module({})
@@ -35,6 +36,7 @@ export class AppModule implements NestModule {
         EditorModule,
         HealthModule.register({ imports: [ExecutionModule], sandboxHealth: { useExisting: PythonRunner } }),
         MetricsModule,
+        RuntimeModule,
       ],
       providers: [{ provide: APP_FILTER, inject: [AppConfig], useFactory: (c: AppConfig) => new HttpExceptionFilter(c, [new EditorErrorFormatter()]) }],
     };

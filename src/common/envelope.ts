@@ -43,6 +43,10 @@ export class ErrorEnvelopeDto extends EnvelopeDto {
     description: '1 for an exception, n for sys.exit(n), 124 for a timeout, 128+n for signal n; the HTTP status when nothing ran',
   })
   exit_code: number;
+  @ApiPropertyOptional({ example: false, description: 'A run that failed: stdout exceeded MAX_OUTPUT_BYTES and was cut' })
+  stdout_truncated?: boolean;
+  @ApiPropertyOptional({ example: false, description: 'A run that failed: stderr exceeded MAX_OUTPUT_BYTES and was cut' })
+  stderr_truncated?: boolean;
   @ApiPropertyOptional({ type: [String], example: ['timeout must not be less than 1'], description: 'One entry per invalid field' })
   details?: string[];
 }

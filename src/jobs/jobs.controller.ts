@@ -1,10 +1,14 @@
 import { ConflictException, Controller, Delete, Get, NotFoundException, Param, Query, UseInterceptors } from '@nestjs/common';
 import {
-  ApiBadRequestResponse, ApiConflictResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags, ApiUnauthorizedResponse,
+  ApiBadRequestResponse, ApiConflictResponse, ApiInternalServerErrorResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags, ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { ApiKeyAuth, CallerKeyId } from '../auth/auth.decorators';
 import { EnvelopeDraft, ErrorEnvelopeDto } from '../common/envelope';
+import { internalErrorExample, unauthorizedExample } from '../common/envelope.examples';
 import { EnvelopeInterceptor } from '../common/envelope.interceptor';
+import {
+  cancelledJobExample, jobEndedExample, jobExample, jobListExample, jobNotFoundExample, listBadRequestExample,
+} from './dto/jobs.examples';
 import { ListJobsQueryDto } from './dto/list-jobs.dto';
 import { JobEnvelopeDto, JobListEnvelopeDto } from './dto/job-view.envelope';
 import { jobDetail, jobSummary } from './job-view';
@@ -13,15 +17,16 @@ import { JobsService } from './jobs.service';
 @ApiTags('jobs')
 @ApiKeyAuth()
 @UseInterceptors(EnvelopeInterceptor)
-@ApiUnauthorizedResponse({ type: ErrorEnvelopeDto })
+@ApiUnauthorizedResponse({ type: ErrorEnvelopeDto, description: 'Missing or wrong API key', example: unauthorizedExample })
+@ApiInternalServerErrorResponse({ type: ErrorEnvelopeDto, description: 'Unexpected; no internals in the body', example: internalErrorExample })
 @Controller('v1/jobs')
 export class JobsController {
   constructor(private readonly jobs: JobsService) {}
 
   @Get()
-  @ApiOperation({ summary: "The caller's jobs, newest first" })
-  @ApiOkResponse({ type: JobListEnvelopeDto })
-  @ApiBadRequestResponse({ type: ErrorEnvelopeDto })
+  @ApiOperation({ operationId: 'listJobs', summary: "The caller's jobs, newest first" })
+  @ApiOkResponse({ type: JobListEnvelopeDto, example: jobListExample })
+  @ApiBadRequestResponse({ type: ErrorEnvelopeDto, description: 'Unknown status, limit outside 1..100, or a bad cursor', example: listBadRequestExample })
   async list(@Query() query: ListJobsQueryDto, @CallerKeyId() owner: string): Promise<EnvelopeDraft> {
     const page = await this.jobs.list(owner, query.status ?? null, query.limit ?? 20, query.cursor ?? null);
     return {
@@ -32,9 +37,9 @@ export class JobsController {
   }
 
   @Get(':job_id')
-  @ApiOperation({ summary: 'One job: status, times, final envelope, webhook delivery state' })
-  @ApiOkResponse({ type: JobEnvelopeDto })
-  @ApiNotFoundResponse({ type: ErrorEnvelopeDto })
+  @ApiOperation({ operationId: 'getJob', summary: 'One job: status, times, final envelope, webhook delivery state' })
+  @ApiOkResponse({ type: JobEnvelopeDto, example: jobExample })
+  @ApiNotFoundResponse({ type: ErrorEnvelopeDto, description: 'Unknown, expired, or not yours', example: jobNotFoundExample })
   async get(@Param('job_id') jobId: string, @CallerKeyId() owner: string): Promise<EnvelopeDraft> {
     const record = await this.jobs.get(jobId, owner);
     if (!record) throw notFound(jobId);
@@ -42,10 +47,10 @@ export class JobsController {
   }
 
   @Delete(':job_id')
-  @ApiOperation({ summary: 'Cancel a pending or running job (a running program is killed within a second)' })
-  @ApiOkResponse({ type: JobEnvelopeDto })
-  @ApiNotFoundResponse({ type: ErrorEnvelopeDto })
-  @ApiConflictResponse({ type: ErrorEnvelopeDto, description: 'The job had already ended' })
+  @ApiOperation({ operationId: 'cancelJob', summary: 'Cancel a pending or running job (a running program is killed within a second)' })
+  @ApiOkResponse({ type: JobEnvelopeDto, description: 'The job, now cancelled', example: cancelledJobExample })
+  @ApiNotFoundResponse({ type: ErrorEnvelopeDto, description: 'Unknown, expired, or not yours', example: jobNotFoundExample })
+  @ApiConflictResponse({ type: ErrorEnvelopeDto, description: 'The job had already ended', example: jobEndedExample })
   async cancel(@Param('job_id') jobId: string, @CallerKeyId() owner: string): Promise<EnvelopeDraft> {
     const { outcome, record } = await this.jobs.cancel(jobId, owner);
     if (outcome === 'missing' || !record) throw notFound(jobId);

@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiExtraModels, ApiProperty, getSchemaPath } from '@nestjs/swagger';
 import { EnvelopeDto } from '../../common/envelope';
 
 export class WebhookStateDto {
@@ -19,12 +19,19 @@ export class JobSummaryDto {
   @ApiProperty({ type: String, nullable: true, format: 'date-time' }) ended_at: string | null;
 }
 
+@ApiExtraModels(WebhookStateDto)
 export class JobDetailDto extends JobSummaryDto {
   @ApiProperty({ type: Number, nullable: true }) queue_time: number | null;
   @ApiProperty({ type: Number, nullable: true }) run_time: number | null;
   @ApiProperty({ type: Object, nullable: true, description: 'The envelope the execution produced; null until it ends' })
   result: unknown;
-  @ApiPropertyOptional({ type: WebhookStateDto, nullable: true }) webhook: WebhookStateDto | null;
+  // OpenAPI 3.0 ignores `nullable` next to a $ref, so null is its own branch.
+  @ApiProperty({
+    oneOf: [{ $ref: getSchemaPath(WebhookStateDto) }, { type: 'object', nullable: true, enum: [null] }],
+    description: 'null when the job has no webhook_url',
+  })
+  webhook: unknown; // WebhookStateDto | null, spelled out above: the plugin would add a conflicting type for it
+
 }
 
 export class JobListDto {
