@@ -1,7 +1,10 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 
-/** Every v1 body, success or error (API.md, "The v1 envelope"). */
-export class EnvelopeDto {
+/**
+ * The v1 envelope's fields besides `response`. Success envelopes extend this with their own non-null
+ * `response` model (inheriting the nullable one would keep `nullable` on it in OpenAPI).
+ */
+export class EnvelopeFieldsDto {
   @ApiProperty({ example: '/v1/code/execute/python', description: 'The route path' })
   endpoint: string;
   @ApiProperty({ example: 200, description: 'Equals the HTTP status' })
@@ -10,8 +13,6 @@ export class EnvelopeDto {
   id: string | null;
   @ApiProperty({ type: String, nullable: true, format: 'uuid', description: 'The job (null when none was created)' })
   job_id: string | null;
-  @ApiProperty({ type: Object, nullable: true, description: 'The payload on success; null on error' })
-  response: unknown;
   @ApiProperty({ example: 'success', description: '"success", "processing" (202) or a short error text' })
   message: string;
   @ApiProperty({ example: 4242, description: 'pid of the process that ran the job (or that answered)' })
@@ -28,6 +29,12 @@ export class EnvelopeDto {
   queue_length: number;
   @ApiProperty({ example: '0.1.0+abc1234', description: 'Service version + commit' })
   build_number: string;
+}
+
+/** Every v1 body, success or error (API.md, "The v1 envelope"). */
+export class EnvelopeDto extends EnvelopeFieldsDto {
+  @ApiProperty({ type: Object, nullable: true, description: 'The payload on success; null on error' })
+  response: unknown;
 }
 
 /** Error bodies carry these at top level as well. */

@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { EnvelopeDto } from '../../common/envelope';
+import { EnvelopeDto, EnvelopeFieldsDto } from '../../common/envelope';
 import { jsonValueProperty } from '../../common/json-value.schema';
 
 export class ExecutionResultDto {
@@ -21,9 +21,9 @@ export class ExecutionResultDto {
   stderr_truncated: boolean;
 }
 
-export class ExecuteSuccessEnvelopeDto extends EnvelopeDto {
-  @ApiProperty({ type: ExecutionResultDto })
-  declare response: ExecutionResultDto;
+export class ExecuteSuccessEnvelopeDto extends EnvelopeFieldsDto {
+  @ApiProperty({ type: ExecutionResultDto, description: 'What the program left' })
+  response: ExecutionResultDto;
 }
 
 export class ExecuteAcceptedEnvelopeDto extends EnvelopeDto {

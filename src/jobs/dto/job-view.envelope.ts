@@ -1,5 +1,5 @@
 import { ApiExtraModels, ApiProperty, getSchemaPath } from '@nestjs/swagger';
-import { EnvelopeDto } from '../../common/envelope';
+import { EnvelopeFieldsDto } from '../../common/envelope';
 
 export class WebhookStateDto {
   @ApiProperty() url: string;
@@ -39,10 +39,10 @@ export class JobListDto {
   @ApiProperty({ type: String, nullable: true }) next_cursor: string | null;
 }
 
-export class JobEnvelopeDto extends EnvelopeDto {
-  @ApiProperty({ type: JobDetailDto }) declare response: JobDetailDto;
+export class JobEnvelopeDto extends EnvelopeFieldsDto {
+  @ApiProperty({ type: JobDetailDto, description: 'The job' }) response: JobDetailDto;
 }
 
-export class JobListEnvelopeDto extends EnvelopeDto {
-  @ApiProperty({ type: JobListDto }) declare response: JobListDto;
+export class JobListEnvelopeDto extends EnvelopeFieldsDto {
+  @ApiProperty({ type: JobListDto, description: 'A page of jobs' }) response: JobListDto;
 }

@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { EnvelopeDto } from '../../common/envelope';
+import { EnvelopeFieldsDto } from '../../common/envelope';
 
 export class RuntimeLimitsDto {
   @ApiProperty({ example: 30, description: 'Seconds a run gets when the request names no timeout (DEFAULT_TIMEOUT)' })
@@ -30,7 +30,7 @@ export class RuntimeDto {
   sandbox: 'bwrap' | 'process';
 }
 
-export class RuntimeEnvelopeDto extends EnvelopeDto {
-  @ApiProperty({ type: RuntimeDto })
-  declare response: RuntimeDto;
+export class RuntimeEnvelopeDto extends EnvelopeFieldsDto {
+  @ApiProperty({ type: RuntimeDto, description: 'What code can count on here' })
+  response: RuntimeDto;
 }
