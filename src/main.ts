@@ -1,3 +1,5 @@
+// First: tracing must patch http, express and ioredis before anything requires them.
+import { stopTracing } from './tracing';
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { createApp } from './app.setup';
@@ -35,6 +37,7 @@ async function bootstrap(): Promise<void> {
       logger.error(`shutdown: ${(err as Error).message}`);
     }
     await connection.stop();
+    await stopTracing();
     process.exit(0);
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));

@@ -7,6 +7,7 @@ import { ExecutionService } from './execution.service';
 import { ExecutionSubmitter } from './execution.submitter';
 import { PythonRunner } from './runner/python-runner';
 import { createRunner } from './runner/runner.factory';
+import { traced } from '../tracing/traced-runner';
 
 @Module({
   imports: [JobsModule],
@@ -15,7 +16,7 @@ import { createRunner } from './runner/runner.factory';
     {
       provide: PythonRunner,
       inject: [AppConfig],
-      useFactory: (config: AppConfig) => createRunner(config),
+      useFactory: async (config: AppConfig) => traced(await createRunner(config)),
     },
     ExecutionService,
     ExecutionProcessor,

@@ -6,6 +6,7 @@ import type Redis from 'ioredis';
 import { AppConfig } from '../config/app-config';
 import type { Envelope } from '../common/envelope';
 import { RedisConnection } from '../redis/redis-connection';
+import { injectTraceContext } from '../tracing/trace-context';
 import { cancelledEnvelope, EndedTimes, lostEnvelope } from './job-envelope';
 import { JobEvents } from './job-events';
 import { JobStore } from './job-store';
@@ -98,7 +99,7 @@ export class JobsService implements OnModuleInit, OnModuleDestroy {
     };
     // A failed Bull job is kept (until the 'failed' handler removes it, or for the retention
     // window): removing it at once would hide which job a stalled-job failure was about.
-    const added = this.queue.add(RUN_JOB, data, {
+    const added = this.queue.add(RUN_JOB, injectTraceContext(data, jobId), {
       jobId,
       removeOnComplete: true,
       removeOnFail: { age: this.config.jobRetentionSec },

@@ -6,6 +6,7 @@ import { WebhookState } from '../jobs/job.types';
 import { judge } from './webhook-retry-policy';
 import { WebhookSender } from './webhook-sender';
 import { WebhookSigner } from './webhook-signer';
+import { annotateActiveSpan } from '../tracing/trace-context';
 import type { AttemptResult } from './webhooks.service';
 
 /** Worker side: one delivery attempt of a job's final envelope, its result written back to the job. */
@@ -48,6 +49,7 @@ export class WebhookDelivery {
         : { ...webhook, status: retry ? 'pending' : 'failed', attempts, last_status_code: verdict.statusCode, last_error: verdict.error };
     await this.jobs.store.setWebhook(jobId, state);
     this.metrics.recordWebhook(state.status === 'pending' ? 'retried' : state.status);
+    annotateActiveSpan({ 'pyexec.outcome': state.status, 'pyexec.webhook.attempt': attempts, ...(verdict.statusCode && { 'http.response.status_code': verdict.statusCode }) });
 
     const where = `job ${jobId} → ${originOf(webhook.url)}`;
     if (state.status === 'failed') this.logger.warn(`${where}: failed after ${attempts} attempt(s): ${state.last_error}`);

@@ -5,6 +5,7 @@ import { AppConfig } from '../config/app-config';
 import { JobsService } from '../jobs/jobs.service';
 import { JobRecord } from '../jobs/job.types';
 import { backoffDelayMs } from './webhook-retry-policy';
+import { injectTraceContext, withExtractedContext } from '../tracing/trace-context';
 
 export const WEBHOOKS_QUEUE = 'webhooks';
 const DELIVER_JOB = 'deliver';
@@ -47,7 +48,7 @@ export class WebhooksService implements OnModuleInit {
   async enqueue(record: JobRecord): Promise<void> {
     if (!record.webhook) return;
     const keep = { age: this.config.jobRetentionSec };
-    await this.queue.add(DELIVER_JOB, { jobId: record.jobId }, {
+    await this.queue.add(DELIVER_JOB, injectTraceContext({ jobId: record.jobId }), {
       jobId: record.jobId,
       attempts: this.config.webhookMaxAttempts,
       backoff: { type: BACKOFF_STRATEGY, options: { baseMs: this.config.webhookBackoffBaseMs } },
@@ -60,7 +61,8 @@ export class WebhooksService implements OnModuleInit {
   registerWorker(concurrency: number, attempt: (jobId: string, lastAllowed: boolean) => Promise<AttemptResult>): void {
     void this.queue.process(DELIVER_JOB, concurrency, async (job: Job<WebhookJobData>) => {
       const lastAllowed = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-      if ((await attempt(job.data.jobId, lastAllowed)) === 'retry') throw new RetryLater('delivery will be retried');
+      const result = await withExtractedContext(job.data, 'webhook delivery', { jobId: job.data.jobId }, () => attempt(job.data.jobId, lastAllowed));
+      if (result === 'retry') throw new RetryLater('delivery will be retried');
     });
   }
 }
