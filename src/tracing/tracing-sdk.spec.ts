@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { tracingWanted } from './tracing';
+import { tracingWanted } from './tracing-sdk';
 
-const root = join(__dirname, '..');
+const root = join(__dirname, '..', '..');
 
 /** Whether a fresh process has loaded the SDK or an instrumentation after importing src/tracing.ts with `env`. */
 function sdkLoadedAfterImport(env: Record<string, string>): boolean {
