@@ -1,4 +1,5 @@
 import { Controller, Get, UseInterceptors } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
 import { ApiInternalServerErrorResponse, ApiOkResponse, ApiOperation, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import { ApiKeyAuth } from '../auth/auth.decorators';
 import { EnvelopeDraft, ErrorEnvelopeDto } from '../common/envelope';
@@ -25,7 +26,7 @@ const runtimeExample = envelopeExample({
 export class RuntimeController {
   constructor(
     private readonly runtime: RuntimeService,
-    private readonly jobs: JobsService,
+    private readonly moduleRef: ModuleRef,
   ) {}
 
   @Get()
@@ -37,7 +38,8 @@ export class RuntimeController {
   @ApiUnauthorizedResponse({ type: ErrorEnvelopeDto, description: 'Missing or wrong API key', example: unauthorizedExample })
   @ApiInternalServerErrorResponse({ type: ErrorEnvelopeDto, description: 'Unexpected; no internals in the body', example: internalErrorExample })
   async get(): Promise<EnvelopeDraft> {
-    const [response, queueLength] = await Promise.all([this.runtime.describe(), this.jobs.queueLength()]);
+    const jobs = this.moduleRef.get(JobsService, { strict: false });
+    const [response, queueLength] = await Promise.all([this.runtime.describe(), jobs.queueLength()]);
     return { code: 200, response, queue_length: queueLength };
   }
 }
