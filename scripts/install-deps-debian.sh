@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages the service needs besides Node on Debian/Ubuntu:
-# bubblewrap (the sandbox), redis-server (embedded Redis when REDIS_URL is unset), python3 at /usr/bin/python3.
+# bubblewrap (the sandbox), redis-server (embedded Redis when REDIS_URL is unset), python3 at /usr/bin/python3,
+# and chromium (only for the tests: npm test opens Swagger UI in it through playwright-core).
 # Already-installed packages are skipped, and apt-get is not run at all when nothing is missing.
 # Run by `npm start` and `npm test` (prestart/pretest) and by CI; --test adds what the tests use. Not root and no passwordless
 # sudo: one line naming what to install, exit 1.
@@ -28,8 +29,9 @@ command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 [ -x /usr/bin/python3 ] || missing+=(python3)
 if [ "${1:-}" = "--test" ]; then
-  # What the test suite adds: Debian python3-* packages with native libraries, imported in the sandbox.
-  for pkg in python3-numpy python3-pandas; do
+  # What the test suite adds: Debian python3-* packages with native libraries, imported in the sandbox,
+  # and Chromium for the Swagger UI test.
+  for pkg in python3-numpy python3-pandas chromium; do
     installed "$pkg" || missing+=("$pkg")
   done
 fi

@@ -15,6 +15,7 @@ import { EditorModule } from './editor/editor.module';
 import { ExecutionWorkerModule } from './execution/execution-worker.module';
 import { ExecutionModule } from './execution/execution.module';
 import { GracefulShutdown } from './graceful-shutdown';
+import { TracingShutdown } from './tracing/tracing-shutdown';
 import { PythonRunner } from './execution/runner/python-runner';
 import { SandboxModule } from './execution/sandbox.module';
 import { HealthModule } from './health/health.module';
@@ -24,11 +25,12 @@ import { MetricsModule } from './metrics/metrics.module';
 import { RedisConnection } from './redis/redis-connection';
 import { RedisModule } from './redis/redis.module';
 import { WebhooksWorkerModule } from './webhooks/webhooks-worker.module';
+import { RuntimeModule } from './runtime/runtime.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
 
 /** The modules of a role: the only place ROLE decides what this process is made of. */
 export function roleModules(role: Role): DynamicModule['imports'] {
-  const api = [ExecutionModule, JobsApiModule, EditorModule];
+  const api = [ExecutionModule, JobsApiModule, EditorModule, RuntimeModule];
   const worker = [ExecutionWorkerModule, WebhooksWorkerModule];
   return [...(role === 'worker' ? [] : api), ...(role === 'api' ? [] : worker)];
 }
@@ -55,6 +57,7 @@ export class AppModule implements NestModule {
       ],
       providers: [
         GracefulShutdown,
+        TracingShutdown,
         { provide: APP_FILTER, inject: [AppConfig], useFactory: (c: AppConfig) => new HttpExceptionFilter(c, [new EditorErrorFormatter()]) }],
     };
   }

@@ -1,3 +1,5 @@
+// First: tracing must patch http, express and ioredis before anything requires them.
+import './tracing';
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { createApp } from './app.setup';

@@ -1,7 +1,7 @@
 import { Controller, ExecutionContext, Get } from '@nestjs/common';
 import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
 import type { ServiceRequest } from '../common/service-request';
-import { ApiKeyAuth, CallerKeyId } from './auth.decorators';
+import { ApiKeyAuth, CallerKeyId, IS_PUBLIC_KEY, Public } from './auth.decorators';
 
 // @nestjs/swagger does not export its metadata keys.
 const apiSecurityMetadataKey = 'swagger/apiSecurity';
@@ -11,6 +11,13 @@ const apiSecurityMetadataKey = 'swagger/apiSecurity';
 class ThingsController {
   @Get()
   list(@CallerKeyId() _keyId: string): void {}
+}
+
+@Public()
+@Controller('open')
+class OpenController {
+  @Get()
+  probe(): void {}
 }
 
 function callerKeyIdFactory(): (data: unknown, context: ExecutionContext) => string {
@@ -24,6 +31,11 @@ const contextWith = (request: Partial<ServiceRequest>) =>
 describe('auth decorators', () => {
   it('ApiKeyAuth documents both security schemes as alternatives', () => {
     expect(Reflect.getMetadata(apiSecurityMetadataKey, ThingsController)).toEqual([{ 'api-key': [] }, { bearer: [] }]);
+  });
+
+  it('Public lets the route through and documents an empty security requirement (security: [])', () => {
+    expect(Reflect.getMetadata(IS_PUBLIC_KEY, OpenController)).toBe(true);
+    expect(Reflect.getMetadata(apiSecurityMetadataKey, OpenController)).toEqual([]);
   });
 
   it('CallerKeyId returns the key id the guard recorded', () => {

@@ -3,9 +3,12 @@ import { ApiBearerAuth, ApiSecurity } from '@nestjs/swagger';
 import type { ServiceRequest } from '../common/service-request';
 
 export const IS_PUBLIC_KEY = 'auth:isPublic';
+/** @nestjs/swagger's key for security requirements (not exported: its package `exports` hide dist/constants). */
+const API_SECURITY_KEY = 'swagger/apiSecurity';
 
-/** Lets a route (or every route of a controller) through without an API key. */
-export const Public = (): MethodDecorator & ClassDecorator => SetMetadata(IS_PUBLIC_KEY, true);
+/** Lets a route (or every route of a controller) through without an API key; OpenAPI says so with `security: []`. */
+export const Public = (): MethodDecorator & ClassDecorator =>
+  applyDecorators(SetMetadata(IS_PUBLIC_KEY, true), SetMetadata(API_SECURITY_KEY, []));
 
 /** Documents the API-key requirement (either header) in OpenAPI; the global ApiKeyGuard enforces it. */
 export const ApiKeyAuth = (): MethodDecorator & ClassDecorator =>

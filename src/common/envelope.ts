@@ -1,8 +1,11 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { envelopeTimes } from './time';
 
-/** Every v1 body, success or error (API.md, "The v1 envelope"). */
-export class EnvelopeDto {
+/**
+ * The v1 envelope's fields besides `response`. Success envelopes extend this with their own non-null
+ * `response` model (inheriting the nullable one would keep `nullable` on it in OpenAPI).
+ */
+export class EnvelopeFieldsDto {
   @ApiProperty({ example: '/v1/code/execute/python', description: 'The route path' })
   endpoint: string;
   @ApiProperty({ example: 200, description: 'Equals the HTTP status' })
@@ -11,8 +14,6 @@ export class EnvelopeDto {
   id: string | null;
   @ApiProperty({ type: String, nullable: true, format: 'uuid', description: 'The job (null when none was created)' })
   job_id: string | null;
-  @ApiProperty({ type: Object, nullable: true, description: 'The payload on success; null on error' })
-  response: unknown;
   @ApiProperty({ example: 'success', description: '"success", "processing" (202) or a short error text' })
   message: string;
   @ApiProperty({ example: 4242, description: 'pid of the process that ran the job (or that answered)' })
@@ -31,6 +32,12 @@ export class EnvelopeDto {
   build_number: string;
 }
 
+/** Every v1 body, success or error (API.md, "The v1 envelope"). */
+export class EnvelopeDto extends EnvelopeFieldsDto {
+  @ApiProperty({ type: Object, nullable: true, description: 'The payload on success; null on error' })
+  response: unknown;
+}
+
 /** Error bodies carry these at top level as well. */
 export class ErrorEnvelopeDto extends EnvelopeDto {
   @ApiProperty({ example: 'ZeroDivisionError: division by zero' })
@@ -44,6 +51,10 @@ export class ErrorEnvelopeDto extends EnvelopeDto {
     description: '1 for an exception, n for sys.exit(n), 124 for a timeout, 128+n for signal n; the HTTP status when nothing ran',
   })
   exit_code: number;
+  @ApiPropertyOptional({ example: false, description: 'A run that failed: stdout exceeded MAX_OUTPUT_BYTES and was cut' })
+  stdout_truncated?: boolean;
+  @ApiPropertyOptional({ example: false, description: 'A run that failed: stderr exceeded MAX_OUTPUT_BYTES and was cut' })
+  stderr_truncated?: boolean;
   @ApiPropertyOptional({ type: [String], example: ['timeout must not be less than 1'], description: 'One entry per invalid field' })
   details?: string[];
 }

@@ -49,14 +49,16 @@ describe('swagger', () => {
   });
   afterAll(() => app.close());
 
-  it('builds the document with both security schemes, the tags and the package version', () => {
+  it('builds the document with both security schemes, the tags, the package version, a license and a server', () => {
     const document = buildOpenApiDocument(app);
     expect(document.info).toMatchObject({ title: 'Python Execution Service', version: packageVersion() });
     expect(document.components?.securitySchemes).toEqual({
       'api-key': expect.objectContaining({ type: 'apiKey', in: 'header', name: 'x-api-key' }),
       bearer: expect.objectContaining({ type: 'http', scheme: 'bearer' }),
     });
-    expect(document.tags?.map((tag) => tag.name)).toEqual(['execution', 'jobs', 'editor', 'health']);
+    expect(document.tags?.map((tag) => tag.name)).toEqual(['execution', 'jobs', 'editor', 'runtime', 'health']);
+    expect(document.info.license?.name).toMatch(/UNLICENSED/);
+    expect(document.servers).toEqual([expect.objectContaining({ url: '/' })]);
   });
 
   it('sorts paths and schemas by code unit, whatever the declaration order', () => {

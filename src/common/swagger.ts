@@ -27,7 +27,12 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .addTag('execution', 'Run Python code (v1)')
     .addTag('jobs', 'Follow, list and cancel jobs (v1)')
     .addTag('editor', 'Editor-automation dialect (`{ success: ... }` bodies)')
+    .addTag('runtime', 'What code can count on here')
     .addTag('health', 'Liveness and readiness probes')
+    // package.json's "UNLICENSED" (proprietary, no licence granted); the link says what the term means.
+    .setLicense('UNLICENSED (proprietary)', 'https://docs.npmjs.com/cli/v10/configuring-npm/package-json#license')
+    // Relative: Swagger UI and SDKs call the origin that served the document.
+    .addServer('/', 'The service that serves this document')
     .build();
   const document = SwaggerModule.createDocument(app, config);
   const schemas = document.components?.schemas;

@@ -1,6 +1,6 @@
 import { Body, Controller, Headers, HttpCode, Post, Req, Res, UseInterceptors } from '@nestjs/common';
 import {
-  ApiAcceptedResponse, ApiBadRequestResponse, ApiHeader, ApiInternalServerErrorResponse, ApiOkResponse, ApiOperation,
+  ApiAcceptedResponse, ApiBadRequestResponse, ApiBody, ApiHeader, ApiInternalServerErrorResponse, ApiOkResponse, ApiOperation,
   ApiPayloadTooLargeResponse, ApiRequestTimeoutResponse, ApiTags, ApiTooManyRequestsResponse, ApiUnauthorizedResponse,
   ApiServiceUnavailableResponse, ApiUnsupportedMediaTypeResponse,
 } from '@nestjs/swagger';
@@ -15,6 +15,11 @@ import { v1Envelope } from '../jobs/job-envelope';
 import { ExecutePythonDto } from './dto/execute-python.dto';
 import { ExecutionSubmitter, SERVICE_UNAVAILABLE_DOC } from './execution.submitter';
 import { ExecuteAcceptedEnvelopeDto, ExecuteSuccessEnvelopeDto } from './dto/execute-response.envelope';
+import { internalErrorExample, unauthorizedExample } from '../common/envelope.examples';
+import {
+  executeAcceptedExample, executeBadRequestExamples, executeOkExamples, executeRequestExamples, executeTimeoutExample,
+  payloadTooLargeExample, tooManyRequestsExamples, unsupportedMediaTypeExample,
+} from './dto/execute.examples';
 
 @ApiTags('execution')
 @ApiKeyAuth()
@@ -31,21 +36,31 @@ export class ExecutionController {
   @HttpCode(200)
   @RateLimited()
   @ApiOperation({
+    operationId: 'executePython',
     summary: 'Run a Python snippet',
     description:
       'Synchronous by default: answers when the program ends. With `async: true` or `webhook_url`, answers 202 at once; ' +
       'poll GET /v1/jobs/{job_id} or receive the final envelope on the webhook.',
   })
+  @ApiBody({ type: ExecutePythonDto, examples: executeRequestExamples })
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Repeat-safe retries: the same key returns the original job' })
-  @ApiOkResponse({ type: ExecuteSuccessEnvelopeDto, description: 'The program ran to completion (exit status 0)' })
-  @ApiAcceptedResponse({ type: ExecuteAcceptedEnvelopeDto, description: 'Queued (async or webhook)' })
-  @ApiBadRequestResponse({ type: ErrorEnvelopeDto, description: 'Invalid body, or the program failed (exception, SyntaxError, non-zero exit, limit)' })
-  @ApiUnauthorizedResponse({ type: ErrorEnvelopeDto })
-  @ApiRequestTimeoutResponse({ type: ErrorEnvelopeDto, description: 'Wall-clock timeout; partial stdout/stderr included' })
-  @ApiPayloadTooLargeResponse({ type: ErrorEnvelopeDto })
-  @ApiUnsupportedMediaTypeResponse({ type: ErrorEnvelopeDto })
-  @ApiTooManyRequestsResponse({ type: ErrorEnvelopeDto, description: 'Queue full or per-key rate limit (Retry-After)' })
-  @ApiInternalServerErrorResponse({ type: ErrorEnvelopeDto })
+  @ApiOkResponse({ type: ExecuteSuccessEnvelopeDto, description: 'The program ran to completion (exit status 0)', examples: executeOkExamples })
+  @ApiAcceptedResponse({ type: ExecuteAcceptedEnvelopeDto, description: 'Queued (async or webhook)', example: executeAcceptedExample })
+  @ApiBadRequestResponse({
+    type: ErrorEnvelopeDto,
+    description: 'Invalid body, or the program failed (exception, SyntaxError, non-zero exit, limit)',
+    examples: executeBadRequestExamples,
+  })
+  @ApiUnauthorizedResponse({ type: ErrorEnvelopeDto, description: 'Missing or wrong API key', example: unauthorizedExample })
+  @ApiRequestTimeoutResponse({
+    type: ErrorEnvelopeDto, description: 'Wall-clock timeout; partial stdout/stderr included', example: executeTimeoutExample,
+  })
+  @ApiPayloadTooLargeResponse({ type: ErrorEnvelopeDto, description: 'Body over MAX_BODY_BYTES', example: payloadTooLargeExample })
+  @ApiUnsupportedMediaTypeResponse({ type: ErrorEnvelopeDto, description: 'Content-Type is not JSON', example: unsupportedMediaTypeExample })
+  @ApiTooManyRequestsResponse({
+    type: ErrorEnvelopeDto, description: 'Queue full, or per-key rate limit (Retry-After)', examples: tooManyRequestsExamples,
+  })
+  @ApiInternalServerErrorResponse({ type: ErrorEnvelopeDto, description: 'Unexpected; no internals in the body', example: internalErrorExample })
   @ApiServiceUnavailableResponse({ type: ErrorEnvelopeDto, description: SERVICE_UNAVAILABLE_DOC })
   async execute(
     @Body() body: ExecutePythonDto,

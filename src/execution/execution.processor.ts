@@ -8,6 +8,7 @@ import { JobLifecycle } from '../jobs/job-lifecycle';
 import type { ExecutionJobData } from '../jobs/job.types';
 import { RunningJobs } from '../jobs/running-jobs';
 import { ExecutionService } from './execution.service';
+import { withExtractedContext } from '../tracing/trace-context';
 
 /**
  * Consumer of `executions` (worker roles): each job goes to ExecutionService, at most
@@ -31,7 +32,10 @@ export class ExecutionProcessor {
   async run(job: Job<ExecutionJobData>): Promise<void> {
     // processedOn: when Bull handed the job to this worker (the run's start, its queue time's end).
     const startedAtMs = job.processedOn ?? Date.now();
-    await this.running.run(job.data.jobId, (signal) => this.execution.execute(job.data, startedAtMs, signal));
+    const { data } = job;
+    await withExtractedContext(data, 'execute job', { jobId: data.jobId, queueSpan: 'queue wait' }, () =>
+      this.running.run(data.jobId, (signal) => this.execution.execute(data, startedAtMs, signal)),
+    );
   }
 
   @OnQueueStalled()

@@ -20,7 +20,7 @@ export class HealthController {
 
   @Get('live')
   @Header('Cache-Control', 'no-store')
-  @ApiOperation({ summary: 'Liveness: 200 while the process runs' })
+  @ApiOperation({ operationId: 'healthLive', summary: 'Liveness: 200 while the process runs' })
   @ApiOkResponse({ type: LivenessDto })
   live(): LivenessDto {
     return { status: 'ok' };
@@ -28,7 +28,7 @@ export class HealthController {
 
   @Get('ready')
   @Header('Cache-Control', 'no-store')
-  @ApiOperation({ summary: 'Readiness: Redis answers and the sandbox can run code' })
+  @ApiOperation({ operationId: 'healthReady', summary: 'Readiness: Redis answers and the sandbox can run code' })
   @ApiOkResponse({ type: ReadinessDto, description: 'Every check is up' })
   @ApiServiceUnavailableResponse({ type: ReadinessDto, description: 'At least one check is down' })
   async ready(@Res({ passthrough: true }) response: Response): Promise<ReadinessDto> {

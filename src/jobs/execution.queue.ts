@@ -3,6 +3,7 @@ import { Injectable } from '@nestjs/common';
 import type { Queue } from 'bull';
 import type Redis from 'ioredis';
 import { AppConfig } from '../config/app-config';
+import { injectTraceContext } from '../tracing/trace-context';
 import type { ExecutionJobData } from './job.types';
 
 export const EXECUTIONS_QUEUE = 'executions';
@@ -24,7 +25,7 @@ export class ExecutionQueue {
   /** The Bull job id is our job id, so the job can be found (and removed) by it. */
   async add(data: ExecutionJobData): Promise<void> {
     // A failed Bull job is kept for the retention window: the lifecycle's 'failed' handler ends and removes it.
-    await this.queue.add(RUN_JOB, data, {
+    await this.queue.add(RUN_JOB, injectTraceContext(data, data.jobId), {
       jobId: data.jobId,
       removeOnComplete: true,
       removeOnFail: { age: this.config.jobRetentionSec },

@@ -1,12 +1,16 @@
 import { ConflictException, Controller, Delete, Get, NotFoundException, Param, Query, UseInterceptors } from '@nestjs/common';
 import {
-  ApiBadRequestResponse, ApiConflictResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags, ApiUnauthorizedResponse,
+  ApiBadRequestResponse, ApiConflictResponse, ApiInternalServerErrorResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags, ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { ApiKeyAuth, CallerKeyId } from '../auth/auth.decorators';
 import { AppConfig } from '../config/app-config';
 import { EnvelopeDraft, ErrorEnvelopeDto } from '../common/envelope';
+import { internalErrorExample, unauthorizedExample } from '../common/envelope.examples';
 import { EnvelopeInterceptor } from '../common/envelope.interceptor';
 import { JOB_NOT_FOUND } from '../common/messages';
+import {
+  cancelledJobExample, jobEndedExample, jobExample, jobListExample, jobNotFoundExample, listBadRequestExample,
+} from './dto/jobs.examples';
 import { ListJobsQueryDto } from './dto/list-jobs.dto';
 import { JobEnvelopeDto, JobListEnvelopeDto } from './dto/job-view.envelope';
 import { ExecutionQueue } from './execution.queue';
@@ -18,7 +22,8 @@ import type { JobRecord } from './job.types';
 @ApiTags('jobs')
 @ApiKeyAuth()
 @UseInterceptors(EnvelopeInterceptor)
-@ApiUnauthorizedResponse({ type: ErrorEnvelopeDto })
+@ApiUnauthorizedResponse({ type: ErrorEnvelopeDto, description: 'Missing or wrong API key', example: unauthorizedExample })
+@ApiInternalServerErrorResponse({ type: ErrorEnvelopeDto, description: 'Unexpected; no internals in the body', example: internalErrorExample })
 @Controller('v1/jobs')
 export class JobsController {
   constructor(
@@ -29,9 +34,9 @@ export class JobsController {
   ) {}
 
   @Get()
-  @ApiOperation({ summary: "The caller's jobs, newest first" })
-  @ApiOkResponse({ type: JobListEnvelopeDto })
-  @ApiBadRequestResponse({ type: ErrorEnvelopeDto })
+  @ApiOperation({ operationId: 'listJobs', summary: "The caller's jobs, newest first" })
+  @ApiOkResponse({ type: JobListEnvelopeDto, example: jobListExample })
+  @ApiBadRequestResponse({ type: ErrorEnvelopeDto, description: 'Unknown status, limit outside 1..100, or a bad cursor', example: listBadRequestExample })
   async list(@Query() query: ListJobsQueryDto, @CallerKeyId() owner: string): Promise<EnvelopeDraft> {
     const page = await this.listing.list(owner, query.status ?? null, query.limit ?? 20, query.cursor ?? null);
     return {
@@ -42,9 +47,9 @@ export class JobsController {
   }
 
   @Get(':job_id')
-  @ApiOperation({ summary: 'One job: status, times, final envelope, webhook delivery state' })
-  @ApiOkResponse({ type: JobEnvelopeDto })
-  @ApiNotFoundResponse({ type: ErrorEnvelopeDto })
+  @ApiOperation({ operationId: 'getJob', summary: 'One job: status, times, final envelope, webhook delivery state' })
+  @ApiOkResponse({ type: JobEnvelopeDto, example: jobExample })
+  @ApiNotFoundResponse({ type: ErrorEnvelopeDto, description: 'Unknown, expired, or not yours', example: jobNotFoundExample })
   async get(@Param('job_id') jobId: string, @CallerKeyId() owner: string): Promise<EnvelopeDraft> {
     const record = await this.listing.get(jobId, owner);
     if (!record) throw notFound(jobId);
@@ -52,10 +57,10 @@ export class JobsController {
   }
 
   @Delete(':job_id')
-  @ApiOperation({ summary: 'Cancel a pending or running job (a running program is killed within a second)' })
-  @ApiOkResponse({ type: JobEnvelopeDto })
-  @ApiNotFoundResponse({ type: ErrorEnvelopeDto })
-  @ApiConflictResponse({ type: ErrorEnvelopeDto, description: 'The job had already ended' })
+  @ApiOperation({ operationId: 'cancelJob', summary: 'Cancel a pending or running job (a running program is killed within a second)' })
+  @ApiOkResponse({ type: JobEnvelopeDto, description: 'The job, now cancelled', example: cancelledJobExample })
+  @ApiNotFoundResponse({ type: ErrorEnvelopeDto, description: 'Unknown, expired, or not yours', example: jobNotFoundExample })
+  @ApiConflictResponse({ type: ErrorEnvelopeDto, description: 'The job had already ended', example: jobEndedExample })
   async cancel(@Param('job_id') jobId: string, @CallerKeyId() owner: string): Promise<EnvelopeDraft> {
     const { outcome, record } = await this.lifecycle.cancel(jobId, owner);
     if (outcome === 'missing' || !record) throw notFound(jobId);

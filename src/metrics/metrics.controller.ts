@@ -13,7 +13,10 @@ export class MetricsController {
 
   @Get()
   @Header('Cache-Control', 'no-store')
-  @ApiOperation({ summary: 'Prometheus metrics: executions by outcome, durations, queue depth, active jobs, webhooks, sandbox pool' })
+  @ApiOperation({
+    operationId: 'getMetrics',
+    summary: 'Prometheus metrics: executions by outcome, durations, queue depth, active jobs, webhooks, sandbox pool',
+  })
   @ApiProduces('text/plain')
   @ApiOkResponse({ description: 'Prometheus text exposition format', schema: { type: 'string' } })
   async scrape(@Res({ passthrough: true }) response: Response): Promise<string> {

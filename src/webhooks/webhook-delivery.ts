@@ -7,6 +7,7 @@ import { MetricsService } from '../metrics/metrics.service';
 import { judge } from './webhook-retry-policy';
 import { WebhookSender } from './webhook-sender';
 import { WebhookSigner } from './webhook-signer';
+import { annotateActiveSpan } from '../tracing/trace-context';
 
 /** What an attempt tells the queue: done for good, or try again after a backoff. */
 export type AttemptResult = 'settled' | 'retry';
@@ -52,6 +53,7 @@ export class WebhookDelivery {
         : { ...webhook, status: retry ? 'pending' : 'failed', attempts, last_status_code: verdict.statusCode, last_error: verdict.error };
     await this.jobWebhooks.setState(jobId, state);
     this.metrics.recordWebhook(state.status === 'pending' ? 'retried' : state.status);
+    annotateActiveSpan({ 'pyexec.outcome': state.status, 'pyexec.webhook.attempt': attempts, ...(verdict.statusCode && { 'http.response.status_code': verdict.statusCode }) });
 
     const fields = { job_id: jobId };
     const where = `webhook to ${originOf(webhook.url)}`;

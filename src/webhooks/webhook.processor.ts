@@ -3,6 +3,7 @@ import { Logger } from '@nestjs/common';
 import type { Job } from 'bull';
 import { AppConfig } from '../config/app-config';
 import { processWithConcurrency } from '../common/process-concurrency';
+import { withExtractedContext } from '../tracing/trace-context';
 import { WebhookDelivery } from './webhook-delivery';
 import { DELIVER_JOB, WEBHOOKS_QUEUE, WebhookJobData } from './webhooks.service';
 
@@ -28,6 +29,8 @@ export class WebhookProcessor {
   @Process(DELIVER_JOB)
   async deliver(job: Job<WebhookJobData>): Promise<void> {
     const lastAllowed = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-    if ((await this.delivery.attempt(job.data.jobId, lastAllowed)) === 'retry') throw new RetryLater('delivery will be retried');
+    const attempt = () => this.delivery.attempt(job.data.jobId, lastAllowed);
+    const result = await withExtractedContext(job.data, 'webhook delivery', { jobId: job.data.jobId }, attempt);
+    if (result === 'retry') throw new RetryLater('delivery will be retried');
   }
 }

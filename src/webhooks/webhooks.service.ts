@@ -6,6 +6,7 @@ import { JobLifecycle } from '../jobs/job-lifecycle';
 import { JobWebhooks } from '../jobs/job-webhooks';
 import { JobRecord } from '../jobs/job.types';
 import { backoffDelayMs } from './webhook-retry-policy';
+import { injectTraceContext } from '../tracing/trace-context';
 
 export const WEBHOOKS_QUEUE = 'webhooks';
 export const DELIVER_JOB = 'deliver';
@@ -45,7 +46,7 @@ export class WebhooksService implements OnModuleInit {
   async enqueue(record: JobRecord): Promise<void> {
     if (!record.webhook) return;
     const keep = { age: this.config.jobRetentionSec };
-    await this.queue.add(DELIVER_JOB, { jobId: record.jobId }, {
+    await this.queue.add(DELIVER_JOB, injectTraceContext({ jobId: record.jobId }), {
       jobId: record.jobId,
       attempts: this.config.webhookMaxAttempts,
       backoff: { type: BACKOFF_STRATEGY, options: { baseMs: this.config.webhookBackoffBaseMs } },

@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { jsonValueProperty } from '../../common/json-value.schema';
 import { JOB_STATUSES, JobStatus } from '../../jobs/job.types';
 import { EDITOR_ERROR_CODES } from '../editor.exception';
 
@@ -24,7 +25,7 @@ export class EditorExecuteSuccessDto {
   output: string;
   @ApiProperty({ type: [String], example: [], description: 'Captured stderr, one entry per line' })
   logs: string[];
-  @ApiProperty({ nullable: true, example: 42, description: 'Value of a top-level `return` or of the trailing expression' })
+  @ApiProperty({ ...jsonValueProperty, example: 42, description: 'Value of a top-level `return` or of the trailing expression, or null' })
   result: unknown;
   @ApiProperty({ example: 7, description: 'Milliseconds the program ran' })
   duration_ms: number;
@@ -68,7 +69,7 @@ export class EditorJobDto extends EditorJobSummaryDto {
   output: string;
   @ApiProperty({ type: [String], description: 'Captured stderr, one entry per line ([] until the job ends)' })
   logs: string[];
-  @ApiProperty({ nullable: true, description: 'The result of a completed job; null otherwise' })
+  @ApiProperty({ ...jsonValueProperty, description: 'The result of a completed job; null otherwise' })
   result: unknown;
   @ApiProperty({ type: Number, nullable: true, description: 'Milliseconds the program ran; null until the job ends' })
   duration_ms: number | null;

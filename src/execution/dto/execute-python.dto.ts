@@ -1,12 +1,15 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsInt, IsOptional, IsString, IsUrl, Matches, Max, MaxLength, Min } from 'class-validator';
 
 export class ExecutePythonDto {
   /** Python source to run as a fresh module. A top-level `return x`, or a trailing expression, becomes the result. */
+  @ApiProperty({ example: 'print("Hello, World!")' })
   @IsString()
   @Matches(/\S/, { message: 'code must not be empty' })
   code: string;
 
   /** Wall-clock seconds, 1..300 (default 30; values above MAX_TIMEOUT are lowered to it). */
+  @ApiPropertyOptional({ example: 10 })
   @IsOptional()
   @IsInt()
   @Min(1)
@@ -14,6 +17,7 @@ export class ExecutePythonDto {
   timeout?: number;
 
   /** Absolute http(s) URL; makes the request asynchronous and receives the final envelope. */
+  @ApiPropertyOptional({ example: 'https://example.com/hooks/pyexec' })
   @IsOptional()
   @IsUrl(
     { protocols: ['http', 'https'], require_protocol: true, require_tld: false, require_host: true },
@@ -23,6 +27,7 @@ export class ExecutePythonDto {
   webhook_url?: string;
 
   /** Your identifier for this request, echoed in every response and webhook. */
+  @ApiPropertyOptional({ example: 'hello-1' })
   @IsOptional()
   @IsString()
   @MaxLength(256)

@@ -1,8 +1,13 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { EnvelopeDto } from '../../common/envelope';
+import { EnvelopeDto, EnvelopeFieldsDto } from '../../common/envelope';
+import { jsonValueProperty } from '../../common/json-value.schema';
 
 export class ExecutionResultDto {
-  @ApiProperty({ description: 'Value of a top-level `return` or of the trailing expression; JSON-safe (others become repr())', nullable: true, example: 42 })
+  @ApiProperty({
+    ...jsonValueProperty,
+    description: 'Value of a top-level `return` or of the trailing expression, or null; JSON-safe (others become repr())',
+    example: 42,
+  })
   result: unknown;
   @ApiProperty({ example: 'Hello, World!\n' })
   stdout: string;
@@ -16,9 +21,9 @@ export class ExecutionResultDto {
   stderr_truncated: boolean;
 }
 
-export class ExecuteSuccessEnvelopeDto extends EnvelopeDto {
-  @ApiProperty({ type: ExecutionResultDto })
-  declare response: ExecutionResultDto;
+export class ExecuteSuccessEnvelopeDto extends EnvelopeFieldsDto {
+  @ApiProperty({ type: ExecutionResultDto, description: 'What the program left' })
+  response: ExecutionResultDto;
 }
 
 export class ExecuteAcceptedEnvelopeDto extends EnvelopeDto {

@@ -1,5 +1,5 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { EnvelopeDto } from '../../common/envelope';
+import { ApiExtraModels, ApiProperty, getSchemaPath } from '@nestjs/swagger';
+import { EnvelopeFieldsDto } from '../../common/envelope';
 
 export class WebhookStateDto {
   @ApiProperty() url: string;
@@ -19,12 +19,19 @@ export class JobSummaryDto {
   @ApiProperty({ type: String, nullable: true, format: 'date-time' }) ended_at: string | null;
 }
 
+@ApiExtraModels(WebhookStateDto)
 export class JobDetailDto extends JobSummaryDto {
   @ApiProperty({ type: Number, nullable: true }) queue_time: number | null;
   @ApiProperty({ type: Number, nullable: true }) run_time: number | null;
   @ApiProperty({ type: Object, nullable: true, description: 'The envelope the execution produced; null until it ends' })
   result: unknown;
-  @ApiPropertyOptional({ type: WebhookStateDto, nullable: true }) webhook: WebhookStateDto | null;
+  // OpenAPI 3.0 ignores `nullable` next to a $ref, so null is its own branch.
+  @ApiProperty({
+    oneOf: [{ $ref: getSchemaPath(WebhookStateDto) }, { type: 'object', nullable: true, enum: [null] }],
+    description: 'null when the job has no webhook_url',
+  })
+  webhook: unknown; // WebhookStateDto | null, spelled out above: the plugin would add a conflicting type for it
+
 }
 
 export class JobListDto {
@@ -32,10 +39,10 @@ export class JobListDto {
   @ApiProperty({ type: String, nullable: true }) next_cursor: string | null;
 }
 
-export class JobEnvelopeDto extends EnvelopeDto {
-  @ApiProperty({ type: JobDetailDto }) declare response: JobDetailDto;
+export class JobEnvelopeDto extends EnvelopeFieldsDto {
+  @ApiProperty({ type: JobDetailDto, description: 'The job' }) response: JobDetailDto;
 }
 
-export class JobListEnvelopeDto extends EnvelopeDto {
-  @ApiProperty({ type: JobListDto }) declare response: JobListDto;
+export class JobListEnvelopeDto extends EnvelopeFieldsDto {
+  @ApiProperty({ type: JobListDto, description: 'A page of jobs' }) response: JobListDto;
 }

@@ -1,0 +1,74 @@
+import { envelopeExample, ExampleSet, unranErrorExample } from '../../common/envelope.examples';
+
+/** Request bodies that run as they are in Swagger UI; the first one is what "Try it out" prefills. */
+export const executeRequestExamples: ExampleSet = {
+  hello: {
+    summary: 'Synchronous: print Hello, World!',
+    value: { code: 'print("Hello, World!")', timeout: 10, id: 'hello-1' },
+  },
+  async: {
+    summary: 'Asynchronous: answer 202 at once, then poll GET /v1/jobs/{job_id}',
+    value: { code: 'import time\ntime.sleep(2)\nprint("done")\n21 * 2', timeout: 10, id: 'async-1', async: true },
+  },
+  webhook: {
+    summary: 'Asynchronous with a webhook: the final envelope is POSTed to webhook_url',
+    value: { code: 'sum(range(10))', timeout: 10, id: 'webhook-1', webhook_url: 'https://example.com/hooks/pyexec' },
+  },
+  stdin: {
+    summary: 'Standard input: the program reads what `stdin` holds',
+    value: { code: 'name = input()\nprint(f"Hello, {name}!")', timeout: 10, id: 'stdin-1', stdin: 'Ada\n' },
+  },
+};
+
+const output = { stdout_truncated: false, stderr_truncated: false };
+
+export const executeOkExamples: ExampleSet = {
+  hello: {
+    summary: 'print("Hello, World!")',
+    value: envelopeExample({
+      code: 200,
+      response: { result: null, stdout: 'Hello, World!\n', stderr: '', exit_code: 0, ...output },
+    }),
+  },
+  result: {
+    summary: 'A trailing expression is the result',
+    value: envelopeExample({
+      code: 200, id: 'result-1', response: { result: { answer: 42 }, stdout: '', stderr: '', exit_code: 0, ...output },
+    }),
+  },
+};
+
+export const executeAcceptedExample = envelopeExample({
+  code: 202, id: 'async-1', message: 'processing', run_time: 0, queue_time: 0, total_time: 0, max_queue_length: 0,
+});
+
+const traceback = 'Traceback (most recent call last):\n  File "<code>", line 1, in <module>\nZeroDivisionError: division by zero\n';
+
+export const executeBadRequestExamples: ExampleSet = {
+  exception: {
+    summary: 'The program raised an exception',
+    value: envelopeExample({
+      code: 400, message: 'ZeroDivisionError: division by zero', error: 'ZeroDivisionError: division by zero',
+      stdout: 'before\n', stderr: traceback, exit_code: 1, ...output,
+    }),
+  },
+  invalid: {
+    summary: 'Invalid body: nothing ran',
+    value: unranErrorExample(400, 'Missing or invalid parameters', {
+      id: 'hello-1', details: ['timeout must not be greater than 300'],
+    }),
+  },
+};
+
+export const executeTimeoutExample = envelopeExample({
+  code: 408, message: 'Execution timed out after 1 seconds', error: 'Execution timed out after 1 seconds',
+  stdout: 'started\n', stderr: '', exit_code: 124, run_time: 1.004, total_time: 1.006, ...output,
+});
+
+export const payloadTooLargeExample = unranErrorExample(413, 'Request body exceeds 1048576 bytes');
+export const unsupportedMediaTypeExample = unranErrorExample(415, 'Content-Type must be application/json');
+
+export const tooManyRequestsExamples: ExampleSet = {
+  queueFull: { summary: 'MAX_QUEUE_LENGTH waiting jobs', value: unranErrorExample(429, 'MAX_QUEUE_LENGTH (100) reached') },
+  rateLimited: { summary: 'Per-key rate limit (see Retry-After)', value: unranErrorExample(429, 'Rate limit exceeded (60 requests per minute)') },
+};
