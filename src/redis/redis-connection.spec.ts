@@ -41,7 +41,6 @@ describe('RedisConnection.start with REDIS_SENTINELS (description only: nothing 
       name: 'pyexec-primary',
       password: 'pw',
       db: 2,
-      failoverDetector: true,
     });
     expect(connection.options()).not.toHaveProperty('host');
   });

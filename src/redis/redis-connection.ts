@@ -45,8 +45,6 @@ export class RedisConnection {
         sentinels: config.redisSentinels.map((s) => ({ ...s })),
         name: config.redisSentinelName,
         sentinelRetryStrategy: reconnectDelayMs,
-        // Subscribes to +switch-master so clients move to a new primary at once, not at their next error.
-        failoverDetector: true,
       };
       return new RedisConnection(options, undefined, timeoutMs);
     }
