@@ -29,16 +29,20 @@ const API_KEY = 'chaos-key-0123456789';
 const STALLED_CHECK_MS = 2000;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-let seed = Number(process.env.CHAOS_SEED ?? Date.now() % 1_000_000);
-const firstSeed = seed;
-/** A small seeded generator, so a run can be repeated (mulberry32). */
-function random() {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+const firstSeed = Number(process.env.CHAOS_SEED ?? Date.now() % 1_000_000);
+/** A small seeded generator (mulberry32), so a run's kill schedule can be repeated. */
+function generator(seed) {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
-const between = (lo, hi) => lo + random() * (hi - lo);
+// Separate streams: how much load ran must not change which process is killed when.
+const killRandom = generator(firstSeed);
+const loadRandom = generator(firstSeed + 1);
+const between = (lo, hi, random = loadRandom) => lo + random() * (hi - lo);
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -119,7 +123,7 @@ async function main() {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'pyexec-chaos-'));
   const [redisPort, port] = [await freePort(), await freePort()];
   const redisArgs = ['--port', String(redisPort), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', ''];
-  const redis = new Supervised('redis', 'redis-server', redisArgs, process.env, () => between(1000, 4000));
+  const redis = new Supervised('redis', 'redis-server', redisArgs, process.env, () => between(1000, 4000, killRandom));
   const env = {
     PATH: process.env.PATH, HOME: process.env.HOME, API_KEYS: API_KEY, REDIS_URL: `redis://127.0.0.1:${redisPort}`,
     REDIS_PREFIX: 'pyexec-chaos', SANDBOX_SERVERS: '1', STALLED_CHECK_MS: String(STALLED_CHECK_MS), LOG_LEVEL: 'warn', BUILD_NUMBER: 'chaos',
@@ -178,9 +182,9 @@ async function main() {
   const events = [];
   const chaosStart = Date.now();
   while (Date.now() - chaosStart < SECONDS * 1000) {
-    await sleep(between(5000, 12_000));
+    await sleep(between(5000, 12_000, killRandom));
     if (Date.now() - chaosStart >= SECONDS * 1000) break;
-    const target = targets[Math.floor(random() * targets.length)];
+    const target = targets[Math.floor(killRandom() * targets.length)];
     events.push(`${((Date.now() - chaosStart) / 1000).toFixed(1)}s kill ${target.name}`);
     target.kill();
   }

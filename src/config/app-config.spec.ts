@@ -18,7 +18,7 @@ describe('loadConfig', () => {
       redisPrefix: 'pyexec',
       redisSentinels: undefined,
       redisSentinelName: 'mymaster',
-      redisCommandTimeoutMs: 1000,
+      redisCommandTimeoutMs: 5000,
       dataDir: join(process.cwd(), 'data'),
       workerConcurrency: availableParallelism(),
       maxQueueLength: 0,

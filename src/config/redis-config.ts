@@ -9,7 +9,7 @@ export interface RedisConfig {
   /** Sentinel addresses; when set, the primary is asked for by `redisSentinelName` (REDIS_URL only adds credentials, db, tls). */
   readonly redisSentinels?: ReadonlyArray<{ host: string; port: number }>;
   readonly redisSentinelName: string;
-  /** A command that gets no answer within this fails (503 for a request) instead of waiting for Redis. */
+  /** A command that a connected but silent Redis does not answer within this fails (503 for a request). */
   readonly redisCommandTimeoutMs: number;
   /** Absolute folder of the embedded redis-server's append-only file and socket. */
   readonly dataDir: string;
@@ -31,7 +31,8 @@ export function readRedisConfig(read: Read, int: Int, fail: Fail): RedisConfig {
     redisPrefix: parseRedisPrefix(read('REDIS_PREFIX'), fail),
     redisSentinels,
     redisSentinelName,
-    redisCommandTimeoutMs: int('REDIS_COMMAND_TIMEOUT_MS', 1000, 50, 60_000),
+    // Generous: a slow but alive Redis (load, a CLIENT PAUSE during a switchover) must not fail a running job's writes.
+    redisCommandTimeoutMs: int('REDIS_COMMAND_TIMEOUT_MS', 5000, 50, 60_000),
     dataDir: resolve(read('DATA_DIR') ?? 'data'),
   };
 }

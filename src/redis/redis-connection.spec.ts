@@ -8,7 +8,7 @@ import { ConnectionSettings, RedisConnection } from './redis-connection';
 import { isRedisUnavailableError } from './redis-unavailable';
 
 function embeddedSettings(dataDir: string): ConnectionSettings {
-  return { redisUrl: undefined, redisSentinelName: 'mymaster', redisCommandTimeoutMs: 1000, dataDir };
+  return { redisUrl: undefined, redisSentinelName: 'mymaster', redisCommandTimeoutMs: 5000, dataDir };
 }
 
 describe('RedisConnection.fromUrl', () => {
@@ -41,7 +41,6 @@ describe('RedisConnection.start with REDIS_SENTINELS (description only: nothing 
       name: 'pyexec-primary',
       password: 'pw',
       db: 2,
-      failoverDetector: true,
     });
     expect(connection.options()).not.toHaveProperty('host');
   });
@@ -104,7 +103,7 @@ describe('RedisConnection.start without REDIS_URL (embedded redis-server in DATA
       const bclient = (queue as unknown as { bclient: typeof queue.client }).bclient;
       expect(bclient.options).toMatchObject({ maxRetriesPerRequest: null, enableReadyCheck: false });
       expect(bclient.options.commandTimeout).toBeUndefined();
-      expect(queue.client.options).toMatchObject({ maxRetriesPerRequest: 1, commandTimeout: 1000 });
+      expect(queue.client.options).toMatchObject({ maxRetriesPerRequest: 1, commandTimeout: 5000 });
     } finally {
       await queue.close();
     }
@@ -146,7 +145,7 @@ describe('RedisConnection across restarts and outages', () => {
     }
   });
 
-  it('fails a command within about the timeout once Redis is gone, and reports it unavailable', async () => {
+  it('fails a command within about a second once Redis is gone, and reports it unavailable', async () => {
     const connection = await RedisConnection.start(embeddedSettings(join(root, 'data')));
     const changes: boolean[] = [];
     connection.onAvailabilityChange((available) => changes.push(available));
@@ -157,7 +156,7 @@ describe('RedisConnection across restarts and outages', () => {
       const startedAt = Date.now();
       const failure = await probe.get('spec:any').then(() => null, (error: unknown) => error);
       expect(isRedisUnavailableError(failure)).toBe(true);
-      expect(Date.now() - startedAt).toBeLessThan(1500);
+      expect(Date.now() - startedAt).toBeLessThan(2000); // the command timeout (5 s here) is not what bounds it
       expect(connection.isAvailable()).toBe(false);
       expect(changes).toEqual([false]);
     } finally {

@@ -7,8 +7,11 @@ import { EmbeddedRedisServer } from './embedded-redis.server';
 
 export type ConnectionSettings = Pick<RedisConfig, 'redisUrl' | 'redisSentinels' | 'redisSentinelName' | 'redisCommandTimeoutMs' | 'dataDir'>;
 
-/** Reconnect quickly (100 ms, doubling, at most 1 s apart) so a returning Redis is found within a second. */
-const reconnectDelayMs = (attempt: number) => Math.min(50 * 2 ** attempt, 1000);
+/**
+ * Reconnect quickly (100 ms, doubling, at most 500 ms apart): a returning Redis is found within half a
+ * second, and with maxRetriesPerRequest 1 a command waiting for a dead Redis fails within about a second.
+ */
+const reconnectDelayMs = (attempt: number) => Math.min(50 * 2 ** attempt, 500);
 
 /**
  * Where the whole process finds Redis (REDIS_URL, Sentinel, or a private redis-server it started),
@@ -42,8 +45,6 @@ export class RedisConnection {
         sentinels: config.redisSentinels.map((s) => ({ ...s })),
         name: config.redisSentinelName,
         sentinelRetryStrategy: reconnectDelayMs,
-        // Subscribes to +switch-master so clients move to a new primary at once, not at their next error.
-        failoverDetector: true,
       };
       return new RedisConnection(options, undefined, timeoutMs);
     }
@@ -117,7 +118,7 @@ export class RedisConnection {
     return {
       ...this.redisOptions,
       connectionName: name,
-      connectTimeout: Math.max(this.commandTimeoutMs, 1000),
+      connectTimeout: Math.min(this.commandTimeoutMs, 5000),
       retryStrategy: reconnectDelayMs,
       // After a failover the old primary answers writes with READONLY: reconnect (to the new one) and resend.
       reconnectOnError: (error) => (error.message.startsWith('READONLY') ? 2 : false),
