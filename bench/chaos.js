@@ -95,8 +95,15 @@ function call(port, method, urlPath, body, timeoutMs = 120_000) {
     const started = Date.now();
     const req = http.request(
       {
-        host: '127.0.0.1', port, path: urlPath, method, timeout: timeoutMs,
-        headers: { 'x-api-key': API_KEY, ...(payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}) },
+        host: '127.0.0.1',
+        port,
+        path: urlPath,
+        method,
+        timeout: timeoutMs,
+        headers: {
+          'x-api-key': API_KEY,
+          ...(payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}),
+        },
       },
       (res) => {
         let text = '';
@@ -113,7 +120,9 @@ function call(port, method, urlPath, body, timeoutMs = 120_000) {
       },
     );
     req.on('timeout', () => req.destroy(new Error('no answer')));
-    req.on('error', (err) => resolve({ status: err.message === 'no answer' ? 'hung' : 'refused', body: null, ms: Date.now() - started }));
+    req.on('error', (err) =>
+      resolve({ status: err.message === 'no answer' ? 'hung' : 'refused', body: null, ms: Date.now() - started }),
+    );
     req.end(payload);
   });
 }
@@ -122,11 +131,31 @@ async function main() {
   if (!process.env.CHAOS_NO_BUILD) execFileSync('npx', ['nest', 'build'], { cwd: ROOT, stdio: 'inherit' });
   const dir = mkdtempSync(path.join(os.tmpdir(), 'pyexec-chaos-'));
   const [redisPort, port] = [await freePort(), await freePort()];
-  const redisArgs = ['--port', String(redisPort), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', ''];
+  const redisArgs = [
+    '--port',
+    String(redisPort),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--appendonly',
+    'yes',
+    '--appendfsync',
+    'everysec',
+    '--save',
+    '',
+  ];
   const redis = new Supervised('redis', 'redis-server', redisArgs, process.env, () => between(1000, 4000, killRandom));
   const env = {
-    PATH: process.env.PATH, HOME: process.env.HOME, API_KEYS: API_KEY, REDIS_URL: `redis://127.0.0.1:${redisPort}`,
-    REDIS_PREFIX: 'pyexec-chaos', SANDBOX_SERVERS: '1', STALLED_CHECK_MS: String(STALLED_CHECK_MS), LOG_LEVEL: 'warn', BUILD_NUMBER: 'chaos',
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    API_KEYS: API_KEY,
+    REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+    REDIS_PREFIX: 'pyexec-chaos',
+    SANDBOX_SERVERS: '1',
+    STALLED_CHECK_MS: String(STALLED_CHECK_MS),
+    LOG_LEVEL: 'warn',
+    BUILD_NUMBER: 'chaos',
   };
   const main = path.join(ROOT, 'dist', 'main.js');
   const service = new Supervised('service', process.execPath, [main], { ...env, PORT: String(port) }, () => 1000);
@@ -145,7 +174,9 @@ async function main() {
     return false;
   };
   if (!(await ready(60_000))) throw new Error(`service not ready:\n${service.log.slice(-2000)}`);
-  console.log(`seed ${firstSeed}; ${SECONDS} s of chaos at c=${CONCURRENCY} (half sync, half async); redis :${redisPort}, service :${port}`);
+  console.log(
+    `seed ${firstSeed}; ${SECONDS} s of chaos at c=${CONCURRENCY} (half sync, half async); redis :${redisPort}, service :${port}`,
+  );
 
   const accepted = new Map(); // job_id -> marker
   const statuses = new Map();
@@ -162,7 +193,9 @@ async function main() {
       const marker = `chaos-${(seq += 1)}`;
       const sleepSec = between(0, sync ? 1 : 2).toFixed(2);
       const res = await call(port, 'POST', '/v1/code/execute/python', {
-        code: `import time\ntime.sleep(${sleepSec})\n${JSON.stringify(marker)}`, timeout: 5, ...(sync ? {} : { async: true }),
+        code: `import time\ntime.sleep(${sleepSec})\n${JSON.stringify(marker)}`,
+        timeout: 5,
+        ...(sync ? {} : { async: true }),
       });
       requests += 1;
       count(res.status);
@@ -206,14 +239,21 @@ async function main() {
     }
     if (ended.size + lost404.size < accepted.size) await sleep(500);
   }
-  const ownResult = [...ended].filter(([id, job]) => job.status === 'completed' && job.result?.response?.result === accepted.get(id)).length;
+  const ownResult = [...ended].filter(
+    ([id, job]) => job.status === 'completed' && job.result?.response?.result === accepted.get(id),
+  ).length;
   const notCompleted = [...ended.values()].filter((job) => job.status !== 'completed');
   const rerunIds = new Set();
   for (const supervised of [service, worker]) {
-    for (const match of supervised.log.matchAll(/job ([0-9a-f-]{36}): its worker stopped mid-run/g)) rerunIds.add(match[1]);
+    for (const match of supervised.log.matchAll(/job ([0-9a-f-]{36}): its worker stopped mid-run/g))
+      rerunIds.add(match[1]);
   }
   const runTwice = [...rerunIds].filter((id) => accepted.has(id)).length;
-  const fiveXx = [...statuses].filter(([s]) => typeof s === 'number' && s >= 500).map(([s, n]) => `${s}: ${n}`).join(', ') || 'none';
+  const fiveXx =
+    [...statuses]
+      .filter(([s]) => typeof s === 'number' && s >= 500)
+      .map(([s, n]) => `${s}: ${n}`)
+      .join(', ') || 'none';
   const byStatus = [...statuses].map(([s, n]) => `${s}: ${n}`).join(', ');
   const settledMs = Date.now() - settleStart;
   for (const target of targets) await target.stop();
@@ -221,11 +261,17 @@ async function main() {
 
   console.log(`events: ${events.join('; ') || 'none'}`);
   console.log(`kills: service ${service.kills}, worker ${worker.kills}, redis ${redis.kills}`);
-  console.log(`requests ${requests} (${byStatus}); 5xx: ${fiveXx}; longest answered wait ${(longestMs / 1000).toFixed(2)} s`);
-  console.log(`settled (every accepted job ended, or CHAOS_SETTLE_SECONDS passed) in ${(settledMs / 1000).toFixed(1)} s`);
-  console.log(`jobs accepted ${accepted.size}, ended ${ended.size} (completed with their own result ${ownResult}, ` +
-    `other endings ${notCompleted.length}${notCompleted.length ? `: ${notCompleted.map((j) => j.result?.error ?? j.status).join('; ')}` : ''}), ` +
-    `lost ${accepted.size - ended.size} (404 ${lost404.size}), run twice ${runTwice}`);
+  console.log(
+    `requests ${requests} (${byStatus}); 5xx: ${fiveXx}; longest answered wait ${(longestMs / 1000).toFixed(2)} s`,
+  );
+  console.log(
+    `settled (every accepted job ended, or CHAOS_SETTLE_SECONDS passed) in ${(settledMs / 1000).toFixed(1)} s`,
+  );
+  console.log(
+    `jobs accepted ${accepted.size}, ended ${ended.size} (completed with their own result ${ownResult}, ` +
+      `other endings ${notCompleted.length}${notCompleted.length ? `: ${notCompleted.map((j) => j.result?.error ?? j.status).join('; ')}` : ''}), ` +
+      `lost ${accepted.size - ended.size} (404 ${lost404.size}), run twice ${runTwice}`,
+  );
   if (accepted.size - ended.size > 0) process.exitCode = 1;
 }
 

@@ -31,7 +31,16 @@ function freePort() {
 async function startService(role, port) {
   const child = spawn(process.execPath, [buildService.serviceMain], {
     cwd: root,
-    env: { PATH: process.env.PATH, ROLE: role, PORT: String(port), REDIS_URL: redisUrl, REDIS_PREFIX: prefix, API_KEYS: key, SANDBOX_SERVERS: '1', LOG_LEVEL: 'log' },
+    env: {
+      PATH: process.env.PATH,
+      ROLE: role,
+      PORT: String(port),
+      REDIS_URL: redisUrl,
+      REDIS_PREFIX: prefix,
+      API_KEYS: key,
+      SANDBOX_SERVERS: '1',
+      LOG_LEVEL: 'log',
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';
@@ -48,7 +57,9 @@ function hostHas(marker) {
     if (!/^\d+$/.test(pid)) continue;
     try {
       if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(marker)) return true;
-    } catch {}
+    } catch {
+      // gone already
+    }
   }
   return false;
 }
@@ -91,8 +102,11 @@ async function api(base, method, path, body) {
   }
   answers.sort((a, b) => a - b);
   gone.sort((a, b) => a - b);
-  const fmt = (xs) => `p50 ${pct(xs, 50).toFixed(1)} ms, p90 ${pct(xs, 90).toFixed(1)} ms, max ${xs[xs.length - 1].toFixed(1)} ms`;
-  console.log(`cross-process cancel x${runs}: DELETE answered ${fmt(answers)}; sandbox gone from the host ${fmt(gone)}`);
+  const fmt = (xs) =>
+    `p50 ${pct(xs, 50).toFixed(1)} ms, p90 ${pct(xs, 90).toFixed(1)} ms, max ${xs[xs.length - 1].toFixed(1)} ms`;
+  console.log(
+    `cross-process cancel x${runs}: DELETE answered ${fmt(answers)}; sandbox gone from the host ${fmt(gone)}`,
+  );
 })().catch((err) => {
   console.error(err);
   process.exit(1);

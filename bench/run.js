@@ -24,7 +24,11 @@ const CODE = "print('hi')";
 // Data snippets, measured against a second service started with SANDBOX_PRELOAD=numpy,pandas.
 const LIBRARY_SNIPPETS = [
   { name: 'numpy', code: 'import numpy as np\nprint(int(np.arange(1000).sum()))', stdout: '499500\n' },
-  { name: 'pandas', code: "import pandas as pd\nprint(int(pd.DataFrame({'a': range(100)}).a.sum()))", stdout: '4950\n' },
+  {
+    name: 'pandas',
+    code: "import pandas as pd\nprint(int(pd.DataFrame({'a': range(100)}).a.sum()))",
+    stdout: '4950\n',
+  },
 ];
 const LIBRARY_TARGET_RATIO = 0.2;
 const TARGETS = { latencyRatio: 0.6, throughputRatio: 1.5, idleMiB: 150 };
@@ -72,7 +76,9 @@ function bareSpawn(code = CODE, stdout = 'hi\n') {
     let out = '';
     child.stdout.on('data', (chunk) => (out += chunk));
     child.on('error', reject);
-    child.on('close', (status) => (status === 0 && out === stdout ? resolve() : reject(new Error(`exit ${status}: ${out}`))));
+    child.on('close', (status) =>
+      status === 0 && out === stdout ? resolve() : reject(new Error(`exit ${status}: ${out}`)),
+    );
   });
 }
 
@@ -86,7 +92,11 @@ function post(port, agent, body) {
         path: '/v1/code/execute/python',
         method: 'POST',
         agent,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), 'x-api-key': API_KEY },
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(payload),
+          'x-api-key': API_KEY,
+        },
       },
       (res) => {
         const chunks = [];
@@ -156,13 +166,15 @@ function cpuSeconds(rootPid) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+      const f = stat
+        .slice(stat.lastIndexOf(')') + 2)
+        .split(' ')
+        .map(Number);
       const [utime, stime, cutime, cstime] = [f[11], f[12], f[13], f[14]];
       if (pid === rootPid) {
         out.node += (utime + stime) / ticks;
         out.sandbox += (cutime + cstime) / ticks; // fork servers that exited (recycled or replaced), reaped by node
-      }
-      else if (comm.startsWith('redis')) out.redis += (utime + stime) / ticks;
+      } else if (comm.startsWith('redis')) out.redis += (utime + stime) / ticks;
       else out.sandbox += (utime + stime + cutime + cstime) / ticks;
     } catch {
       // gone
@@ -218,8 +230,13 @@ function machine() {
   const osRelease = existsSync('/etc/os-release') ? readFileSync('/etc/os-release', 'utf8') : '';
   const distro = /^PRETTY_NAME="?([^"\n]*)/m.exec(osRelease)?.[1] ?? os.type();
   const python = execFileSync(PYTHON, ['-V']).toString().trim();
-  return `${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ` +
-    `Linux ${os.release()}, ${distro}, Node ${process.version}, ${python}, uid ${process.getuid()}, loadavg ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`;
+  return (
+    `${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ` +
+    `Linux ${os.release()}, ${distro}, Node ${process.version}, ${python}, uid ${process.getuid()}, loadavg ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`
+  );
 }
 
 const fmt = (n, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
@@ -236,7 +253,6 @@ async function main() {
   const results = { bare: [], service: [] };
   let errors = 0;
   try {
-
     // Bare spawns first, with the service idle beside them (as in real life).
     await load(2, 1, bareSpawn); // warm the page cache
     for (const c of [1, 2, 8]) {
@@ -264,7 +280,9 @@ async function main() {
       const r = await load(c, SECONDS, () => serviceCall(port, agentFor(c)));
       const cpuAfter = cpuSeconds(service.pid);
       if (sampler) clearInterval(sampler);
-      r.cpuMsPerRun = Object.fromEntries(Object.keys(cpuAfter).map((k) => [k, ((cpuAfter[k] - cpuBefore[k]) * 1000) / r.n]));
+      r.cpuMsPerRun = Object.fromEntries(
+        Object.keys(cpuAfter).map((k) => [k, ((cpuAfter[k] - cpuBefore[k]) * 1000) / r.n]),
+      );
       results.service.push(r);
       console.log(row('service POST (sync) over HTTP', r));
       if (r.errors) console.log(`  first error: ${r.firstError}`);
@@ -294,8 +312,10 @@ async function main() {
     const bestService = best(results.service);
     const bestRatio = bestService.perSec / bestBare.perSec;
     const describeMem = (m) =>
-      [...m.byName].sort((a, b) => b[1].pssKiB - a[1].pssKiB)
-        .map(([name, e]) => `${name}×${e.count} ${fmt(e.pssKiB / 1024)}/${fmt(e.rssKiB / 1024)}`).join(', ');
+      [...m.byName]
+        .sort((a, b) => b[1].pssKiB - a[1].pssKiB)
+        .map(([name, e]) => `${name}×${e.count} ${fmt(e.pssKiB / 1024)}/${fmt(e.rssKiB / 1024)}`)
+        .join(', ');
 
     console.log('');
     console.log(`| ${'what'.padEnd(34)} |   c |     p50 |     p90 |     p99 |  runs/s | errors |`);
@@ -303,18 +323,33 @@ async function main() {
     for (const r of results.bare) console.log(row(`bare \`${PYTHON} -c\``, r));
     for (const r of results.service) console.log(row('service, sync POST over HTTP', r));
     console.log('');
-    console.log(`memory of the service tree, PSS/RSS MiB: idle ${fmt(idle.pssMiB)} / ${fmt(idle.rssMiB)}; under c=32 load ${fmt(loaded.pssMiB)} / ${fmt(loaded.rssMiB)}`);
+    console.log(
+      `memory of the service tree, PSS/RSS MiB: idle ${fmt(idle.pssMiB)} / ${fmt(idle.rssMiB)}; under c=32 load ${fmt(loaded.pssMiB)} / ${fmt(loaded.rssMiB)}`,
+    );
     console.log(`  idle by process (PSS/RSS MiB): ${describeMem(idle)}`);
-    console.log('CPU ms per run (node / redis / sandboxes): ' + results.service
-      .map((r) => `c=${r.concurrency} ${fmt(r.cpuMsPerRun.node, 2)} / ${fmt(r.cpuMsPerRun.redis, 2)} / ${r.cpuMsPerRun.sandbox >= 0 ? fmt(r.cpuMsPerRun.sandbox, 2) : 'n/a'}`).join('; ') +
-      '\n  (sandbox CPU is read from the process tree; a fork server recycled mid-measurement (every 2000 runs) takes its CPU out of the tree: n/a)');
+    console.log(
+      'CPU ms per run (node / redis / sandboxes): ' +
+        results.service
+          .map(
+            (r) =>
+              `c=${r.concurrency} ${fmt(r.cpuMsPerRun.node, 2)} / ${fmt(r.cpuMsPerRun.redis, 2)} / ${r.cpuMsPerRun.sandbox >= 0 ? fmt(r.cpuMsPerRun.sandbox, 2) : 'n/a'}`,
+          )
+          .join('; ') +
+        '\n  (sandbox CPU is read from the process tree; a fork server recycled mid-measurement (every 2000 runs) takes its CPU out of the tree: n/a)',
+    );
     console.log(`timeout 1 s: HTTP answer ${lags.map((l) => `+${l.toFixed(0)}`).join(', ')} ms after the deadline`);
     console.log('');
     const verdict = (ok) => (ok ? 'met' : 'MISSED');
-    console.log(`service p50 c=1 / bare p50 c=1   = ${latencyRatio.toFixed(3)}  (target <= ${TARGETS.latencyRatio}: ${verdict(latencyRatio <= TARGETS.latencyRatio)})`);
+    console.log(
+      `service p50 c=1 / bare p50 c=1   = ${latencyRatio.toFixed(3)}  (target <= ${TARGETS.latencyRatio}: ${verdict(latencyRatio <= TARGETS.latencyRatio)})`,
+    );
     console.log(`service runs/s c=8 / bare c=8    = ${throughputRatio.toFixed(3)}`);
-    console.log(`best runs/s, service / bare      = ${bestRatio.toFixed(3)}  (${fmt(bestService.perSec)} at c=${bestService.concurrency} / ${fmt(bestBare.perSec)} at c=${bestBare.concurrency}; target >= ${TARGETS.throughputRatio}: ${verdict(bestRatio >= TARGETS.throughputRatio)})`);
-    console.log(`idle memory (PSS, whole tree)    = ${fmt(idle.pssMiB)} MiB (target <= ${TARGETS.idleMiB}: ${verdict(idle.pssMiB <= TARGETS.idleMiB)}; RSS sum ${fmt(idle.rssMiB)} MiB: ${verdict(idle.rssMiB <= TARGETS.idleMiB)})`);
+    console.log(
+      `best runs/s, service / bare      = ${bestRatio.toFixed(3)}  (${fmt(bestService.perSec)} at c=${bestService.concurrency} / ${fmt(bestBare.perSec)} at c=${bestBare.concurrency}; target >= ${TARGETS.throughputRatio}: ${verdict(bestRatio >= TARGETS.throughputRatio)})`,
+    );
+    console.log(
+      `idle memory (PSS, whole tree)    = ${fmt(idle.pssMiB)} MiB (target <= ${TARGETS.idleMiB}: ${verdict(idle.pssMiB <= TARGETS.idleMiB)}; RSS sum ${fmt(idle.rssMiB)} MiB: ${verdict(idle.rssMiB <= TARGETS.idleMiB)})`,
+    );
     console.log(`errors                           = ${errors}  (target 0: ${verdict(errors === 0)})`);
   } finally {
     await stopService();
@@ -326,9 +361,19 @@ async function main() {
 /** Starts `node dist/main.js` on a free port with the embedded Redis; resolves once it is ready. */
 async function startService(extraEnv = {}) {
   const port = await freePort();
-  const env = { ...process.env, API_KEYS: API_KEY, PORT: String(port), LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', ...extraEnv };
+  const env = {
+    ...process.env,
+    API_KEYS: API_KEY,
+    PORT: String(port),
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+    ...extraEnv,
+  };
   delete env.REDIS_URL; // the embedded Redis, as a first-time user gets it
-  const service = spawn(process.execPath, [path.join(ROOT, 'dist', 'main.js')], { cwd: ROOT, env, stdio: ['ignore', 'inherit', 'inherit'] });
+  const service = spawn(process.execPath, [path.join(ROOT, 'dist', 'main.js')], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   const kill = () => {
     if (service.exitCode === null) service.kill('SIGTERM');
   };
@@ -345,15 +390,21 @@ async function startService(extraEnv = {}) {
     await stop();
     throw err;
   }
-  console.log(`service ready on :${port} in ${Date.now() - bootStarted} ms (pid ${service.pid})${extraEnv.SANDBOX_PRELOAD ? ` with SANDBOX_PRELOAD=${extraEnv.SANDBOX_PRELOAD}` : ''}`);
+  console.log(
+    `service ready on :${port} in ${Date.now() - bootStarted} ms (pid ${service.pid})${extraEnv.SANDBOX_PRELOAD ? ` with SANDBOX_PRELOAD=${extraEnv.SANDBOX_PRELOAD}` : ''}`,
+  );
   return { port, service, stop };
 }
 
 /** numpy and pandas snippets at c=1: bare `python3 -c` vs a service that preloads them. */
 async function benchLibraries() {
-  const missing = LIBRARY_SNIPPETS.filter((s) => spawnSync(PYTHON, ['-c', `import ${s.name}`]).status !== 0).map((s) => s.name);
+  const missing = LIBRARY_SNIPPETS.filter((s) => spawnSync(PYTHON, ['-c', `import ${s.name}`]).status !== 0).map(
+    (s) => s.name,
+  );
   if (missing.length) {
-    console.log(`\nlibrary snippets: not measured (${missing.join(', ')} not importable by ${PYTHON}: apt-get install python3-numpy python3-pandas)`);
+    console.log(
+      `\nlibrary snippets: not measured (${missing.join(', ')} not importable by ${PYTHON}: apt-get install python3-numpy python3-pandas)`,
+    );
     return 0;
   }
   console.log('');
@@ -382,7 +433,9 @@ async function benchLibraries() {
   }
   for (const { snippet, bare, svc } of rows) {
     const ratio = svc.p50 / bare.p50;
-    console.log(`${snippet.name} snippet p50, service / bare  = ${ratio.toFixed(3)}  (target <= ${LIBRARY_TARGET_RATIO}: ${ratio <= LIBRARY_TARGET_RATIO ? 'met' : 'MISSED'})`);
+    console.log(
+      `${snippet.name} snippet p50, service / bare  = ${ratio.toFixed(3)}  (target <= ${LIBRARY_TARGET_RATIO}: ${ratio <= LIBRARY_TARGET_RATIO ? 'met' : 'MISSED'})`,
+    );
   }
   return errors;
 }

@@ -49,7 +49,10 @@ server.listen(0, '127.0.0.1', async () => {
     await latencies(await Promise.all(Array.from({ length: 5 }, (_, i) => submit(hook, i)))); // warm-up
     const sequential = [];
     for (let i = 0; i < jobs; i++) sequential.push(...(await latencies([await submit(hook, i)])));
-    report(`one at a time x${jobs}`, sequential.sort((a, b) => a - b));
+    report(
+      `one at a time x${jobs}`,
+      sequential.sort((a, b) => a - b),
+    );
     const burst = await Promise.all(Array.from({ length: jobs }, (_, i) => submit(hook, i)));
     report(`burst of ${jobs} concurrent`, await latencies(burst));
   } finally {

@@ -33,7 +33,15 @@ function testUser() {
     // not there yet
   }
   try {
-    run('useradd', ['--system', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin', USER]);
+    run('useradd', [
+      '--system',
+      '--no-create-home',
+      '--home-dir',
+      '/nonexistent',
+      '--shell',
+      '/usr/sbin/nologin',
+      USER,
+    ]);
     say(`created system user ${USER}`);
     return { name: USER, uid: Number(run('id', ['-u', USER])), gid: Number(run('id', ['-g', USER])) };
   } catch (err) {
@@ -65,17 +73,22 @@ function main() {
       cwd = join(work, 'checkout');
       say(`${user.name} cannot read ${ROOT}; testing a copy in ${cwd}`);
       for (const entry of readdirSync(ROOT)) {
-        if (!NOT_COPIED.has(entry)) cpSync(join(ROOT, entry), join(cwd, entry), { recursive: true, verbatimSymlinks: true });
+        if (!NOT_COPIED.has(entry))
+          cpSync(join(ROOT, entry), join(cwd, entry), { recursive: true, verbatimSymlinks: true });
       }
       chmodSync(cwd, 0o755); // it took the checkout's own mode
     }
     say(`hostile-code suite as ${user.name} (uid ${user.uid}, gid ${user.gid}, no capabilities)`);
     const jest = join(cwd, 'node_modules', 'jest', 'bin', 'jest.js');
-    const result = asUser(user, [process.execPath, jest, '--runInBand', '--ci', `--cacheDirectory=${join(work, 'jest-cache')}`, SUITE], {
-      cwd,
-      stdio: 'inherit',
-      env: { ...process.env, HOME: work },
-    });
+    const result = asUser(
+      user,
+      [process.execPath, jest, '--runInBand', '--ci', `--cacheDirectory=${join(work, 'jest-cache')}`, SUITE],
+      {
+        cwd,
+        stdio: 'inherit',
+        env: { ...process.env, HOME: work },
+      },
+    );
     if (result.error) throw result.error;
     return result.status ?? 1;
   } finally {

@@ -58,7 +58,12 @@ export class AppModule implements NestModule {
       providers: [
         GracefulShutdown,
         TracingShutdown,
-        { provide: APP_FILTER, inject: [AppConfig], useFactory: (c: AppConfig) => new HttpExceptionFilter(c, [new EditorErrorFormatter()]) }],
+        {
+          provide: APP_FILTER,
+          inject: [AppConfig],
+          useFactory: (c: AppConfig) => new HttpExceptionFilter(c, [new EditorErrorFormatter()]),
+        },
+      ],
     };
   }
 

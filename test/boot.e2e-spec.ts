@@ -28,10 +28,26 @@ function boot(env: Record<string, string>): Promise<{ code: number | null; stdou
 // A missing prerequisite or a bad value stops the boot with one line naming it: no stack trace.
 describe('boot errors are one line and a non-zero exit', () => {
   it.each([
-    ['bubblewrap missing from PATH', { PATH: '/nonexistent' }, /^Cannot start: bwrap not found on PATH: install bubblewrap/],
-    ['a PYTHON_BIN that does not exist', { PYTHON_BIN: '/usr/bin/no-such-python' }, /^Cannot start: PYTHON_BIN \/usr\/bin\/no-such-python is not executable/],
-    ['a sandbox that fails inside Nest (PYTHON_BIN=/usr/bin/false)', { PYTHON_BIN: '/usr/bin/false', SANDBOX_SERVERS: '1' }, /^Cannot start: fork server exited/],
-    ['a SANDBOX_PRELOAD module that does not import', { SANDBOX_PRELOAD: 'no_such_module_here', SANDBOX_SERVERS: '1' }, /^Cannot start: .*SANDBOX_PRELOAD: cannot import no_such_module_here in the sandbox/],
+    [
+      'bubblewrap missing from PATH',
+      { PATH: '/nonexistent' },
+      /^Cannot start: bwrap not found on PATH: install bubblewrap/,
+    ],
+    [
+      'a PYTHON_BIN that does not exist',
+      { PYTHON_BIN: '/usr/bin/no-such-python' },
+      /^Cannot start: PYTHON_BIN \/usr\/bin\/no-such-python is not executable/,
+    ],
+    [
+      'a sandbox that fails inside Nest (PYTHON_BIN=/usr/bin/false)',
+      { PYTHON_BIN: '/usr/bin/false', SANDBOX_SERVERS: '1' },
+      /^Cannot start: fork server exited/,
+    ],
+    [
+      'a SANDBOX_PRELOAD module that does not import',
+      { SANDBOX_PRELOAD: 'no_such_module_here', SANDBOX_SERVERS: '1' },
+      /^Cannot start: .*SANDBOX_PRELOAD: cannot import no_such_module_here in the sandbox/,
+    ],
     ['a bad PORT', { PORT: 'abc' }, /^Cannot start: Invalid PORT: "abc"/],
     ['a bad MAX_TIMEOUT', { MAX_TIMEOUT: '-5' }, /^Cannot start: .*MAX_TIMEOUT/],
     ['no REDIS_URL and no redis-server', { PATH: '/nonexistent', ROLE: 'api' }, /^Cannot start: .*redis-server/],

@@ -8,7 +8,11 @@ import { hostPidsWith, KEY, sleep, uniquePrefix } from './utils';
 const EXEC = '/v1/code/execute/python';
 const ENDED = ['completed', 'failed', 'cancelled'];
 
-async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 20_000): Promise<T> {
+async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | null | undefined | false>,
+  timeoutMs = 20_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -54,7 +58,10 @@ describe('embedded Redis keeps accepted jobs across a SIGKILL of the service (re
       const marker = `job-${i}-${nonce}`;
       const seconds = i < 2 ? 3 : 0.1;
       const headers: Record<string, string> = i === 7 ? { 'idempotency-key': `durable-${nonce}` } : {};
-      const res = await http().post(EXEC).set('x-api-key', KEY).set(headers)
+      const res = await http()
+        .post(EXEC)
+        .set('x-api-key', KEY)
+        .set(headers)
         .send({ code: `import time\ntime.sleep(${seconds})\n${JSON.stringify(marker)}`, async: true, timeout: 20 });
       expect(res.status).toBe(202);
       accepted.push({ jobId: res.body.job_id, marker });
@@ -69,12 +76,19 @@ describe('embedded Redis keeps accepted jobs across a SIGKILL of the service (re
     first.child.kill('SIGKILL');
     await first.exited;
     // Its redis-server dies with it (--pdeathsig), leaving the lock and the socket behind.
-    await waitFor('the embedded redis-server to die', async () => hostPidsWith(join(dataDir, 'redis.sock')).length === 0, 5000);
+    await waitFor(
+      'the embedded redis-server to die',
+      async () => hostPidsWith(join(dataDir, 'redis.sock')).length === 0,
+      5000,
+    );
     expect(readFileSync(join(dataDir, 'service.pid'), 'utf8').trim()).toBe(String(first.child.pid));
 
     const second = await start();
     const again = () => request(second.url);
-    const replay = await again().post(EXEC).set('x-api-key', KEY).set('idempotency-key', `durable-${nonce}`)
+    const replay = await again()
+      .post(EXEC)
+      .set('x-api-key', KEY)
+      .set('idempotency-key', `durable-${nonce}`)
       .send({ code: 'print("must not run")', async: true });
     expect(replay.body.job_id).toBe(accepted[7].jobId);
 
@@ -84,7 +98,11 @@ describe('embedded Redis keeps accepted jobs across a SIGKILL of the service (re
         expect(res.status).toBe(200);
         return ENDED.includes(res.body.response.status) ? res.body.response : null;
       });
-      expect({ jobId, status: job.status, result: job.result.response?.result }).toEqual({ jobId, status: 'completed', result: marker });
+      expect({ jobId, status: job.status, result: job.result.response?.result }).toEqual({
+        jobId,
+        status: 'completed',
+        result: marker,
+      });
     }
   });
 

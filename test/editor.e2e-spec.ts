@@ -22,11 +22,20 @@ describe('editor dialect /api/v1/python (real Redis, real sandbox)', () => {
   let t: TestApp;
   beforeAll(async () => {
     // One sandbox slot: a job that is not killed on cancel would hold up every later run.
-    t = await startTestApp({ SANDBOX_SERVERS: '1', WORKER_CONCURRENCY: '1', MAX_BODY_BYTES: '65536', MAX_CODE_BYTES: '4096' });
+    t = await startTestApp({
+      SANDBOX_SERVERS: '1',
+      WORKER_CONCURRENCY: '1',
+      MAX_BODY_BYTES: '65536',
+      MAX_CODE_BYTES: '4096',
+    });
   });
   afterAll(() => t.close());
 
-  const execute = (body: unknown, key = KEY) => t.http.post(EXECUTE).set('x-api-key', key).send(body as object);
+  const execute = (body: unknown, key = KEY) =>
+    t.http
+      .post(EXECUTE)
+      .set('x-api-key', key)
+      .send(body as object);
   const getJob = (id: string, key = KEY) => t.http.get(`${BASE}/job`).query({ id }).set('x-api-key', key);
   const cancelJob = (id: string, key = KEY) => t.http.delete(`${BASE}/job`).query({ id }).set('x-api-key', key);
   const listJobs = (key = KEY) => t.http.get(`${BASE}/jobs`).set('x-api-key', key);
@@ -44,12 +53,18 @@ describe('editor dialect /api/v1/python (real Redis, real sandbox)', () => {
 
   describe('POST /execute, synchronous', () => {
     it('success: 200 with output, logs split into lines, result and duration_ms', async () => {
-      const code = "import sys\nprint('hello')\nprint('first', file=sys.stderr)\nprint('second', file=sys.stderr)\n21 * 2";
+      const code =
+        "import sys\nprint('hello')\nprint('first', file=sys.stderr)\nprint('second', file=sys.stderr)\n21 * 2";
       const res = await execute({ code, timeout: 10 });
       expect(res.status).toBe(200);
       expect(res.body).toEqual({
-        success: true, job_id: expect.stringMatching(UUID), status: 'completed', output: 'hello\n', logs: ['first', 'second'],
-        result: 42, duration_ms: expect.any(Number),
+        success: true,
+        job_id: expect.stringMatching(UUID),
+        status: 'completed',
+        output: 'hello\n',
+        logs: ['first', 'second'],
+        result: 42,
+        duration_ms: expect.any(Number),
       });
       expect(res.body.duration_ms).toBeGreaterThan(0);
       expect(res.headers['x-request-id']).toBeTruthy();
@@ -64,8 +79,13 @@ describe('editor dialect /api/v1/python (real Redis, real sandbox)', () => {
       const res = await execute({ code: "print('before')\n1 / 0" });
       expect(res.status).toBe(400);
       expect(res.body).toEqual({
-        success: false, error: 'EXECUTION_FAILED', message: 'ZeroDivisionError: division by zero', job_id: expect.stringMatching(UUID),
-        output: 'before\n', logs: expect.any(Array), duration_ms: expect.any(Number),
+        success: false,
+        error: 'EXECUTION_FAILED',
+        message: 'ZeroDivisionError: division by zero',
+        job_id: expect.stringMatching(UUID),
+        output: 'before\n',
+        logs: expect.any(Array),
+        duration_ms: expect.any(Number),
       });
       const logs = res.body.logs as string[];
       expect(logs[0]).toBe('Traceback (most recent call last):');
@@ -75,7 +95,11 @@ describe('editor dialect /api/v1/python (real Redis, real sandbox)', () => {
     it('a SyntaxError and sys.exit(3) are EXECUTION_FAILED too', async () => {
       const syntax = await execute({ code: 'def (' });
       expect(syntax.status).toBe(400);
-      expect(syntax.body).toMatchObject({ success: false, error: 'EXECUTION_FAILED', message: expect.stringMatching(/^SyntaxError: /) });
+      expect(syntax.body).toMatchObject({
+        success: false,
+        error: 'EXECUTION_FAILED',
+        message: expect.stringMatching(/^SyntaxError: /),
+      });
       const exit = await execute({ code: "print('bye')\nimport sys\nsys.exit(3)" });
       expect(exit.status).toBe(400);
       expect(exit.body).toMatchObject({ success: false, error: 'EXECUTION_FAILED', output: 'bye\n' });
@@ -85,7 +109,10 @@ describe('editor dialect /api/v1/python (real Redis, real sandbox)', () => {
       const res = await execute({ code: "print('started', flush=True)\nwhile True: pass", timeout: 1 });
       expect(res.status).toBe(408);
       expect(res.body).toMatchObject({
-        success: false, error: 'TIMEOUT', message: 'Execution timed out after 1 seconds', output: 'started\n',
+        success: false,
+        error: 'TIMEOUT',
+        message: 'Execution timed out after 1 seconds',
+        output: 'started\n',
         job_id: expect.stringMatching(UUID),
       });
       const half = await execute({ code: 'import time\ntime.sleep(5)', timeout: 0.5 });
@@ -124,12 +151,20 @@ describe('editor dialect /api/v1/python (real Redis, real sandbox)', () => {
     });
 
     it('invalid JSON → 400 INVALID_REQUEST', async () => {
-      const res = await t.http.post(EXECUTE).set('x-api-key', KEY).set('content-type', 'application/json').send('{"code": ');
+      const res = await t.http
+        .post(EXECUTE)
+        .set('x-api-key', KEY)
+        .set('content-type', 'application/json')
+        .send('{"code": ');
       expectEditorError(res, 400, 'INVALID_REQUEST', /JSON/i);
     });
 
     it('a JSON array body → 400 INVALID_REQUEST', async () => {
-      const res = await t.http.post(EXECUTE).set('x-api-key', KEY).set('content-type', 'application/json').send('["print(1)"]');
+      const res = await t.http
+        .post(EXECUTE)
+        .set('x-api-key', KEY)
+        .set('content-type', 'application/json')
+        .send('["print(1)"]');
       expectEditorError(res, 400, 'INVALID_REQUEST', /JSON object/);
     });
 
@@ -138,7 +173,11 @@ describe('editor dialect /api/v1/python (real Redis, real sandbox)', () => {
     });
 
     it('a non-JSON Content-Type → 415 UNSUPPORTED_MEDIA_TYPE', async () => {
-      const res = await t.http.post(EXECUTE).set('x-api-key', KEY).set('content-type', 'text/plain').send("print('hi')");
+      const res = await t.http
+        .post(EXECUTE)
+        .set('x-api-key', KEY)
+        .set('content-type', 'text/plain')
+        .send("print('hi')");
       expectEditorError(res, 415, 'UNSUPPORTED_MEDIA_TYPE');
     });
 
@@ -168,15 +207,29 @@ describe('editor dialect /api/v1/python (real Redis, real sandbox)', () => {
     });
 
     it('malformed, oversized or non-JSON bodies without a key', async () => {
-      expectEditorError(await t.http.post(EXECUTE).set('content-type', 'application/json').send('{oops'), 401, 'UNAUTHORIZED');
-      expectEditorError(await t.http.post(EXECUTE).set('x-api-key', 'wrong').send({ code: 'x'.repeat(100_000) }), 401, 'UNAUTHORIZED');
+      expectEditorError(
+        await t.http.post(EXECUTE).set('content-type', 'application/json').send('{oops'),
+        401,
+        'UNAUTHORIZED',
+      );
+      expectEditorError(
+        await t.http
+          .post(EXECUTE)
+          .set('x-api-key', 'wrong')
+          .send({ code: 'x'.repeat(100_000) }),
+        401,
+        'UNAUTHORIZED',
+      );
       expectEditorError(await t.http.post(EXECUTE).set('content-type', 'text/plain').send('x'), 401, 'UNAUTHORIZED');
     });
   });
 
   describe('async jobs: GET /job, GET /jobs', () => {
     it('async: 202 pending, then poll to completed with output, logs, result, times', async () => {
-      const accepted = await execute({ code: "import sys\nprint('out')\nprint('err', file=sys.stderr)\n'done'", async: true });
+      const accepted = await execute({
+        code: "import sys\nprint('out')\nprint('err', file=sys.stderr)\n'done'",
+        async: true,
+      });
       expect(accepted.status).toBe(202);
       expect(accepted.body).toEqual({ success: true, job_id: expect.stringMatching(UUID), status: 'pending' });
       const id = accepted.body.job_id as string;
@@ -184,22 +237,36 @@ describe('editor dialect /api/v1/python (real Redis, real sandbox)', () => {
       expect(res.body).toEqual({
         success: true,
         job: {
-          id, status: 'completed', output: 'out\n', logs: ['err'], result: 'done', duration_ms: expect.any(Number),
-          started_at: expect.stringMatching(ISO), ended_at: expect.stringMatching(ISO),
+          id,
+          status: 'completed',
+          output: 'out\n',
+          logs: ['err'],
+          result: 'done',
+          duration_ms: expect.any(Number),
+          started_at: expect.stringMatching(ISO),
+          ended_at: expect.stringMatching(ISO),
         },
       });
       expect(Date.parse(res.body.job.ended_at)).toBeGreaterThanOrEqual(Date.parse(res.body.job.started_at));
     });
 
     it('a failed async job carries error "<Type>: <msg>"; ended_at only once ended', async () => {
-      const accepted = await execute({ code: "import time\ntime.sleep(0.5)\nraise ValueError('bad value')", async: true });
+      const accepted = await execute({
+        code: "import time\ntime.sleep(0.5)\nraise ValueError('bad value')",
+        async: true,
+      });
       const early = await getJob(accepted.body.job_id);
       expect(early.body.job.status).toMatch(/^(pending|running)$/);
       expect(early.body.job).not.toHaveProperty('ended_at');
       expect(early.body.job).not.toHaveProperty('error');
       expect(early.body.job).toMatchObject({ output: '', logs: [], result: null, duration_ms: null });
       const res = await pollUntil(accepted.body.job_id, ended);
-      expect(res.body.job).toMatchObject({ status: 'failed', error: 'ValueError: bad value', result: null, ended_at: expect.stringMatching(ISO) });
+      expect(res.body.job).toMatchObject({
+        status: 'failed',
+        error: 'ValueError: bad value',
+        result: null,
+        ended_at: expect.stringMatching(ISO),
+      });
       expect(res.body.job.logs[res.body.job.logs.length - 1]).toBe('ValueError: bad value');
     });
 
@@ -214,7 +281,11 @@ describe('editor dialect /api/v1/python (real Redis, real sandbox)', () => {
       const ids = jobs.map((j) => j.id);
       expect(ids.indexOf(second)).toBeGreaterThanOrEqual(0);
       expect(ids.indexOf(second)).toBeLessThan(ids.indexOf(first));
-      expect(jobs.find((j) => j.id === second)).toEqual({ id: second, status: 'completed', started_at: expect.stringMatching(ISO) });
+      expect(jobs.find((j) => j.id === second)).toEqual({
+        id: second,
+        status: 'completed',
+        started_at: expect.stringMatching(ISO),
+      });
       const others = await listJobs(OTHER_KEY);
       expect(others.body).toEqual({ success: true, jobs: [] });
     });
@@ -232,18 +303,36 @@ describe('editor dialect /api/v1/python (real Redis, real sandbox)', () => {
       expectEditorError(await cancelJob(unknown), 404, 'JOB_NOT_FOUND');
       expectEditorError(await getJob('not-a-uuid'), 404, 'JOB_NOT_FOUND');
       for (const query of ['', '?id=', '?id=%20', '?other=1']) {
-        expectEditorError(await t.http.get(`${BASE}/job${query}`).set('x-api-key', KEY), 400, 'MISSING_PARAMETER', /id/);
-        expectEditorError(await t.http.delete(`${BASE}/job${query}`).set('x-api-key', KEY), 400, 'MISSING_PARAMETER', /id/);
+        expectEditorError(
+          await t.http.get(`${BASE}/job${query}`).set('x-api-key', KEY),
+          400,
+          'MISSING_PARAMETER',
+          /id/,
+        );
+        expectEditorError(
+          await t.http.delete(`${BASE}/job${query}`).set('x-api-key', KEY),
+          400,
+          'MISSING_PARAMETER',
+          /id/,
+        );
       }
       expectEditorError(await t.http.get(`${BASE}/job?id=a&id=b`).set('x-api-key', KEY), 400, 'INVALID_REQUEST', /id/);
-      expectEditorError(await t.http.delete(`${BASE}/job?id=a&id=b`).set('x-api-key', KEY), 400, 'INVALID_REQUEST', /id/);
+      expectEditorError(
+        await t.http.delete(`${BASE}/job?id=a&id=b`).set('x-api-key', KEY),
+        400,
+        'INVALID_REQUEST',
+        /id/,
+      );
     });
   });
 
   describe('DELETE /job', () => {
     it('cancels a running job: 200, status cancelled, the program is killed and the slot is free', async () => {
       const marker = `${Math.floor(Math.random() * 1e6) + 1000}.75`;
-      const accepted = await execute({ code: `import subprocess\nsubprocess.run(['sleep', '${marker}'])`, async: true });
+      const accepted = await execute({
+        code: `import subprocess\nsubprocess.run(['sleep', '${marker}'])`,
+        async: true,
+      });
       const id = accepted.body.job_id as string;
       await pollUntil(id, (status) => status === 'running');
       for (let i = 0; i < 50 && hostPidsWith(`sleep ${marker}`).length === 0; i++) await sleep(50);
@@ -272,7 +361,12 @@ describe('editor dialect /api/v1/python (real Redis, real sandbox)', () => {
       // One worker slot, first in first out: a job queued after it has run, so it would have run by now.
       expect((await execute({ code: '1' })).status).toBe(200);
       const job = (await getJob(pending)).body.job;
-      expect(job).toMatchObject({ status: 'cancelled', started_at: null, output: '', ended_at: expect.stringMatching(ISO) });
+      expect(job).toMatchObject({
+        status: 'cancelled',
+        started_at: null,
+        output: '',
+        ended_at: expect.stringMatching(ISO),
+      });
     });
 
     it('a finished job → 400 JOB_ALREADY_FINISHED (and it stays completed)', async () => {
@@ -300,7 +394,10 @@ describe('editor dialect /api/v1/python (real Redis, real sandbox)', () => {
 
   describe('one job store for both dialects', () => {
     it('a v1 job is visible, with its output, through the editor dialect', async () => {
-      const v1 = await t.http.post('/v1/code/execute/python').set('x-api-key', KEY).send({ code: "print('from v1')\n5", id: 'mine' });
+      const v1 = await t.http
+        .post('/v1/code/execute/python')
+        .set('x-api-key', KEY)
+        .send({ code: "print('from v1')\n5", id: 'mine' });
       expect(v1.status).toBe(200);
       const res = await getJob(v1.body.job_id);
       expect(res.body.job).toMatchObject({ id: v1.body.job_id, status: 'completed', output: 'from v1\n', result: 5 });
@@ -313,10 +410,17 @@ describe('editor dialect /api/v1/python (real Redis, real sandbox)', () => {
       const v1 = await t.http.get(`/v1/jobs/${editor.body.job_id}`).set('x-api-key', KEY);
       expect(v1.status).toBe(200);
       expect(v1.body.response).toMatchObject({ job_id: editor.body.job_id, status: 'completed' });
-      expect(v1.body.response.result).toMatchObject({ code: 200, endpoint: EXECUTE, response: { stdout: 'from editor\n' } });
+      expect(v1.body.response.result).toMatchObject({
+        code: 200,
+        endpoint: EXECUTE,
+        response: { stdout: 'from editor\n' },
+      });
       expect((await t.http.get(`/v1/jobs/${editor.body.job_id}`).set('x-api-key', OTHER_KEY)).status).toBe(404);
 
-      const running = await t.http.post('/v1/code/execute/python').set('x-api-key', KEY).send({ code: 'import time\ntime.sleep(30)', async: true });
+      const running = await t.http
+        .post('/v1/code/execute/python')
+        .set('x-api-key', KEY)
+        .send({ code: 'import time\ntime.sleep(30)', async: true });
       await pollUntil(running.body.job_id, (status) => status === 'running');
       expect((await cancelJob(running.body.job_id)).status).toBe(200);
       const after = await t.http.get(`/v1/jobs/${running.body.job_id}`).set('x-api-key', KEY);
@@ -326,7 +430,12 @@ describe('editor dialect /api/v1/python (real Redis, real sandbox)', () => {
 
   it('Swagger documents every editor route under the editor tag, with the API-key requirement', async () => {
     const doc = (await t.http.get('/docs-json')).body;
-    const routes: Array<[string, string]> = [['/api/v1/python/execute', 'post'], ['/api/v1/python/jobs', 'get'], ['/api/v1/python/job', 'get'], ['/api/v1/python/job', 'delete']];
+    const routes: Array<[string, string]> = [
+      ['/api/v1/python/execute', 'post'],
+      ['/api/v1/python/jobs', 'get'],
+      ['/api/v1/python/job', 'get'],
+      ['/api/v1/python/job', 'delete'],
+    ];
     for (const [path, method] of routes) {
       const op = doc.paths[path]?.[method];
       expect(op).toBeDefined();
@@ -349,8 +458,11 @@ describe('editor dialect: a full queue', () => {
     const slow = { code: 'import time\ntime.sleep(5)', async: true };
     const running = await t.http.post(EXECUTE).set('x-api-key', KEY).send(slow); // taken by the worker
     expect(running.status).toBe(202);
-    await waitFor('the first job to run', async () =>
-      (await t.http.get(`${BASE}/job?id=${running.body.job_id}`).set('x-api-key', KEY)).body.job.status === 'running');
+    await waitFor(
+      'the first job to run',
+      async () =>
+        (await t.http.get(`${BASE}/job?id=${running.body.job_id}`).set('x-api-key', KEY)).body.job.status === 'running',
+    );
     const waiting = await t.http.post(EXECUTE).set('x-api-key', KEY).send(slow);
     expect(waiting.status).toBe(202);
     const full = await t.http.post(EXECUTE).set('x-api-key', KEY).send({ code: '1' });

@@ -13,7 +13,13 @@ describe('POST /v1/code/execute/python: bad requests', () => {
   const expectValidationError = (res: { status: number; body: Record<string, unknown> }, field: string) => {
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({
-      code: 400, error: 'Missing or invalid parameters', stdout: '', exit_code: 400, job_id: null, response: null, endpoint: PATH,
+      code: 400,
+      error: 'Missing or invalid parameters',
+      stdout: '',
+      exit_code: 400,
+      job_id: null,
+      response: null,
+      endpoint: PATH,
     });
     expect((res.body.details as string[]).some((d) => d.startsWith(field))).toBe(true);
   };
@@ -57,7 +63,10 @@ describe('POST /v1/code/execute/python: bad requests', () => {
   });
 
   it('a body over MAX_BODY_BYTES → 413', async () => {
-    const res = await t.http.post(PATH).set('x-api-key', KEY).send({ code: 'x = 1\n'.repeat(20000) });
+    const res = await t.http
+      .post(PATH)
+      .set('x-api-key', KEY)
+      .send({ code: 'x = 1\n'.repeat(20000) });
     expect(res.status).toBe(413);
     expect(res.body).toMatchObject({ code: 413, exit_code: 413, job_id: null });
     expect(res.body.error).toMatch(/65536/);
@@ -66,14 +75,21 @@ describe('POST /v1/code/execute/python: bad requests', () => {
   it('a non-JSON Content-Type → 415', async () => {
     const res = await t.http.post(PATH).set('x-api-key', KEY).set('content-type', 'text/plain').send("print('hi')");
     expect(res.status).toBe(415);
-    expect(res.body).toMatchObject({ code: 415, exit_code: 415, endpoint: PATH }); // thrown in middleware, still the route's path
+    // Thrown in middleware, and still the route's path.
+    expect(res.body).toMatchObject({ code: 415, exit_code: 415, endpoint: PATH });
   });
 
   describe('401 before anything else', () => {
     it('no key', async () => {
       const res = await t.http.post(PATH).send({ code: '1' });
       expect(res.status).toBe(401);
-      expect(res.body).toMatchObject({ code: 401, message: 'Unauthorized', error: 'Unauthorized', job_id: null, endpoint: PATH });
+      expect(res.body).toMatchObject({
+        code: 401,
+        message: 'Unauthorized',
+        error: 'Unauthorized',
+        job_id: null,
+        endpoint: PATH,
+      });
     });
     it('wrong key, both header forms', async () => {
       expect((await t.http.post(PATH).set('x-api-key', 'nope').send({ code: '1' })).status).toBe(401);
@@ -84,7 +100,10 @@ describe('POST /v1/code/execute/python: bad requests', () => {
       expect(res.status).toBe(401);
     });
     it('oversized body without a key', async () => {
-      const res = await t.http.post(PATH).set('x-api-key', 'wrong').send({ code: 'x'.repeat(200_000) });
+      const res = await t.http
+        .post(PATH)
+        .set('x-api-key', 'wrong')
+        .send({ code: 'x'.repeat(200_000) });
       expect(res.status).toBe(401);
     });
     it('wrong content type without a key', async () => {
@@ -105,8 +124,11 @@ describe('MAX_QUEUE_LENGTH', () => {
     const slow = { code: 'import time\ntime.sleep(2)', async: true };
     const first = await t.http.post(PATH).set('x-api-key', KEY).send(slow); // taken by the worker
     expect(first.status).toBe(202);
-    await waitFor('the first job to run', async () =>
-      (await t.http.get(`/v1/jobs/${first.body.job_id}`).set('x-api-key', KEY)).body.response.status === 'running');
+    await waitFor(
+      'the first job to run',
+      async () =>
+        (await t.http.get(`/v1/jobs/${first.body.job_id}`).set('x-api-key', KEY)).body.response.status === 'running',
+    );
     const second = await t.http.post(PATH).set('x-api-key', KEY).send(slow); // waits
     expect(second.status).toBe(202);
     const third = await t.http.post(PATH).set('x-api-key', KEY).send({ code: '1' });
@@ -125,12 +147,19 @@ describe('RATE_LIMIT_PER_MINUTE', () => {
 
   it('the 4th run of a key within a minute gets 429 with Retry-After; other keys and reads are not counted', async () => {
     for (let i = 0; i < 3; i++) {
-      const ok = await t.http.post(PATH).set('x-api-key', KEY).send({ code: `${i}` });
+      const ok = await t.http
+        .post(PATH)
+        .set('x-api-key', KEY)
+        .send({ code: `${i}` });
       expect(ok.status).toBe(200);
     }
     const limited = await t.http.post(PATH).set('x-api-key', KEY).send({ code: '4' });
     expect(limited.status).toBe(429);
-    expect(limited.body).toMatchObject({ code: 429, message: 'Rate limit exceeded (3 requests per minute)', endpoint: PATH });
+    expect(limited.body).toMatchObject({
+      code: 429,
+      message: 'Rate limit exceeded (3 requests per minute)',
+      endpoint: PATH,
+    });
     const retryAfter = Number(limited.headers['retry-after']);
     expect(retryAfter).toBeGreaterThanOrEqual(1);
     expect(retryAfter).toBeLessThanOrEqual(60);

@@ -30,7 +30,8 @@ describe('jobs API (real Redis, real sandbox)', () => {
     const job = done.body.response;
     expect(job).toMatchObject({ job_id: accepted.body.job_id, id: 'a-1', status: 'completed', webhook: null });
     expect(job.result).toMatchObject({ code: 200, response: { result: 42, stdout: 'hi\n' } });
-    for (const field of ['created_at', 'started_at', 'ended_at']) expect(job[field]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    for (const field of ['created_at', 'started_at', 'ended_at'])
+      expect(job[field]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     expect(typeof job.run_time).toBe('number');
   });
 
@@ -38,7 +39,11 @@ describe('jobs API (real Redis, real sandbox)', () => {
     const accepted = await submit({ code: '1', async: true });
     const other = await getJob(accepted.body.job_id, OTHER_KEY);
     expect(other.status).toBe(404);
-    expect(other.body).toMatchObject({ code: 404, job_id: accepted.body.job_id, endpoint: `/v1/jobs/${accepted.body.job_id}` });
+    expect(other.body).toMatchObject({
+      code: 404,
+      job_id: accepted.body.job_id,
+      endpoint: `/v1/jobs/${accepted.body.job_id}`,
+    });
     const list = await t.http.get('/v1/jobs').set('x-api-key', OTHER_KEY);
     expect(list.body.response.jobs.map((j: { job_id: string }) => j.job_id)).not.toContain(accepted.body.job_id);
     expect((await t.http.delete(`/v1/jobs/${accepted.body.job_id}`).set('x-api-key', OTHER_KEY)).status).toBe(404);
@@ -93,7 +98,10 @@ describe('jobs API (real Redis, real sandbox)', () => {
 
   it('cancel a pending job: removed from the queue, never runs', async () => {
     const blocker = await submit({ code: 'import time\ntime.sleep(1)', async: true });
-    await waitFor('the blocker to run', async () => (await getJob(blocker.body.job_id)).body.response.status === 'running');
+    await waitFor(
+      'the blocker to run',
+      async () => (await getJob(blocker.body.job_id)).body.response.status === 'running',
+    );
     const pending = await submit({ code: "print('should not run')", async: true });
     const cancelled = await t.http.delete(`/v1/jobs/${pending.body.job_id}`).set('x-api-key', KEY);
     expect(cancelled.status).toBe(200);
@@ -111,7 +119,7 @@ describe('jobs API (real Redis, real sandbox)', () => {
   });
 
   it('Idempotency-Key returns the original job instead of running again', async () => {
-    const body = { code: "import random\nrandom.random()", async: true };
+    const body = { code: 'import random\nrandom.random()', async: true };
     const first = await t.http.post(EXEC).set('x-api-key', KEY).set('Idempotency-Key', 'idem-1').send(body);
     const second = await t.http.post(EXEC).set('x-api-key', KEY).set('Idempotency-Key', 'idem-1').send(body);
     expect(second.body.job_id).toBe(first.body.job_id);
@@ -128,11 +136,19 @@ describe('job retention (JOB_RETENTION_SECONDS=1)', () => {
   afterAll(() => t.close());
 
   it('an ended job, its index entry and its Idempotency-Key are gone after the retention window', async () => {
-    const first = await t.http.post(EXEC).set('x-api-key', KEY).set('Idempotency-Key', 'keep-1').send({ code: 'print(1)' });
+    const first = await t.http
+      .post(EXEC)
+      .set('x-api-key', KEY)
+      .set('Idempotency-Key', 'keep-1')
+      .send({ code: 'print(1)' });
     expect(first.status).toBe(200);
     const jobId = first.body.job_id as string;
     expect((await t.http.get(`/v1/jobs/${jobId}`).set('x-api-key', KEY)).status).toBe(200);
-    await waitFor('the record to expire', async () => (await t.http.get(`/v1/jobs/${jobId}`).set('x-api-key', KEY)).status === 404, 10_000);
+    await waitFor(
+      'the record to expire',
+      async () => (await t.http.get(`/v1/jobs/${jobId}`).set('x-api-key', KEY)).status === 404,
+      10_000,
+    );
     const list = await t.http.get('/v1/jobs').set('x-api-key', KEY);
     expect(list.body.response.jobs).toEqual([]);
     const redis = new Redis(SHARED_REDIS_URL);
@@ -143,7 +159,11 @@ describe('job retention (JOB_RETENTION_SECONDS=1)', () => {
     } finally {
       redis.disconnect();
     }
-    const again = await t.http.post(EXEC).set('x-api-key', KEY).set('Idempotency-Key', 'keep-1').send({ code: 'print(1)' });
+    const again = await t.http
+      .post(EXEC)
+      .set('x-api-key', KEY)
+      .set('Idempotency-Key', 'keep-1')
+      .send({ code: 'print(1)' });
     expect(again.status).toBe(200);
     expect(again.body.job_id).not.toBe(jobId);
   });

@@ -26,10 +26,13 @@ describe('libraries in the sandbox (real sandbox, Debian python3-* packages)', (
     });
 
     it('imports numpy and pandas, native libraries included', async () => {
-      const res = await run(t, `
+      const res = await run(
+        t,
+        `
 import numpy as np, pandas as pd
 frame = pd.DataFrame({'a': np.arange(5)})
-[float(np.linalg.norm(np.ones(4))), int(frame.a.sum())]`);
+[float(np.linalg.norm(np.ones(4))), int(frame.a.sum())]`,
+      );
       expect(res.status).toBe(200);
       expect(res.body.response.result).toEqual([2, 10]);
     });
@@ -39,18 +42,22 @@ frame = pd.DataFrame({'a': np.arange(5)})
       expect(res.status).toBe(200);
       const etc: string[] = res.body.response.result;
       expect(etc).toContain('ld.so.cache');
-      for (const secret of ['passwd', 'shadow', 'group', 'hosts', 'environment', 'redis']) expect(etc).not.toContain(secret);
+      for (const secret of ['passwd', 'shadow', 'group', 'hosts', 'environment', 'redis'])
+        expect(etc).not.toContain(secret);
     });
 
     it('imports modules from SANDBOX_PYTHONPATH, which it cannot write', async () => {
-      const res = await run(t, `
+      const res = await run(
+        t,
+        `
 import unreal, os
 try:
     open(os.path.join(os.path.dirname(unreal.__file__), 'planted.py'), 'w')
     wrote = True
 except OSError as e:
     wrote = type(e).__name__
-[unreal.VALUE, wrote]`);
+[unreal.VALUE, wrote]`,
+      );
       expect(res.status).toBe(200);
       expect(res.body.response.result).toEqual(['from the host', 'OSError']);
     });
@@ -64,9 +71,12 @@ except OSError as e:
     afterAll(() => t.close());
 
     it('runs start with the modules already imported and BLAS pinned to one thread', async () => {
-      const res = await run(t, `
+      const res = await run(
+        t,
+        `
 import sys, os
-[sorted(m for m in ('numpy', 'pandas') if m in sys.modules), os.environ.get('OPENBLAS_NUM_THREADS')]`);
+[sorted(m for m in ('numpy', 'pandas') if m in sys.modules), os.environ.get('OPENBLAS_NUM_THREADS')]`,
+      );
       expect(res.status).toBe(200);
       expect(res.body.response.result).toEqual([['numpy', 'pandas'], '1']);
     });

@@ -19,8 +19,20 @@ describe('GET /metrics', () => {
   };
 
   it('needs no key and counts executions by outcome, with durations, queue and sandbox state', async () => {
-    expect(await t.http.post('/v1/code/execute/python').set('x-api-key', KEY).send({ code: 'print(1)' }).then((r) => r.status)).toBe(200);
-    expect(await t.http.post('/v1/code/execute/python').set('x-api-key', KEY).send({ code: '1/0' }).then((r) => r.status)).toBe(400);
+    expect(
+      await t.http
+        .post('/v1/code/execute/python')
+        .set('x-api-key', KEY)
+        .send({ code: 'print(1)' })
+        .then((r) => r.status),
+    ).toBe(200);
+    expect(
+      await t.http
+        .post('/v1/code/execute/python')
+        .set('x-api-key', KEY)
+        .send({ code: '1/0' })
+        .then((r) => r.status),
+    ).toBe(400);
     const text = await scrape();
     expect(value(text, 'pyexec_executions_total{outcome="completed",code="200"}')).toBe(1);
     expect(value(text, 'pyexec_executions_total{outcome="failed",code="400"}')).toBe(1);

@@ -9,7 +9,7 @@ const root = join(__dirname, '..');
 describe('openapi/openapi.json', () => {
   it('equals what the decorators generate', async () => {
     const generated: unknown = JSON.parse(serializeOpenApi(await generateOpenApiDocument()));
-    let committedText = '';
+    let committedText: string;
     try {
       committedText = readFileSync(openApiPath, 'utf8');
     } catch {
@@ -20,16 +20,32 @@ describe('openapi/openapi.json', () => {
       expect(generated).toEqual(committed);
       expect(committedText).toBe(serializeOpenApi(committed as never));
     } catch (error) {
-      throw new Error(`openapi/openapi.json is out of date: run npm run openapi\n\n${(error as Error).message}`);
+      throw new Error(`openapi/openapi.json is out of date: run npm run openapi\n\n${(error as Error).message}`, {
+        cause: error,
+      });
     }
   });
 
   it('names every operation as API.md does', () => {
-    const document = JSON.parse(readFileSync(openApiPath, 'utf8')) as { paths: Record<string, Record<string, { operationId: string }>> };
-    const ids = Object.values(document.paths).flatMap((path) => Object.values(path).map((operation) => operation.operationId));
+    const document = JSON.parse(readFileSync(openApiPath, 'utf8')) as {
+      paths: Record<string, Record<string, { operationId: string }>>;
+    };
+    const ids = Object.values(document.paths).flatMap((path) =>
+      Object.values(path).map((operation) => operation.operationId),
+    );
     expect(ids.sort()).toEqual([
-      'cancelJob', 'editorCancelJob', 'editorExecute', 'editorGetJob', 'editorListJobs', 'executePython', 'getJob',
-      'getMetrics', 'getRuntime', 'healthLive', 'healthReady', 'listJobs',
+      'cancelJob',
+      'editorCancelJob',
+      'editorExecute',
+      'editorGetJob',
+      'editorListJobs',
+      'executePython',
+      'getJob',
+      'getMetrics',
+      'getRuntime',
+      'healthLive',
+      'healthReady',
+      'listJobs',
     ]);
   });
 
@@ -40,7 +56,10 @@ describe('openapi/openapi.json', () => {
       cwd: root,
       env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_NOTIFICATIONS: 'true' },
     }).catch((error: { stdout?: string; stderr?: string }) => ({ stdout: error.stdout ?? '', stderr: error.stderr }));
-    const report = JSON.parse(stdout) as { totals: { errors: number; warnings: number }; problems: Array<{ ruleId: string; message: string }> };
+    const report = JSON.parse(stdout) as {
+      totals: { errors: number; warnings: number };
+      problems: Array<{ ruleId: string; message: string }>;
+    };
     expect(report.problems.map((p) => `${p.ruleId}: ${p.message}`)).toEqual([]);
     expect(report.totals).toMatchObject({ errors: 0, warnings: 0 });
   });

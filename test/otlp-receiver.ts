@@ -13,8 +13,10 @@ export interface ReceivedSpan {
 }
 
 type AnyValue = { stringValue?: string; intValue?: string | number; boolValue?: boolean; doubleValue?: number };
-const valueOf = (v: AnyValue) => v.stringValue ?? (v.intValue !== undefined ? Number(v.intValue) : undefined) ?? v.boolValue ?? v.doubleValue ?? '';
-const attributes = (list: Array<{ key: string; value: AnyValue }> = []) => Object.fromEntries(list.map((a) => [a.key, valueOf(a.value)]));
+const valueOf = (v: AnyValue) =>
+  v.stringValue ?? (v.intValue !== undefined ? Number(v.intValue) : undefined) ?? v.boolValue ?? v.doubleValue ?? '';
+const attributes = (list: Array<{ key: string; value: AnyValue }> = []) =>
+  Object.fromEntries(list.map((a) => [a.key, valueOf(a.value)]));
 
 /** A local OTLP/HTTP receiver (JSON encoding: OTEL_EXPORTER_OTLP_PROTOCOL=http/json) on 127.0.0.1. */
 export class OtlpReceiver {
@@ -23,7 +25,8 @@ export class OtlpReceiver {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      if (req.method === 'POST' && req.url === '/v1/traces') this.collect(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+      if (req.method === 'POST' && req.url === '/v1/traces')
+        this.collect(JSON.parse(Buffer.concat(chunks).toString('utf8')));
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
   });
@@ -42,12 +45,18 @@ export class OtlpReceiver {
   }
 
   /** Resolves with the trace's spans once `done` holds for them. */
-  async waitForTrace(traceId: string, done: (spans: ReceivedSpan[]) => boolean, timeoutMs = 20_000): Promise<ReceivedSpan[]> {
+  async waitForTrace(
+    traceId: string,
+    done: (spans: ReceivedSpan[]) => boolean,
+    timeoutMs = 20_000,
+  ): Promise<ReceivedSpan[]> {
     const deadline = Date.now() + timeoutMs;
     while (!done(this.ofTrace(traceId))) {
       if (Date.now() > deadline) {
         const seen = this.ofTrace(traceId).map((s) => `${s.name}@${s.pid}`);
-        throw new Error(`trace ${traceId}: condition not met within ${timeoutMs} ms; spans: ${seen.join(', ') || 'none'}`);
+        throw new Error(
+          `trace ${traceId}: condition not met within ${timeoutMs} ms; spans: ${seen.join(', ') || 'none'}`,
+        );
       }
       await sleep(50);
     }
@@ -59,14 +68,26 @@ export class OtlpReceiver {
     await new Promise((resolve) => this.server.close(resolve));
   }
 
-  private collect(body: { resourceSpans?: Array<{ resource?: { attributes?: never[] }; scopeSpans?: Array<{ spans?: never[] }> }> }): void {
+  private collect(body: {
+    resourceSpans?: Array<{ resource?: { attributes?: never[] }; scopeSpans?: Array<{ spans?: never[] }> }>;
+  }): void {
     for (const resourceSpans of body.resourceSpans ?? []) {
       const pid = Number(attributes(resourceSpans.resource?.attributes)['process.pid']);
       for (const scope of resourceSpans.scopeSpans ?? []) {
-        for (const span of (scope.spans ?? []) as Array<{ traceId: string; spanId: string; parentSpanId?: string; name: string; attributes?: never[] }>) {
+        for (const span of (scope.spans ?? []) as Array<{
+          traceId: string;
+          spanId: string;
+          parentSpanId?: string;
+          name: string;
+          attributes?: never[];
+        }>) {
           this.spans.push({
-            traceId: span.traceId, spanId: span.spanId, parentSpanId: span.parentSpanId ?? '', name: span.name,
-            attributes: attributes(span.attributes), pid,
+            traceId: span.traceId,
+            spanId: span.spanId,
+            parentSpanId: span.parentSpanId ?? '',
+            name: span.name,
+            attributes: attributes(span.attributes),
+            pid,
           });
         }
       }

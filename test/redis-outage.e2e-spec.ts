@@ -24,7 +24,11 @@ interface Outcome {
   code?: number;
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false> | T, timeoutMs: number): Promise<T> {
+async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | null | undefined | false> | T,
+  timeoutMs: number,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -42,7 +46,11 @@ describe('a 4 s outage of an external Redis (with its append-only file) under sy
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'pyexec-outage-'));
     redis = await RedisProcess.server(dir);
-    service = await startServiceProcess(uniquePrefix(), { REDIS_URL: redis.url, SANDBOX_SERVERS: '2', STALLED_CHECK_MS: '2000' });
+    service = await startServiceProcess(uniquePrefix(), {
+      REDIS_URL: redis.url,
+      SANDBOX_SERVERS: '2',
+      STALLED_CHECK_MS: '2000',
+    });
   }, 60_000);
   afterAll(async () => {
     await killService(service);
@@ -59,11 +67,20 @@ describe('a 4 s outage of an external Redis (with its append-only file) under sy
       const marker = `sync-${(seq += 1)}`;
       const startedAt = Date.now();
       try {
-        const res = await http().post(EXEC).set('x-api-key', KEY).timeout(BOUND_MS + 5000)
+        const res = await http()
+          .post(EXEC)
+          .set('x-api-key', KEY)
+          .timeout(BOUND_MS + 5000)
           .send({ code: `import time\ntime.sleep(0.2)\n${JSON.stringify(marker)}`, timeout: TIMEOUT_SEC });
         outcomes.push({
-          marker, startedAt, ms: Date.now() - startedAt, status: res.status, jobId: res.body.job_id ?? undefined,
-          retryAfter: res.headers['retry-after'], result: res.body.response?.result, code: res.body.code,
+          marker,
+          startedAt,
+          ms: Date.now() - startedAt,
+          status: res.status,
+          jobId: res.body.job_id ?? undefined,
+          retryAfter: res.headers['retry-after'],
+          result: res.body.response?.result,
+          code: res.body.code,
         });
       } catch {
         outcomes.push({ marker, startedAt, ms: Date.now() - startedAt, status: 'no answer' });
@@ -77,7 +94,10 @@ describe('a 4 s outage of an external Redis (with its append-only file) under sy
     const asyncJobs: Array<{ jobId: string; marker: string }> = [];
     for (let i = 0; i < 4; i += 1) {
       const marker = `async-${i}`;
-      const res = await http().post(EXEC).set('x-api-key', KEY).send({ code: `import time\ntime.sleep(1)\n${JSON.stringify(marker)}`, async: true });
+      const res = await http()
+        .post(EXEC)
+        .set('x-api-key', KEY)
+        .send({ code: `import time\ntime.sleep(1)\n${JSON.stringify(marker)}`, async: true });
       expect(res.status).toBe(202);
       asyncJobs.push({ jobId: res.body.job_id, marker });
     }
@@ -90,7 +110,12 @@ describe('a 4 s outage of an external Redis (with its append-only file) under sy
     expect(Date.now() - probeAt).toBeLessThan(2500);
     expect(probe.status).toBe(503);
     expect(probe.headers['retry-after']).toBe('1');
-    expect(probe.body).toMatchObject({ code: 503, job_id: null, message: expect.stringContaining('Redis'), response: null });
+    expect(probe.body).toMatchObject({
+      code: 503,
+      job_id: null,
+      message: expect.stringContaining('Redis'),
+      response: null,
+    });
     const editor = await http().post('/api/v1/python/execute').set('x-api-key', KEY).send({ code: '1' });
     expect([editor.status, editor.body.success, editor.body.error]).toEqual([503, false, 'SERVICE_UNAVAILABLE']);
     expect((await http().get('/v1/jobs').set('x-api-key', KEY)).status).toBe(503);
@@ -99,7 +124,11 @@ describe('a 4 s outage of an external Redis (with its append-only file) under sy
     await redis.start();
     const backAt = Date.now();
 
-    await waitFor('a sync 200 after Redis returned', () => outcomes.some((o) => o.startedAt >= backAt && o.status === 200), 15_000);
+    await waitFor(
+      'a sync 200 after Redis returned',
+      () => outcomes.some((o) => o.startedAt >= backAt && o.status === 200),
+      15_000,
+    );
     await waitFor('/health/ready to answer 200', async () => (await http().get('/health/ready')).status === 200, 5000);
     stopLoad = true;
     await Promise.all(loops);
@@ -120,11 +149,19 @@ describe('a 4 s outage of an external Redis (with its append-only file) under sy
     ];
     for (const { jobId, marker } of accepted) {
       // A job whose end could not be written during the outage is re-run by the stalled-job check once Redis is back.
-      const job = await waitFor(`job ${jobId} to end`, async () => {
-        const res = await http().get(`/v1/jobs/${jobId}`).set('x-api-key', KEY);
-        return res.status === 200 && ENDED.includes(res.body.response.status) ? res.body.response : null;
-      }, 15_000);
-      expect({ jobId, status: job.status, result: job.result.response?.result }).toEqual({ jobId, status: 'completed', result: marker });
+      const job = await waitFor(
+        `job ${jobId} to end`,
+        async () => {
+          const res = await http().get(`/v1/jobs/${jobId}`).set('x-api-key', KEY);
+          return res.status === 200 && ENDED.includes(res.body.response.status) ? res.body.response : null;
+        },
+        15_000,
+      );
+      expect({ jobId, status: job.status, result: job.result.response?.result }).toEqual({
+        jobId,
+        status: 'completed',
+        result: marker,
+      });
     }
   });
 });

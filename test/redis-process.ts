@@ -16,10 +16,24 @@ export class RedisProcess {
     private readonly args: string[],
   ) {}
 
-  /** A redis-server on 127.0.0.1:<free port> with its files in `dir` (append-only file on unless `extra` says otherwise). */
+  /** A redis-server on 127.0.0.1:<free port> with its files in `dir` (append-only unless `extra` says otherwise). */
   static async server(dir: string, extra: string[] = []): Promise<RedisProcess> {
     const port = await freePort();
-    const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', '', '--daemonize', 'no', ...extra];
+    const args = [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--appendonly',
+      'yes',
+      '--save',
+      '',
+      '--daemonize',
+      'no',
+      ...extra,
+    ];
     const redis = new RedisProcess(port, args);
     await redis.start();
     return redis;
@@ -77,7 +91,13 @@ export class RedisProcess {
 
   /** A short-lived client for the test's own commands. */
   client(): Redis {
-    return new Redis({ port: this.port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    return new Redis({
+      port: this.port,
+      host: '127.0.0.1',
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
   }
 
   private async answers(): Promise<boolean> {

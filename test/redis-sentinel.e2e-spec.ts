@@ -10,7 +10,11 @@ const EXEC = '/v1/code/execute/python';
 const ENDED = ['completed', 'failed', 'cancelled'];
 const NAME = 'pyexec-test-primary';
 
-async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false> | T, timeoutMs: number): Promise<T> {
+async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | null | undefined | false> | T,
+  timeoutMs: number,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -44,16 +48,26 @@ describe('Redis Sentinel: a failover under load loses no accepted job (real redi
     for (const sub of ['primary', 'replica', 'sentinels']) mkdirSync(join(dir, sub));
     primary = await RedisProcess.server(join(dir, 'primary'));
     replica = await RedisProcess.server(join(dir, 'replica'), ['--replicaof', '127.0.0.1', String(primary.port)]);
-    await waitFor('the replica to sync', async () => /master_link_status:up/.test(String(await ask(replica, 'INFO', 'replication'))), 15_000);
+    await waitFor(
+      'the replica to sync',
+      async () => /master_link_status:up/.test(String(await ask(replica, 'INFO', 'replication'))),
+      15_000,
+    );
     sentinels = [
       await RedisProcess.sentinel(join(dir, 'sentinels'), NAME, primary.port),
       await RedisProcess.sentinel(join(dir, 'sentinels'), NAME, primary.port),
     ];
     // A sentinel can fail over only to a replica it has found (through INFO on the primary).
-    await waitFor('the sentinel to know the replica', async () => {
-      const replicas = (await ask(sentinels[0], 'SENTINEL', 'REPLICAS', NAME)) as string[][];
-      return replicas.some((fields) => fields.includes(String(replica.port)) && fields[fields.indexOf('flags') + 1] === 'slave');
-    }, 20_000);
+    await waitFor(
+      'the sentinel to know the replica',
+      async () => {
+        const replicas = (await ask(sentinels[0], 'SENTINEL', 'REPLICAS', NAME)) as string[][];
+        return replicas.some(
+          (fields) => fields.includes(String(replica.port)) && fields[fields.indexOf('flags') + 1] === 'slave',
+        );
+      },
+      20_000,
+    );
     service = await startServiceProcess(prefix, {
       REDIS_URL: '',
       REDIS_SENTINELS: sentinels.map((s) => `127.0.0.1:${s.port}`).join(','),
@@ -68,7 +82,10 @@ describe('Redis Sentinel: a failover under load loses no accepted job (real redi
     rmSync(dir, { recursive: true, force: true });
   });
 
-  /** Async + sync load (c=2 each) across `disrupt`; every job a caller got a job_id for must end completed with its own result. */
+  /**
+   * Async + sync load (c=2 each) across `disrupt`; every job a caller got a job_id for must end
+   * completed with its own result.
+   */
   async function underLoad(disrupt: () => Promise<void>, newPrimary: RedisProcess): Promise<void> {
     const http = () => request(service.url);
     const accepted: Array<{ jobId: string; marker: string }> = [];
@@ -79,7 +96,10 @@ describe('Redis Sentinel: a failover under load loses no accepted job (real redi
     const callOnce = async (sync: boolean) => {
       const marker = `${sync ? 'sync' : 'async'}-${(seq += 1)}`;
       try {
-        const res = await http().post(EXEC).set('x-api-key', KEY).timeout(15_000)
+        const res = await http()
+          .post(EXEC)
+          .set('x-api-key', KEY)
+          .timeout(15_000)
           .send({ code: `import time\ntime.sleep(0.1)\n${JSON.stringify(marker)}`, timeout: 2, async: !sync });
         statuses.push(res.status);
         if (res.body.job_id) accepted.push({ jobId: res.body.job_id, marker });
@@ -94,10 +114,14 @@ describe('Redis Sentinel: a failover under load loses no accepted job (real redi
 
     await waitFor('jobs accepted before the failover', () => accepted.length >= 10, 15_000);
     await disrupt();
-    await waitFor('the sentinels to name the new primary', async () => {
-      const [, port] = (await ask(sentinels[1], 'SENTINEL', 'GET-MASTER-ADDR-BY-NAME', NAME)) as string[];
-      return port === String(newPrimary.port);
-    }, 20_000);
+    await waitFor(
+      'the sentinels to name the new primary',
+      async () => {
+        const [, port] = (await ask(sentinels[1], 'SENTINEL', 'GET-MASTER-ADDR-BY-NAME', NAME)) as string[];
+        return port === String(newPrimary.port);
+      },
+      20_000,
+    );
     switched = true;
     await waitFor('the service to serve on the new primary', () => answeredAfterSwitch >= 10, 20_000);
     stopLoad = true;
@@ -106,11 +130,19 @@ describe('Redis Sentinel: a failover under load loses no accepted job (real redi
     expect(statuses.filter((s) => ![200, 202, 503].includes(s as number))).toEqual([]);
     expect(String(await ask(newPrimary, 'ROLE'))).toMatch(/^master/);
     for (const { jobId, marker } of accepted) {
-      const job = await waitFor(`job ${jobId} to end`, async () => {
-        const res = await http().get(`/v1/jobs/${jobId}`).set('x-api-key', KEY);
-        return res.status === 200 && ENDED.includes(res.body.response.status) ? res.body.response : null;
-      }, 15_000);
-      expect({ jobId, status: job.status, result: job.result.response?.result }).toEqual({ jobId, status: 'completed', result: marker });
+      const job = await waitFor(
+        `job ${jobId} to end`,
+        async () => {
+          const res = await http().get(`/v1/jobs/${jobId}`).set('x-api-key', KEY);
+          return res.status === 200 && ENDED.includes(res.body.response.status) ? res.body.response : null;
+        },
+        15_000,
+      );
+      expect({ jobId, status: job.status, result: job.result.response?.result }).toEqual({
+        jobId,
+        status: 'completed',
+        result: marker,
+      });
     }
   }
   let seq = 0;
@@ -124,14 +156,25 @@ describe('Redis Sentinel: a failover under load loses no accepted job (real redi
   });
 
   describe('then', () => {
-    // After the switchover the old primary becomes the replica (the sentinels reconfigure it in their own time; here at once).
+    // After the switchover the old primary becomes the replica (the sentinels reconfigure it in
+    // their own time; here at once).
     beforeAll(async () => {
       await ask(primary, 'REPLICAOF', '127.0.0.1', String(replica.port));
-      await waitFor('the old primary to follow the new one', async () => /master_link_status:up/.test(String(await ask(primary, 'INFO', 'replication'))), 15_000);
-      await waitFor('the sentinel to know it as a replica', async () => {
-        const replicas = (await ask(sentinels[0], 'SENTINEL', 'REPLICAS', NAME)) as string[][];
-        return replicas.some((fields) => fields.includes(String(primary.port)) && fields[fields.indexOf('flags') + 1] === 'slave');
-      }, 25_000);
+      await waitFor(
+        'the old primary to follow the new one',
+        async () => /master_link_status:up/.test(String(await ask(primary, 'INFO', 'replication'))),
+        15_000,
+      );
+      await waitFor(
+        'the sentinel to know it as a replica',
+        async () => {
+          const replicas = (await ask(sentinels[0], 'SENTINEL', 'REPLICAS', NAME)) as string[][];
+          return replicas.some(
+            (fields) => fields.includes(String(primary.port)) && fields[fields.indexOf('flags') + 1] === 'slave',
+          );
+        },
+        25_000,
+      );
     }, 45_000);
 
     it('the primary killed under load: the sentinels promote the replica, no accepted job lost', async () => {

@@ -36,7 +36,11 @@ describe('roles: API and worker processes sharing one Redis (real processes, rea
   const job = async (id: string) => (await http().get(`/v1/jobs/${id}`).set('x-api-key', KEY)).body.response;
   /** Starts a sync call (supertest sends on then()) and returns it with its job id once the job runs. */
   async function runningSyncCall(code: string) {
-    const call = http().post(EXEC).set('x-api-key', KEY).send({ code, timeout: 60 }).then((r) => r);
+    const call = http()
+      .post(EXEC)
+      .set('x-api-key', KEY)
+      .send({ code, timeout: 60 })
+      .then((r) => r);
     const jobId = await waitFor('the job to run', async () => {
       const list = await http().get('/v1/jobs?status=running').set('x-api-key', KEY);
       return list.body.response.jobs[0]?.job_id as string | undefined;
@@ -138,13 +142,27 @@ describe('graceful shutdown on SIGTERM (real process)', () => {
   it('finishes the running job and answers its caller, refuses new connections, exits 0', async () => {
     const service = await startServiceProcess(prefix, { ROLE: 'all' });
     started.push(service);
-    const call = request(service.url).post(EXEC).set('x-api-key', KEY).send({ code: "import time\ntime.sleep(1.5)\nprint('finished')" }).then((r) => r);
+    const call = request(service.url)
+      .post(EXEC)
+      .set('x-api-key', KEY)
+      .send({ code: "import time\ntime.sleep(1.5)\nprint('finished')" })
+      .then((r) => r);
     await waitFor('the job to run', async () => {
       const list = await request(service.url).get('/v1/jobs?status=running').set('x-api-key', KEY);
       return list.body.response.jobs.length > 0;
     });
     service.child.kill('SIGTERM');
-    await waitFor('the listener to close', () => request(service.url).get('/health/live').then(() => false, () => true), 5000);
+    await waitFor(
+      'the listener to close',
+      () =>
+        request(service.url)
+          .get('/health/live')
+          .then(
+            () => false,
+            () => true,
+          ),
+      5000,
+    );
     await expect(request(service.url).get('/health/live')).rejects.toThrow(/ECONNREFUSED|socket hang up|ECONNRESET/);
     const res = await call;
     expect(res.status).toBe(200);
@@ -154,9 +172,15 @@ describe('graceful shutdown on SIGTERM (real process)', () => {
   }, 60_000);
 
   it('past SHUTDOWN_GRACE_MS it exits anyway, and another worker runs the unfinished job: nothing is lost', async () => {
-    const first = await startServiceProcess(prefix, { ROLE: 'all', SHUTDOWN_GRACE_MS: '300', STALLED_CHECK_MS: '1000' });
+    const first = await startServiceProcess(prefix, {
+      ROLE: 'all',
+      SHUTDOWN_GRACE_MS: '300',
+      STALLED_CHECK_MS: '1000',
+    });
     started.push(first);
-    const accepted = await request(first.url).post(EXEC).set('x-api-key', KEY)
+    const accepted = await request(first.url)
+      .post(EXEC)
+      .set('x-api-key', KEY)
       .send({ code: "import time\ntime.sleep(3)\nprint('ran to the end')", async: true });
     expect(accepted.status).toBe(202);
     const jobId = accepted.body.job_id as string;
@@ -170,10 +194,14 @@ describe('graceful shutdown on SIGTERM (real process)', () => {
     expect(Date.now() - signalled).toBeLessThan(2000);
     const second = await startServiceProcess(prefix, { ROLE: 'all', STALLED_CHECK_MS: '1000' });
     started.push(second);
-    const ended = await waitFor('the job to end', async () => {
-      const res = await request(second.url).get(`/v1/jobs/${jobId}`).set('x-api-key', KEY);
-      return ENDED.includes(res.body.response.status) ? res.body.response : null;
-    }, 30_000);
+    const ended = await waitFor(
+      'the job to end',
+      async () => {
+        const res = await request(second.url).get(`/v1/jobs/${jobId}`).set('x-api-key', KEY);
+        return ENDED.includes(res.body.response.status) ? res.body.response : null;
+      },
+      30_000,
+    );
     expect(ended.status).toBe('completed');
     expect(ended.result.response.stdout).toBe('ran to the end\n');
     expect(ended.result.pid).toBe(second.child.pid);

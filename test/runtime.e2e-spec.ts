@@ -4,7 +4,13 @@ describe('GET /v1/runtime', () => {
   let t: TestApp;
 
   beforeAll(async () => {
-    t = await startTestApp({ MEMORY_LIMIT_MB: '128', MAX_TIMEOUT: '60', DEFAULT_TIMEOUT: '20', MAX_CODE_BYTES: '4096', SCRATCH_MB: '16' });
+    t = await startTestApp({
+      MEMORY_LIMIT_MB: '128',
+      MAX_TIMEOUT: '60',
+      DEFAULT_TIMEOUT: '20',
+      MAX_CODE_BYTES: '4096',
+      SCRATCH_MB: '16',
+    });
   });
   afterAll(() => t?.close());
 
@@ -19,7 +25,14 @@ describe('GET /v1/runtime', () => {
     expect(res.body.response).toEqual({
       python_version: expect.stringMatching(/^3\.\d+\.\d+/),
       preloaded_modules: [],
-      limits: { default_timeout: 20, max_timeout: 60, memory_limit_mb: 128, max_output_bytes: 1048576, max_code_bytes: 4096, scratch_mb: 16 },
+      limits: {
+        default_timeout: 20,
+        max_timeout: 60,
+        memory_limit_mb: 128,
+        max_output_bytes: 1048576,
+        max_code_bytes: 4096,
+        scratch_mb: 16,
+      },
       sandbox: 'bwrap',
     });
   });

@@ -198,7 +198,10 @@ out`);
   });
 
   it('an output flood is capped (stdout and stderr) and ends by the timeout at the latest', async () => {
-    const res = await run("import sys\nwhile True:\n    print('x' * 65536)\n    print('e' * 65536, file=sys.stderr)", 2);
+    const res = await run(
+      "import sys\nwhile True:\n    print('x' * 65536)\n    print('e' * 65536, file=sys.stderr)",
+      2,
+    );
     expect(res.status).toBe(408);
     expect(res.body.stdout_truncated).toBe(true);
     expect(res.body.stderr_truncated).toBe(true);
@@ -207,7 +210,7 @@ out`);
 
   it('a timeout kills the whole run and answers soon after the deadline', async () => {
     const started = Date.now();
-    const res = await run("import os\nfor _ in range(4):\n    os.fork()\nwhile True:\n    pass", 1);
+    const res = await run('import os\nfor _ in range(4):\n    os.fork()\nwhile True:\n    pass', 1);
     expect(res.status).toBe(408);
     expect(Date.now() - started).toBeLessThan(2000); // timing lives in bench/; this bound is generous
   });
@@ -219,7 +222,7 @@ out`);
   });
 
   it('a fork bomb is contained (processes limit), does not starve the host or other runs, and ends by the timeout at the latest', async () => {
-    const bomb = run("import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass", 3);
+    const bomb = run('import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass', 3);
     await sleep(1000);
     // Meanwhile: the host can still start processes, and another run works.
     expect(execFileSync('/bin/echo', ['host ok']).toString()).toBe('host ok\n');
@@ -234,7 +237,9 @@ out`);
     const both = await Promise.all([run('import time; time.sleep(0.3); 1'), run('import time; time.sleep(0.3); 2')]);
     const serverPids = both.map((res) => res.body.queue_id as number);
     expect(new Set(serverPids).size).toBe(2);
-    const uids = serverPids.map((pid) => Number(/^Uid:\s+(\d+)\s/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]));
+    const uids = serverPids.map((pid) =>
+      Number(/^Uid:\s+(\d+)\s/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]),
+    );
     if (!isRoot) {
       expect(uids).toEqual([process.getuid?.(), process.getuid?.()]);
       return;
@@ -272,11 +277,18 @@ async def main():
     for (const [name, [rc, code]] of Object.entries(result.denied as Record<string, [number, string]>)) {
       expect([name, rc, code]).toEqual([name, -1, 'EPERM']);
     }
-    expect(result).toMatchObject({ thread: ['thread'], subprocess: 'hi\n', mp: [2, 3], asyncio: ['a', 'b'], getpid: 1 });
+    expect(result).toMatchObject({
+      thread: ['thread'],
+      subprocess: 'hi\n',
+      mp: [2, 3],
+      asyncio: ['a', 'b'],
+      getpid: 1,
+    });
   });
 
   it('six children each touching 0.6 × the memory limit cannot all hold it: 400 Memory limit exceeded', async () => {
-    const res = await run(`
+    const res = await run(
+      `
 import os, time
 size = int(0.6 * ${t.config.memoryLimitMb} * 1024 * 1024)
 kids = []
@@ -287,7 +299,9 @@ for _ in range(6):
         time.sleep(1)
         os._exit(0)
     kids.append(pid)
-sum(os.waitpid(pid, 0)[1] == 0 for pid in kids)`, 20);
+sum(os.waitpid(pid, 0)[1] == 0 for pid in kids)`,
+      20,
+    );
     expect(res.status).toBe(400);
     expect(res.body.error).toBe('Memory limit exceeded');
   });
@@ -347,7 +361,10 @@ print(len(fds), flush=True)`;
   });
 
   it('a thread bomb is contained', async () => {
-    const res = await run("import threading, time\nwhile True:\n    threading.Thread(target=time.sleep, args=(60,), daemon=True).start()", 3);
+    const res = await run(
+      'import threading, time\nwhile True:\n    threading.Thread(target=time.sleep, args=(60,), daemon=True).start()',
+      3,
+    );
     expect([400, 408]).toContain(res.status);
     expect(res.body.error).toMatch(/limit exceeded|timed out/);
   });
@@ -367,21 +384,26 @@ rc = libc.setrlimit(resource.RLIMIT_AS, ctypes.byref(big))
 
   it('a session-leader grandchild does not survive the timeout on the host', async () => {
     const marker = `${Math.floor(Math.random() * 1e6) + 1000}.25`;
-    const res = await run(`
+    const res = await run(
+      `
 import os, subprocess, time
 if os.fork() == 0:
     os.setsid()
     if os.fork() == 0:
         subprocess.Popen(['sleep', '${marker}'], start_new_session=True)
     os._exit(0)
-time.sleep(30)`, 1);
+time.sleep(30)`,
+      1,
+    );
     expect(res.status).toBe(408);
     await sleep(200);
     expect(hostPidsWith(`sleep ${marker}`)).toEqual([]);
   });
 
   it('two concurrent runs cannot see each other’s files or processes', async () => {
-    const writer = run("import time\nopen('/tmp/mine.txt', 'w').write('secret')\ntime.sleep(1.5)\n'done'").then((r) => r); // sent now
+    const writer = run("import time\nopen('/tmp/mine.txt', 'w').write('secret')\ntime.sleep(1.5)\n'done'").then(
+      (r) => r,
+    ); // sent now
     await sleep(300);
     const reader = await run("import os\n(os.listdir('/tmp'), sorted(p for p in os.listdir('/proc') if p.isdigit()))");
     expect(reader.body.response.result).toEqual([[], ['1']]);
@@ -425,12 +447,15 @@ out`);
       stdin: expect.stringMatching(/^(OSError|PermissionError)$/),
       add_key: [-1, 'EPERM'],
     });
-    const second = await run(`${SYSCALLS_PY}
+    const second = await run(
+      `${SYSCALLS_PY}
 import ctypes, errno
 libc = ctypes.CDLL(None, use_errno=True)
 rc = libc.syscall(NR['request_key'], b'user', b'pyexec-planted', None, 0)
 {'dev': sorted(os.listdir('/dev')), 'shm': os.listdir('/dev/shm'), 'stdin': open('/dev/stdin').read(),
- 'request_key': [rc, errno.errorcode.get(ctypes.get_errno())]}`, 'mine');
+ 'request_key': [rc, errno.errorcode.get(ctypes.get_errno())]}`,
+      'mine',
+    );
     expect(second.body.queue_id).toBe(first.body.queue_id);
     const result = second.body.response.result;
     expect(result.dev).not.toContain('planted');

@@ -62,17 +62,36 @@ describe('generated TypeScript SDK against the live service', () => {
   beforeAll(async () => {
     rmSync(outDir, { recursive: true, force: true });
     mkdirSync(outDir, { recursive: true });
-    await promisify(execFile)(join(root, 'node_modules/.bin/openapi-ts'), [
-      '-i', openApiPath, '-o', outDir, '-c', '@hey-api/client-fetch', '--no-log-file', '--silent',
-    ], { cwd: root });
+    await promisify(execFile)(
+      join(root, 'node_modules/.bin/openapi-ts'),
+      ['-i', openApiPath, '-o', outDir, '-c', '@hey-api/client-fetch', '--no-log-file', '--silent'],
+      { cwd: root },
+    );
     // Typed use, as a client author writes it: fails to compile if names or types regress (e.g. result: unknown).
     writeFileSync(join(outDir, 'usage.ts'), typedUsage);
     // As a client author's project would: strict, with the DOM lib the fetch client is written against.
-    await promisify(execFile)(join(root, 'node_modules/.bin/tsc'), [
-      '--ignoreConfig', '--noEmit', '--strict', '--skipLibCheck', '--target', 'ES2022', '--module', 'esnext', '--moduleResolution', 'bundler',
-      '--lib', 'ES2022,DOM', '--types', 'node',
-      join(outDir, 'index.ts'), join(outDir, 'usage.ts'),
-    ], { cwd: root }).catch((error: { stdout?: string }) => {
+    await promisify(execFile)(
+      join(root, 'node_modules/.bin/tsc'),
+      [
+        '--ignoreConfig',
+        '--noEmit',
+        '--strict',
+        '--skipLibCheck',
+        '--target',
+        'ES2022',
+        '--module',
+        'esnext',
+        '--moduleResolution',
+        'bundler',
+        '--lib',
+        'ES2022,DOM',
+        '--types',
+        'node',
+        join(outDir, 'index.ts'),
+        join(outDir, 'usage.ts'),
+      ],
+      { cwd: root },
+    ).catch((error: { stdout?: string }) => {
       throw new Error(`the generated SDK does not type-check:\n${error.stdout}`);
     });
     receiver = await new WebhookReceiver().start();
@@ -99,8 +118,20 @@ describe('generated TypeScript SDK against the live service', () => {
   }
 
   it('has one function per operationId of API.md', () => {
-    for (const name of ['executePython', 'listJobs', 'getJob', 'cancelJob', 'editorExecute', 'editorListJobs', 'editorGetJob',
-      'editorCancelJob', 'healthLive', 'healthReady', 'getMetrics', 'getRuntime']) {
+    for (const name of [
+      'executePython',
+      'listJobs',
+      'getJob',
+      'cancelJob',
+      'editorExecute',
+      'editorListJobs',
+      'editorGetJob',
+      'editorCancelJob',
+      'healthLive',
+      'healthReady',
+      'getMetrics',
+      'getRuntime',
+    ]) {
       expect(typeof sdk[name]).toBe('function');
     }
   });
@@ -109,7 +140,12 @@ describe('generated TypeScript SDK against the live service', () => {
     const { data, error, response } = await sdk.executePython({ body: executeExamples().hello.value });
     expect(error).toBeUndefined();
     expect(response.status).toBe(200);
-    expect(data).toMatchObject({ code: 200, id: 'hello-1', message: 'success', response: { stdout: 'Hello, World!\n', exit_code: 0 } });
+    expect(data).toMatchObject({
+      code: 200,
+      id: 'hello-1',
+      message: 'success',
+      response: { stdout: 'Hello, World!\n', exit_code: 0 },
+    });
   });
 
   it('stdin: the stdin example runs as it is', async () => {
@@ -122,7 +158,12 @@ describe('generated TypeScript SDK against the live service', () => {
     const { data, error, response } = await sdk.executePython({ body: { code: 'print("before")\n1/0', timeout: 10 } });
     expect(data).toBeUndefined();
     expect(response.status).toBe(400);
-    expect(error).toMatchObject({ code: 400, error: 'ZeroDivisionError: division by zero', stdout: 'before\n', exit_code: 1 });
+    expect(error).toMatchObject({
+      code: 400,
+      error: 'ZeroDivisionError: division by zero',
+      stdout: 'before\n',
+      exit_code: 1,
+    });
     expect(error.job_id).toMatch(/^[0-9a-f-]{36}$/);
   });
 
@@ -140,13 +181,21 @@ describe('generated TypeScript SDK against the live service', () => {
     const accepted = await sdk.executePython({ body });
     expect(accepted.response.status).toBe(202);
     const [delivery] = await receiver.waitFor('/sdk-hook', 1);
-    expect(JSON.parse(delivery.body)).toMatchObject({ code: 200, job_id: accepted.data.job_id, id: 'webhook-1', response: { result: 45 } });
+    expect(JSON.parse(delivery.body)).toMatchObject({
+      code: 200,
+      job_id: accepted.data.job_id,
+      id: 'webhook-1',
+      response: { result: 45 },
+    });
   });
 
   it('cancel and get: a running job is cancelled; cancelling again is a 409; an unknown job is a 404', async () => {
-    const accepted = await sdk.executePython({ body: { code: 'import time\nprint("started", flush=True)\ntime.sleep(30)', async: true } });
+    const accepted = await sdk.executePython({
+      body: { code: 'import time\nprint("started", flush=True)\ntime.sleep(30)', async: true },
+    });
     const jobId = accepted.data.job_id;
-    for (let i = 0; i < 200 && (await sdk.getJob({ path: { job_id: jobId } })).data.response.status !== 'running'; i++) await sleep(25);
+    for (let i = 0; i < 200 && (await sdk.getJob({ path: { job_id: jobId } })).data.response.status !== 'running'; i++)
+      await sleep(25);
     const cancelled = await sdk.cancelJob({ path: { job_id: jobId } });
     expect(cancelled.response.status).toBe(200);
     expect(cancelled.data.response).toMatchObject({ job_id: jobId, status: 'cancelled' });
@@ -163,7 +212,10 @@ describe('generated TypeScript SDK against the live service', () => {
     const second = await sdk.executePython({ body: { code: '2', timeout: 10 } });
     const { data, response } = await sdk.listJobs({ query: { limit: 2 } });
     expect(response.status).toBe(200);
-    expect(data.response.jobs.map((j: { job_id: string }) => j.job_id)).toEqual([second.data.job_id, first.data.job_id]);
+    expect(data.response.jobs.map((j: { job_id: string }) => j.job_id)).toEqual([
+      second.data.job_id,
+      first.data.job_id,
+    ]);
     expect(data.response.next_cursor).toEqual(expect.any(String));
     const bad = await sdk.listJobs({ query: { limit: 0 } });
     expect(bad.response.status).toBe(400);
@@ -180,15 +232,24 @@ describe('generated TypeScript SDK against the live service', () => {
     expect(failed.error).toMatchObject({ success: false, error: 'EXECUTION_FAILED', message: 'ValueError: no' });
 
     const got = await sdk.editorGetJob({ query: { id: ok.data.job_id } });
-    expect(got.data).toMatchObject({ success: true, job: { id: ok.data.job_id, status: 'completed', output: 'hi\n', result: 42 } });
+    expect(got.data).toMatchObject({
+      success: true,
+      job: { id: ok.data.job_id, status: 'completed', output: 'hi\n', result: 42 },
+    });
 
     const pending = await sdk.editorExecute({ body: { code: 'import time\ntime.sleep(30)', async: true } });
     expect(pending.response.status).toBe(202);
     expect(pending.data).toMatchObject({ success: true, status: 'pending' });
     const listed = await sdk.editorListJobs();
-    expect(listed.data.jobs.map((j: { id: string }) => j.id)).toEqual(expect.arrayContaining([ok.data.job_id, pending.data.job_id]));
+    expect(listed.data.jobs.map((j: { id: string }) => j.id)).toEqual(
+      expect.arrayContaining([ok.data.job_id, pending.data.job_id]),
+    );
     const cancelled = await sdk.editorCancelJob({ query: { id: pending.data.job_id } });
-    expect(cancelled.data).toEqual({ success: true, message: `Job '${pending.data.job_id}' has been cancelled`, job_id: pending.data.job_id });
+    expect(cancelled.data).toEqual({
+      success: true,
+      message: `Job '${pending.data.job_id}' has been cancelled`,
+      job_id: pending.data.job_id,
+    });
     const missing = await sdk.editorGetJob({ query: { id: 'no-such-job' } });
     expect(missing.response.status).toBe(404);
     expect(missing.error).toMatchObject({ success: false, error: 'JOB_NOT_FOUND' });

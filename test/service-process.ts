@@ -59,7 +59,8 @@ export async function startServiceProcess(prefix: string, env: Record<string, st
   const ready = /listening on http|worker started/;
   const deadline = Date.now() + 60_000;
   while (!ready.test(output)) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`service exited before it was ready:\n${output}`);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`service exited before it was ready:\n${output}`);
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(`service not ready after 60 s:\n${output}`);

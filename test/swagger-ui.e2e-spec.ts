@@ -27,8 +27,14 @@ describe('Swagger UI at /docs in headless Chromium', () => {
       executablePath: CHROMIUM,
       headless: true,
       args: [
-        '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync',
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
       ],
     });
   }, 60_000);
@@ -71,7 +77,11 @@ describe('Swagger UI at /docs in headless Chromium', () => {
     ]);
     expect(response.request().headers()['x-api-key']).toBe(KEY);
     expect(response.status()).toBe(200);
-    expect(await response.json()).toMatchObject({ code: 200, id: 'hello-1', response: { stdout: 'Hello, World!\n', exit_code: 0 } });
+    expect(await response.json()).toMatchObject({
+      code: 200,
+      id: 'hello-1',
+      response: { stdout: 'Hello, World!\n', exit_code: 0 },
+    });
     // ...and the page shows it.
     const shown = operation.locator('.live-responses-table tbody tr.response').first();
     await shown.waitFor();

@@ -45,20 +45,30 @@ describe('OpenTelemetry: a traceparent is continued through the queue into the w
 
   it('one sync request yields spans of its trace from the API (HTTP) and the worker (queue wait, job, sandbox run)', async () => {
     const { traceId, traceparent } = newTraceparent();
-    const res = await request(api.url).post(EXEC).set('x-api-key', KEY).set('traceparent', traceparent)
+    const res = await request(api.url)
+      .post(EXEC)
+      .set('x-api-key', KEY)
+      .set('traceparent', traceparent)
       .send({ code: `print("${secret}")`, stdin: secret, timeout: 10 });
     expect(res.status).toBe(200);
     const jobId = res.body.job_id as string;
 
-    const spans = await otlp.waitForTrace(traceId, (s) =>
-      ['queue wait', 'execute job', 'sandbox run'].every((n) => named(s, n).length === 1) && s.some((x) => x.pid === api.child.pid));
+    const spans = await otlp.waitForTrace(
+      traceId,
+      (s) =>
+        ['queue wait', 'execute job', 'sandbox run'].every((n) => named(s, n).length === 1) &&
+        s.some((x) => x.pid === api.child.pid),
+    );
     expect(spans.length).toBeGreaterThanOrEqual(3);
     const workerPid = worker.child.pid;
     for (const name of ['queue wait', 'execute job', 'sandbox run']) {
       const [span] = named(spans, name);
       expect(span).toMatchObject({ pid: workerPid, attributes: expect.objectContaining({ 'pyexec.job_id': jobId }) });
     }
-    expect(named(spans, 'sandbox run')[0].attributes).toMatchObject({ 'pyexec.outcome': 'exited', 'pyexec.exit_code': 0 });
+    expect(named(spans, 'sandbox run')[0].attributes).toMatchObject({
+      'pyexec.outcome': 'exited',
+      'pyexec.exit_code': 0,
+    });
     // The API's HTTP server span continues the caller's span, and the job span hangs below the API's spans.
     const apiSpans = spans.filter((s) => s.pid === api.child.pid);
     expect(apiSpans.some((s) => s.parentSpanId === traceparent.split('-')[2])).toBe(true);
@@ -71,16 +81,29 @@ describe('OpenTelemetry: a traceparent is continued through the queue into the w
 
   it('the webhook delivery joins the trace of the request that asked for it', async () => {
     const { traceId, traceparent } = newTraceparent();
-    const res = await request(api.url).post(EXEC).set('x-api-key', KEY).set('traceparent', traceparent)
+    const res = await request(api.url)
+      .post(EXEC)
+      .set('x-api-key', KEY)
+      .set('traceparent', traceparent)
       .send({ code: '1 / 0', timeout: 10, webhook_url: hooks.url(`/traced/${secret}?token=${secret}`) });
     expect(res.status).toBe(202);
     const [delivery] = await hooks.waitFor(`/traced/${secret}?token=${secret}`, 1);
     expect(delivery.headers.traceparent).toMatch(new RegExp(`^00-${traceId}-`));
-    const spans = await otlp.waitForTrace(traceId, (s) => named(s, 'webhook delivery').length === 1 && named(s, 'sandbox run').length === 1);
-    expect(named(spans, 'sandbox run')[0].attributes).toMatchObject({ 'pyexec.outcome': 'exited', 'pyexec.exit_code': 1 });
+    const spans = await otlp.waitForTrace(
+      traceId,
+      (s) => named(s, 'webhook delivery').length === 1 && named(s, 'sandbox run').length === 1,
+    );
+    expect(named(spans, 'sandbox run')[0].attributes).toMatchObject({
+      'pyexec.outcome': 'exited',
+      'pyexec.exit_code': 1,
+    });
     expect(named(spans, 'webhook delivery')[0]).toMatchObject({
       pid: worker.child.pid,
-      attributes: expect.objectContaining({ 'pyexec.job_id': res.body.job_id, 'pyexec.outcome': 'delivered', 'http.response.status_code': 200 }),
+      attributes: expect.objectContaining({
+        'pyexec.job_id': res.body.job_id,
+        'pyexec.outcome': 'delivered',
+        'http.response.status_code': 200,
+      }),
     });
     // The outgoing HTTP span names the receiver's origin only: its path and query may hold its tokens.
     const outgoing = spans.find((s) => s.pid === worker.child.pid && typeof s.attributes['url.full'] === 'string');

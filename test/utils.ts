@@ -83,7 +83,11 @@ export function hostPidsWith(marker: string): number[] {
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Resolves with the first truthy answer of `probe` (polled every 50 ms); fails after `timeoutMs`. */
-export async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 20_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | null | undefined | false>,
+  timeoutMs = 20_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();

@@ -25,7 +25,13 @@ export class WebhookReceiver {
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const path = req.url ?? '/';
-      this.requests.push({ method: req.method ?? '', path, headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), receivedAtMs: Date.now() });
+      this.requests.push({
+        method: req.method ?? '',
+        path,
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+        receivedAtMs: Date.now(),
+      });
       this.answer(path, res);
     });
   });
@@ -54,7 +60,8 @@ export class WebhookReceiver {
   async waitFor(path: string, count: number, timeoutMs = 20_000): Promise<ReceivedRequest[]> {
     const deadline = Date.now() + timeoutMs;
     while (this.at(path).length < count) {
-      if (Date.now() > deadline) throw new Error(`${path}: ${this.at(path).length} of ${count} requests within ${timeoutMs} ms`);
+      if (Date.now() > deadline)
+        throw new Error(`${path}: ${this.at(path).length} of ${count} requests within ${timeoutMs} ms`);
       await sleep(20);
     }
     return this.at(path);

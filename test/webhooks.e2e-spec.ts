@@ -34,7 +34,11 @@ describe('webhooks (real Redis, real sandbox, real local receiver)', () => {
       WEBHOOK_MAX_ATTEMPTS: String(MAX_ATTEMPTS),
       WEBHOOK_BACKOFF_BASE_MS: String(BACKOFF_BASE_MS),
     });
-    guarded = await startTestApp({ SANDBOX_SERVERS: '1', WEBHOOK_SECRET: SECRET, WEBHOOK_BACKOFF_BASE_MS: String(BACKOFF_BASE_MS) });
+    guarded = await startTestApp({
+      SANDBOX_SERVERS: '1',
+      WEBHOOK_SECRET: SECRET,
+      WEBHOOK_BACKOFF_BASE_MS: String(BACKOFF_BASE_MS),
+    });
   });
   afterAll(async () => {
     await Promise.all([t?.close(), guarded?.close()]);
@@ -52,7 +56,13 @@ describe('webhooks (real Redis, real sandbox, real local receiver)', () => {
   async function getJob(app: TestApp, jobId: string) {
     const res = await app.http.get(`/v1/jobs/${jobId}`).set('x-api-key', KEY);
     expect(res.status).toBe(200);
-    return res.body.response as { status: string; started_at: string | null; ended_at: string | null; result: Record<string, unknown> | null; webhook: WebhookState };
+    return res.body.response as {
+      status: string;
+      started_at: string | null;
+      ended_at: string | null;
+      result: Record<string, unknown> | null;
+      webhook: WebhookState;
+    };
   }
 
   /** The state of the job's delivery in the Bull webhooks queue (through Bull's API), or null if none. */
@@ -63,7 +73,9 @@ describe('webhooks (real Redis, real sandbox, real local receiver)', () => {
 
   /** Waits until Bull is done with the delivery (no attempt can follow), so absent requests stay absent. */
   async function deliveryFinished(app: TestApp, jobId: string): Promise<void> {
-    await waitFor(`the delivery of ${jobId} to finish`, async () => ['completed', 'failed'].includes((await deliveryState(app, jobId)) ?? ''));
+    await waitFor(`the delivery of ${jobId} to finish`, async () =>
+      ['completed', 'failed'].includes((await deliveryState(app, jobId)) ?? ''),
+    );
   }
 
   /** Polls the job until its webhook is delivered or failed. */
@@ -83,7 +95,12 @@ describe('webhooks (real Redis, real sandbox, real local receiver)', () => {
     const jobId = await accepted(t, { code: "print('hi')\n6 * 7", webhook_url: url, id: 'hook-1' });
     const job = await settled(t, jobId);
     expect(job.webhook).toEqual({
-      url, status: 'delivered', attempts: 1, last_status_code: 200, last_error: null, delivered_at: expect.any(String),
+      url,
+      status: 'delivered',
+      attempts: 1,
+      last_status_code: 200,
+      last_error: null,
+      delivered_at: expect.any(String),
     });
     expect(Date.parse(job.webhook.delivered_at!)).toBeGreaterThanOrEqual(Date.parse(job.ended_at!));
 
@@ -98,7 +115,13 @@ describe('webhooks (real Redis, real sandbox, real local receiver)', () => {
 
     const envelope = verifyAsReceiver(request);
     expect(envelope).toEqual(job.result);
-    expect(envelope).toMatchObject({ code: 200, job_id: jobId, id: 'hook-1', message: 'success', response: { result: 42, stdout: 'hi\n' } });
+    expect(envelope).toMatchObject({
+      code: 200,
+      job_id: jobId,
+      id: 'hook-1',
+      message: 'success',
+      response: { result: 42, stdout: 'hi\n' },
+    });
     expect(request.body).toBe(JSON.stringify(job.result));
     // A forged body, or another secret, does not verify.
     expect(() => verifyAsReceiver({ ...request, body: request.body.replace('"hi\\n"', '"hj\\n"') })).toThrow();
@@ -120,7 +143,10 @@ describe('webhooks (real Redis, real sandbox, real local receiver)', () => {
     expect(requests[1].receivedAtMs - requests[0].receivedAtMs).toBeGreaterThanOrEqual(0.8 * BACKOFF_BASE_MS - 5);
     expect(requests[2].receivedAtMs - requests[1].receivedAtMs).toBeGreaterThanOrEqual(1.6 * BACKOFF_BASE_MS - 5);
     const metrics = (await t.http.get('/metrics')).text;
-    const count = (outcome: string) => Number(metrics.match(new RegExp(`^pyexec_webhook_deliveries_total\\{outcome="${outcome}"\\} (\\d+)`, 'm'))?.[1] ?? 0);
+    const count = (outcome: string) =>
+      Number(
+        metrics.match(new RegExp(`^pyexec_webhook_deliveries_total\\{outcome="${outcome}"\\} (\\d+)`, 'm'))?.[1] ?? 0,
+      );
     expect(count('retried')).toBeGreaterThanOrEqual(2);
     expect(count('delivered')).toBeGreaterThanOrEqual(1);
   });
@@ -135,14 +161,22 @@ describe('webhooks (real Redis, real sandbox, real local receiver)', () => {
     const path = receiver.script(uniquePath('bad'), [400]);
     const jobId = await accepted(t, { code: '1', webhook_url: receiver.url(path) });
     const job = await settled(t, jobId);
-    expect(job.webhook).toMatchObject({ status: 'failed', attempts: 1, last_status_code: 400, last_error: 'Receiver answered 400; not retried', delivered_at: null });
+    expect(job.webhook).toMatchObject({
+      status: 'failed',
+      attempts: 1,
+      last_status_code: 400,
+      last_error: 'Receiver answered 400; not retried',
+      delivered_at: null,
+    });
     await deliveryFinished(t, jobId);
     expect(receiver.at(path)).toHaveLength(1);
   });
 
   it('a redirect is final and not followed', async () => {
     const target = uniquePath('redirect-target');
-    const path = receiver.script(uniquePath('redirect'), [{ status: 302, headers: { location: receiver.url(target) } }]);
+    const path = receiver.script(uniquePath('redirect'), [
+      { status: 302, headers: { location: receiver.url(target) } },
+    ]);
     const jobId = await accepted(t, { code: '1', webhook_url: receiver.url(path) });
     const job = await settled(t, jobId);
     expect(job.webhook).toMatchObject({ status: 'failed', attempts: 1, last_status_code: 302 });
@@ -164,7 +198,10 @@ describe('webhooks (real Redis, real sandbox, real local receiver)', () => {
     const path = receiver.script(uniquePath('hang-forever'), ['hang']);
     const job = await settled(t, await accepted(t, { code: '1', webhook_url: receiver.url(path) }));
     expect(job.webhook).toMatchObject({
-      status: 'failed', attempts: MAX_ATTEMPTS, last_status_code: null, last_error: `No response within ${TIMEOUT_MS} ms`,
+      status: 'failed',
+      attempts: MAX_ATTEMPTS,
+      last_status_code: null,
+      last_error: `No response within ${TIMEOUT_MS} ms`,
     });
     expect(receiver.at(path)).toHaveLength(MAX_ATTEMPTS);
   });
@@ -172,7 +209,12 @@ describe('webhooks (real Redis, real sandbox, real local receiver)', () => {
   it('a closed port: retried WEBHOOK_MAX_ATTEMPTS times, then failed with the network error', async () => {
     const port = await closedPort();
     const job = await settled(t, await accepted(t, { code: '1', webhook_url: `http://127.0.0.1:${port}/hook` }));
-    expect(job.webhook).toMatchObject({ status: 'failed', attempts: MAX_ATTEMPTS, last_status_code: null, delivered_at: null });
+    expect(job.webhook).toMatchObject({
+      status: 'failed',
+      attempts: MAX_ATTEMPTS,
+      last_status_code: null,
+      delivered_at: null,
+    });
     expect(job.webhook.last_error).toMatch(/ECONNREFUSED/);
   });
 
@@ -181,7 +223,11 @@ describe('webhooks (real Redis, real sandbox, real local receiver)', () => {
     const timeoutPath = uniquePath('timeout');
     const cancelPath = uniquePath('cancel');
     const errorJob = await accepted(t, { code: '1 / 0', webhook_url: receiver.url(errorPath) });
-    const timeoutJob = await accepted(t, { code: 'while True: pass', timeout: 1, webhook_url: receiver.url(timeoutPath) });
+    const timeoutJob = await accepted(t, {
+      code: 'while True: pass',
+      timeout: 1,
+      webhook_url: receiver.url(timeoutPath),
+    });
     const cancelJob = await accepted(t, { code: 'import time\ntime.sleep(30)', webhook_url: receiver.url(cancelPath) });
     for (let i = 0; i < 100 && (await getJob(t, cancelJob)).status !== 'running'; i++) await sleep(50);
     const before = await getJob(t, cancelJob);
@@ -189,9 +235,19 @@ describe('webhooks (real Redis, real sandbox, real local receiver)', () => {
     expect((await t.http.delete(`/v1/jobs/${cancelJob}`).set('x-api-key', KEY)).status).toBe(200);
 
     const [error] = await receiver.waitFor(errorPath, 1);
-    expect(verifyAsReceiver(error)).toMatchObject({ code: 400, job_id: errorJob, error: 'ZeroDivisionError: division by zero', exit_code: 1 });
+    expect(verifyAsReceiver(error)).toMatchObject({
+      code: 400,
+      job_id: errorJob,
+      error: 'ZeroDivisionError: division by zero',
+      exit_code: 1,
+    });
     const [timeout] = await receiver.waitFor(timeoutPath, 1);
-    expect(verifyAsReceiver(timeout)).toMatchObject({ code: 408, job_id: timeoutJob, error: 'Execution timed out after 1 seconds', exit_code: 124 });
+    expect(verifyAsReceiver(timeout)).toMatchObject({
+      code: 408,
+      job_id: timeoutJob,
+      error: 'Execution timed out after 1 seconds',
+      exit_code: 124,
+    });
     const [cancelled] = await receiver.waitFor(cancelPath, 1);
     expect(verifyAsReceiver(cancelled)).toMatchObject({ code: 499, job_id: cancelJob, error: 'Job cancelled' });
     for (const jobId of [errorJob, timeoutJob, cancelJob]) {
@@ -200,7 +256,9 @@ describe('webhooks (real Redis, real sandbox, real local receiver)', () => {
   });
 
   it('a job cancelled while pending (in the API process) is delivered', async () => {
-    const blockers = await Promise.all([1, 2].map(() => accepted(t, { code: 'import time\ntime.sleep(1)', async: true })));
+    const blockers = await Promise.all(
+      [1, 2].map(() => accepted(t, { code: 'import time\ntime.sleep(1)', async: true })),
+    );
     const path = uniquePath('cancel-pending');
     const jobId = await accepted(t, { code: "print('never')", webhook_url: receiver.url(path) });
     expect((await t.http.delete(`/v1/jobs/${jobId}`).set('x-api-key', KEY)).status).toBe(200);
@@ -226,7 +284,9 @@ describe('webhooks (real Redis, real sandbox, real local receiver)', () => {
   it('50 concurrent async jobs → 50 distinct deliveries, none lost or duplicated', async () => {
     const path = uniquePath('fifty');
     const responses = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => submit(t, { code: `${i} * 2`, id: `n-${i}`, webhook_url: receiver.url(path) }).then((r) => r)),
+      Array.from({ length: 50 }, (_, i) =>
+        submit(t, { code: `${i} * 2`, id: `n-${i}`, webhook_url: receiver.url(path) }).then((r) => r),
+      ),
     );
     expect(responses.map((r) => r.status)).toEqual(Array(50).fill(202));
     const jobIds = responses.map((r) => r.body.job_id as string);
@@ -241,11 +301,16 @@ describe('webhooks (real Redis, real sandbox, real local receiver)', () => {
       const i = jobIds.indexOf(envelope.job_id as string);
       expect(envelope).toMatchObject({ code: 200, id: `n-${i}`, response: { result: i * 2 } });
     }
-    for (const jobId of jobIds) expect((await getJob(t, jobId)).webhook).toMatchObject({ status: 'delivered', attempts: 1 });
+    for (const jobId of jobIds)
+      expect((await getJob(t, jobId)).webhook).toMatchObject({ status: 'delivered', attempts: 1 });
   });
 
   it('ROLE=api queues the delivery of a job it cancelled; only a worker process delivers it', async () => {
-    const env = { WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_SECRET: SECRET, WEBHOOK_BACKOFF_BASE_MS: String(BACKOFF_BASE_MS) };
+    const env = {
+      WEBHOOK_ALLOW_PRIVATE: 'true',
+      WEBHOOK_SECRET: SECRET,
+      WEBHOOK_BACKOFF_BASE_MS: String(BACKOFF_BASE_MS),
+    };
     const api = await startTestApp({ ...env, ROLE: 'api' });
     let worker: TestApp | undefined;
     try {
@@ -266,7 +331,11 @@ describe('webhooks (real Redis, real sandbox, real local receiver)', () => {
   });
 
   it('a job that ended while its delivery could not be queued is delivered once a worker reconciles the outbox', async () => {
-    const env = { WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_SECRET: SECRET, WEBHOOK_BACKOFF_BASE_MS: String(BACKOFF_BASE_MS) };
+    const env = {
+      WEBHOOK_ALLOW_PRIVATE: 'true',
+      WEBHOOK_SECRET: SECRET,
+      WEBHOOK_BACKOFF_BASE_MS: String(BACKOFF_BASE_MS),
+    };
     const api = await startTestApp({ ...env, ROLE: 'api' });
     let worker: TestApp | undefined;
     try {
@@ -278,7 +347,10 @@ describe('webhooks (real Redis, real sandbox, real local receiver)', () => {
       expect((await api.http.delete(`/v1/jobs/${jobId}`).set('x-api-key', KEY)).status).toBe(200);
       expect(enqueue).toHaveBeenCalledTimes(1);
       enqueue.mockRestore();
-      expect(await getJob(api, jobId)).toMatchObject({ status: 'cancelled', webhook: { status: 'pending', attempts: 0 } });
+      expect(await getJob(api, jobId)).toMatchObject({
+        status: 'cancelled',
+        webhook: { status: 'pending', attempts: 0 },
+      });
       expect(await webhooks.isQueued(jobId)).toBe(false);
 
       worker = await startTestApp({ ...env, ROLE: 'worker', SANDBOX_SERVERS: '1', REDIS_PREFIX: api.prefix });
@@ -299,19 +371,36 @@ describe('webhooks (real Redis, real sandbox, real local receiver)', () => {
     it.each([
       ['127.0.0.1', (p: string) => receiver.url(p, '127.0.0.1'), /^Refused: 127\.0\.0\.1 is a loopback address/],
       ['[::1]', (p: string) => receiver.url(p, '[::1]'), /^Refused: ::1 is a loopback address/],
-      ['[::ffff:127.0.0.1]', (p: string) => receiver.url(p, '[::ffff:127.0.0.1]'), /^Refused: ::ffff:7f00:1 is a loopback address \(embedded IPv4 127\.0\.0\.1\)/],
-      ['a hostname resolving to loopback', (p: string) => receiver.url(p, 'localhost'), /^Refused: localhost resolves to (127\.0\.0\.1|::1), a loopback address/],
-    ])('%s: refused without connecting, job ends normally, delivery failed with a clear error', async (_label, urlFor, error) => {
-      const path = uniquePath('ssrf');
-      const url = urlFor(path);
-      const jobId = await accepted(guarded, { code: '7', webhook_url: url });
-      const job = await settled(guarded, jobId);
-      expect(job.status).toBe('completed');
-      expect(job.webhook).toMatchObject({ url, status: 'failed', attempts: 1, last_status_code: null, delivered_at: null });
-      expect(job.webhook.last_error).toMatch(error);
-      expect(job.webhook.last_error).toContain('WEBHOOK_ALLOW_PRIVATE=true');
-      await deliveryFinished(guarded, jobId);
-      expect(receiver.at(path)).toHaveLength(0);
-    });
+      [
+        '[::ffff:127.0.0.1]',
+        (p: string) => receiver.url(p, '[::ffff:127.0.0.1]'),
+        /^Refused: ::ffff:7f00:1 is a loopback address \(embedded IPv4 127\.0\.0\.1\)/,
+      ],
+      [
+        'a hostname resolving to loopback',
+        (p: string) => receiver.url(p, 'localhost'),
+        /^Refused: localhost resolves to (127\.0\.0\.1|::1), a loopback address/,
+      ],
+    ])(
+      '%s: refused without connecting, job ends normally, delivery failed with a clear error',
+      async (_label, urlFor, error) => {
+        const path = uniquePath('ssrf');
+        const url = urlFor(path);
+        const jobId = await accepted(guarded, { code: '7', webhook_url: url });
+        const job = await settled(guarded, jobId);
+        expect(job.status).toBe('completed');
+        expect(job.webhook).toMatchObject({
+          url,
+          status: 'failed',
+          attempts: 1,
+          last_status_code: null,
+          delivered_at: null,
+        });
+        expect(job.webhook.last_error).toMatch(error);
+        expect(job.webhook.last_error).toContain('WEBHOOK_ALLOW_PRIVATE=true');
+        await deliveryFinished(guarded, jobId);
+        expect(receiver.at(path)).toHaveLength(0);
+      },
+    );
   });
 });

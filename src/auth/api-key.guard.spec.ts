@@ -24,7 +24,11 @@ const store = new ApiKeyStore({ apiKeys: ['good-key'] } as unknown as AppConfig)
 const keys = new ApiKeyMiddleware(store);
 
 /** A request as the guard sees it: ApiKeyMiddleware has run on it, as in the app. */
-function contextFor(headers: IncomingHttpHeaders, handler: () => void = OpenController.prototype.secret, cls: object = OpenController) {
+function contextFor(
+  headers: IncomingHttpHeaders,
+  handler: () => void = OpenController.prototype.secret,
+  cls: object = OpenController,
+) {
   const request = { headers } as ServiceRequest;
   keys.use(request, {} as never, () => undefined);
   const context = {
@@ -81,7 +85,7 @@ describe('extractPresentedKey', () => {
     [{}, null],
     [{ 'x-api-key': '  k1  ' }, 'k1'],
     [{ 'x-api-key': ['k1', 'k2'] }, 'k1'],
-    [{ 'x-api-key': '' , authorization: 'Bearer k2' }, 'k2'],
+    [{ 'x-api-key': '', authorization: 'Bearer k2' }, 'k2'],
     [{ 'x-api-key': 'k1', authorization: 'Bearer k2' }, 'k1'],
     [{ authorization: 'BEARER   k3 ' }, 'k3'],
     [{ authorization: 'Bearer a b' }, null],

@@ -29,8 +29,18 @@ export function envelopeExample(overrides: Partial<Envelope> & { code: number })
 /** An error envelope of a request that never ran: no job, exit_code = the HTTP status. */
 export function unranErrorExample(code: number, error: string, overrides: Partial<Envelope> = {}): Envelope {
   return envelopeExample({
-    code, id: null, job_id: null, message: error, error, stdout: '', stderr: '', exit_code: code,
-    run_time: 0, queue_time: 0, total_time: 0, ...overrides,
+    code,
+    id: null,
+    job_id: null,
+    message: error,
+    error,
+    stdout: '',
+    stderr: '',
+    exit_code: code,
+    run_time: 0,
+    queue_time: 0,
+    total_time: 0,
+    ...overrides,
   });
 }
 

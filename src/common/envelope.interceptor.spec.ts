@@ -4,7 +4,13 @@ import { AppConfig } from '../config/app-config';
 import { EnvelopeInterceptor } from './envelope.interceptor';
 
 function contextFor(path: string) {
-  const response = { statusCode: 0, status(code: number) { this.statusCode = code; return this; } };
+  const response = {
+    statusCode: 0,
+    status(code: number) {
+      this.statusCode = code;
+      return this;
+    },
+  };
   const context = {
     switchToHttp: () => ({ getRequest: () => ({ path }), getResponse: () => response }),
   } as unknown as ExecutionContext;
@@ -16,12 +22,24 @@ describe('EnvelopeInterceptor', () => {
 
   it('completes a draft into every envelope field and sets the status from code', async () => {
     const { context, response } = contextFor('/v1/code/execute/python');
-    const handler: CallHandler = { handle: () => of({ code: 202, message: 'processing', job_id: 'j1', queue_time: 0.0014, run_time: 0.0021 }) };
+    const handler: CallHandler = {
+      handle: () => of({ code: 202, message: 'processing', job_id: 'j1', queue_time: 0.0014, run_time: 0.0021 }),
+    };
     const envelope = await lastValueFrom(interceptor.intercept(context, handler));
     expect(response.statusCode).toBe(202);
     expect(envelope).toEqual({
-      endpoint: '/v1/code/execute/python', code: 202, id: null, job_id: 'j1', response: null, message: 'processing',
-      pid: process.pid, queue_id: 0, run_time: 0.002, queue_time: 0.001, total_time: 0.003, queue_length: 0,
+      endpoint: '/v1/code/execute/python',
+      code: 202,
+      id: null,
+      job_id: 'j1',
+      response: null,
+      message: 'processing',
+      pid: process.pid,
+      queue_id: 0,
+      run_time: 0.002,
+      queue_time: 0.001,
+      total_time: 0.003,
+      queue_length: 0,
       build_number: '1.2.3+abc',
     });
   });

@@ -48,14 +48,25 @@ export class ErrorEnvelopeDto extends EnvelopeDto {
   stderr: string;
   @ApiProperty({
     example: 1,
-    description: '1 for an exception, n for sys.exit(n), 124 for a timeout, 128+n for signal n; the HTTP status when nothing ran',
+    description:
+      '1 for an exception, n for sys.exit(n), 124 for a timeout, 128+n for signal n; the HTTP status when nothing ran',
   })
   exit_code: number;
-  @ApiPropertyOptional({ example: false, description: 'A run that failed: stdout exceeded MAX_OUTPUT_BYTES and was cut' })
+  @ApiPropertyOptional({
+    example: false,
+    description: 'A run that failed: stdout exceeded MAX_OUTPUT_BYTES and was cut',
+  })
   stdout_truncated?: boolean;
-  @ApiPropertyOptional({ example: false, description: 'A run that failed: stderr exceeded MAX_OUTPUT_BYTES and was cut' })
+  @ApiPropertyOptional({
+    example: false,
+    description: 'A run that failed: stderr exceeded MAX_OUTPUT_BYTES and was cut',
+  })
   stderr_truncated?: boolean;
-  @ApiPropertyOptional({ type: [String], example: ['timeout must not be less than 1'], description: 'One entry per invalid field' })
+  @ApiPropertyOptional({
+    type: [String],
+    example: ['timeout must not be less than 1'],
+    description: 'One entry per invalid field',
+  })
   details?: string[];
 }
 
@@ -92,5 +103,15 @@ export function completeEnvelope(draft: EnvelopeDraft, context: EnvelopeContext)
 
 /** The body of a request that never ran (validation, auth, limits): exit_code is the HTTP status. */
 export function errorDraft(code: number, error: string, extra: Partial<Envelope> = {}): EnvelopeDraft {
-  return { code, message: error, error, stdout: '', stderr: '', exit_code: code, job_id: null, response: null, ...extra };
+  return {
+    code,
+    message: error,
+    error,
+    stdout: '',
+    stderr: '',
+    exit_code: code,
+    job_id: null,
+    response: null,
+    ...extra,
+  };
 }

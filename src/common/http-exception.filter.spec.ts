@@ -1,4 +1,10 @@
-import { ArgumentsHost, BadRequestException, NotFoundException, PayloadTooLargeException, UnauthorizedException } from '@nestjs/common';
+import {
+  ArgumentsHost,
+  BadRequestException,
+  NotFoundException,
+  PayloadTooLargeException,
+  UnauthorizedException,
+} from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { EditorErrorFormatter } from '../editor/editor-error.formatter';
 import { REDIS_UNAVAILABLE_MESSAGE, ServiceUnavailableError } from '../redis/redis-unavailable';
@@ -9,26 +15,50 @@ function hostFor(path: string) {
   const sent: { status?: number; body?: Record<string, unknown>; headers: Record<string, string> } = { headers: {} };
   const response = {
     headersSent: false,
-    setHeader: (k: string, v: string) => { sent.headers[k] = v; },
-    status(code: number) { sent.status = code; return this; },
-    json(body: Record<string, unknown>) { sent.body = body; },
+    setHeader: (k: string, v: string) => {
+      sent.headers[k] = v;
+    },
+    status(code: number) {
+      sent.status = code;
+      return this;
+    },
+    json(body: Record<string, unknown>) {
+      sent.body = body;
+    },
   };
-  const host = { switchToHttp: () => ({ getRequest: () => ({ path }), getResponse: () => response }) } as unknown as ArgumentsHost;
+  const host = {
+    switchToHttp: () => ({ getRequest: () => ({ path }), getResponse: () => response }),
+  } as unknown as ArgumentsHost;
   return { host, sent };
 }
 
 describe('HttpExceptionFilter', () => {
   const filter = new HttpExceptionFilter({ buildNumber: 'b' } as AppConfig);
-  jest.spyOn((filter as unknown as { logger: { error: () => void } }).logger, 'error').mockImplementation(() => undefined);
-  jest.spyOn((filter as unknown as { logger: { warn: () => void } }).logger, 'warn').mockImplementation(() => undefined);
+  jest
+    .spyOn((filter as unknown as { logger: { error: () => void } }).logger, 'error')
+    .mockImplementation(() => undefined);
+  jest
+    .spyOn((filter as unknown as { logger: { warn: () => void } }).logger, 'warn')
+    .mockImplementation(() => undefined);
 
   it('validation errors: 400 envelope with details, exit_code 400, job_id null', () => {
     const { host, sent } = hostFor('/v1/code/execute/python');
-    filter.catch(new BadRequestException({ message: 'Missing or invalid parameters', details: ['code must be a string'] }), host);
+    filter.catch(
+      new BadRequestException({ message: 'Missing or invalid parameters', details: ['code must be a string'] }),
+      host,
+    );
     expect(sent.status).toBe(400);
     expect(sent.body).toMatchObject({
-      code: 400, error: 'Missing or invalid parameters', details: ['code must be a string'], stdout: '', stderr: '',
-      exit_code: 400, job_id: null, response: null, endpoint: '/v1/code/execute/python', build_number: 'b',
+      code: 400,
+      error: 'Missing or invalid parameters',
+      details: ['code must be a string'],
+      stdout: '',
+      stderr: '',
+      exit_code: 400,
+      job_id: null,
+      response: null,
+      endpoint: '/v1/code/execute/python',
+      build_number: 'b',
     });
   });
 
@@ -61,14 +91,25 @@ describe('HttpExceptionFilter', () => {
 
   it.each([
     ['a command that timed out', new Error('Command timed out')],
-    ['a command flushed after the reconnect attempts', Object.assign(new Error('Reached the max retries per request limit (which is 1).'), { name: 'MaxRetriesPerRequestError' })],
+    [
+      'a command flushed after the reconnect attempts',
+      Object.assign(new Error('Reached the max retries per request limit (which is 1).'), {
+        name: 'MaxRetriesPerRequestError',
+      }),
+    ],
     ['a write during a failover', new Error("READONLY You can't write against a read only replica.")],
   ])('Redis unavailable (%s): 503 with Retry-After, no job', (_what, error) => {
     const { host, sent } = hostFor('/v1/code/execute/python');
     filter.catch(error, host);
     expect(sent.status).toBe(503);
     expect(sent.headers['Retry-After']).toBe('1');
-    expect(sent.body).toMatchObject({ code: 503, error: REDIS_UNAVAILABLE_MESSAGE, message: REDIS_UNAVAILABLE_MESSAGE, job_id: null, exit_code: 503 });
+    expect(sent.body).toMatchObject({
+      code: 503,
+      error: REDIS_UNAVAILABLE_MESSAGE,
+      message: REDIS_UNAVAILABLE_MESSAGE,
+      job_id: null,
+      exit_code: 503,
+    });
   });
 
   it('an accepted sync job whose outcome is unknown: 503 carrying the job_id to poll, in both dialects', () => {
@@ -82,6 +123,11 @@ describe('HttpExceptionFilter', () => {
     const editor = hostFor('/api/v1/python/execute');
     editorFilter.catch(new ServiceUnavailableError('outcome not known yet', 'job-2'), editor.host);
     expect(editor.sent.status).toBe(503);
-    expect(editor.sent.body).toEqual({ success: false, error: 'SERVICE_UNAVAILABLE', message: 'outcome not known yet', job_id: 'job-2' });
+    expect(editor.sent.body).toEqual({
+      success: false,
+      error: 'SERVICE_UNAVAILABLE',
+      message: 'outcome not known yet',
+      job_id: 'job-2',
+    });
   });
 });

@@ -47,7 +47,10 @@ export class HttpExceptionFilter implements ExceptionFilter {
     response.status(status).json(payload);
   }
 
-  private describe(exception: unknown, request: Request & { requestId?: string }): { status: number; body: EnvelopeErrorBody } {
+  private describe(
+    exception: unknown,
+    request: Request & { requestId?: string },
+  ): { status: number; body: EnvelopeErrorBody } {
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const raw = exception.getResponse();
@@ -62,7 +65,10 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const err = exception as Error;
     if (isRedisUnavailableError(err)) {
       this.logger.warn(`request ${request.requestId ?? '-'}: 503, Redis unavailable (${err.message})`);
-      return { status: HttpStatus.SERVICE_UNAVAILABLE, body: { message: REDIS_UNAVAILABLE_MESSAGE, retryAfterSec: REDIS_RETRY_AFTER_SEC } };
+      return {
+        status: HttpStatus.SERVICE_UNAVAILABLE,
+        body: { message: REDIS_UNAVAILABLE_MESSAGE, retryAfterSec: REDIS_RETRY_AFTER_SEC },
+      };
     }
     // body-parser style errors that escaped as plain errors
     const errStatus = (err as { status?: number })?.status;
@@ -78,7 +84,12 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const error = status === HttpStatus.BAD_REQUEST && body.details ? INVALID_PARAMETERS : text;
     const extra: Partial<Envelope> = { job_id: body.job_id ?? null, id: body.id ?? null };
     if (body.details) extra.details = body.details;
-    const message = status === HttpStatus.TOO_MANY_REQUESTS || status === HttpStatus.UNAUTHORIZED || status === HttpStatus.SERVICE_UNAVAILABLE ? text : error;
+    const message =
+      status === HttpStatus.TOO_MANY_REQUESTS ||
+      status === HttpStatus.UNAUTHORIZED ||
+      status === HttpStatus.SERVICE_UNAVAILABLE
+        ? text
+        : error;
     return completeEnvelope(errorDraft(status, error, { ...extra, message }), {
       endpoint: requestedPath(request),
       buildNumber: this.config.buildNumber,

@@ -1,6 +1,15 @@
 import { Readable } from 'node:stream';
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
-import { Body, Controller, HttpStatus, INestApplication, MiddlewareConsumer, Module, NestModule, Post } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  HttpStatus,
+  INestApplication,
+  MiddlewareConsumer,
+  Module,
+  NestModule,
+  Post,
+} from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { ApiKeyMiddleware } from '../auth/api-key.middleware';
@@ -43,7 +52,11 @@ describe('ApiKeyMiddleware + JsonBodyMiddleware', () => {
 
   it('parses a JSON object for a caller with a valid key', async () => {
     const body = '{"code":"print(1)"}';
-    const req = fakeRequest('POST', { ...authed, 'content-type': 'application/json; charset=utf-8', 'content-length': String(body.length) }, body);
+    const req = fakeRequest(
+      'POST',
+      { ...authed, 'content-type': 'application/json; charset=utf-8', 'content-length': String(body.length) },
+      body,
+    );
     expect(await run(req)).toHaveBeenCalledTimes(1);
     expect(req.body).toEqual({ code: 'print(1)' });
     expect(req.apiKeyId).toMatch(/^[0-9a-f]{16}$/);
@@ -72,17 +85,56 @@ describe('ApiKeyMiddleware + JsonBodyMiddleware', () => {
   });
 
   it.each<[string, IncomingHttpHeaders, string, number, object]>([
-    ['a non-JSON Content-Type', { 'content-type': 'text/plain' }, '{}', 415, { message: 'Content-Type must be application/json' }],
+    [
+      'a non-JSON Content-Type',
+      { 'content-type': 'text/plain' },
+      '{}',
+      415,
+      { message: 'Content-Type must be application/json' },
+    ],
     ['a missing Content-Type', {}, '{}', 415, { message: 'Content-Type must be application/json' }],
-    ['application/jsonx', { 'content-type': 'application/jsonx' }, '{}', 415, { message: 'Content-Type must be application/json' }],
-    ['a non-utf-8 charset', { 'content-type': 'application/json; charset=latin1' }, '{}', 415, { message: 'Unsupported charset "latin1": use utf-8' }],
-    ['malformed JSON', { 'content-type': 'application/json' }, '{"code":', 400, { message: 'Malformed JSON body', details: ['body: malformed JSON'] }],
-    ['a bare JSON string (strict)', { 'content-type': 'application/json' }, '"print(1)"', 400, { message: 'Malformed JSON body' }],
-    ['an oversized body', { 'content-type': 'application/json' }, JSON.stringify({ code: 'x'.repeat(maxBodyBytes) }), 413, { message: `Request body exceeds ${maxBodyBytes} bytes` }],
+    [
+      'application/jsonx',
+      { 'content-type': 'application/jsonx' },
+      '{}',
+      415,
+      { message: 'Content-Type must be application/json' },
+    ],
+    [
+      'a non-utf-8 charset',
+      { 'content-type': 'application/json; charset=latin1' },
+      '{}',
+      415,
+      { message: 'Unsupported charset "latin1": use utf-8' },
+    ],
+    [
+      'malformed JSON',
+      { 'content-type': 'application/json' },
+      '{"code":',
+      400,
+      { message: 'Malformed JSON body', details: ['body: malformed JSON'] },
+    ],
+    [
+      'a bare JSON string (strict)',
+      { 'content-type': 'application/json' },
+      '"print(1)"',
+      400,
+      { message: 'Malformed JSON body' },
+    ],
+    [
+      'an oversized body',
+      { 'content-type': 'application/json' },
+      JSON.stringify({ code: 'x'.repeat(maxBodyBytes) }),
+      413,
+      { message: `Request body exceeds ${maxBodyBytes} bytes` },
+    ],
   ])('rejects %s', async (_label, headers, body, status, expected) => {
     const req = fakeRequest('POST', { ...authed, 'content-length': String(Buffer.byteLength(body)), ...headers }, body);
     const next = jest.fn();
-    const error = await middleware.use(req, response, next).then(() => undefined, (e: unknown) => e);
+    const error = await middleware.use(req, response, next).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(next).not.toHaveBeenCalled();
     expect(error).toMatchObject({ status, response: expect.objectContaining(expected) });
   });
@@ -132,15 +184,29 @@ describe('JsonBodyMiddleware in an app with bodyParser: false', () => {
     ['oversized', 'application/json', JSON.stringify({ code: 'x'.repeat(10 * maxBodyBytes) })],
     ['non-JSON', 'text/plain', 'print(1)'],
   ])('answers 401, not a body error, to an unauthenticated %s body', async (_label, contentType, body) => {
-    await request(app.getHttpServer()).post('/echo').set('content-type', contentType).send(body).expect(HttpStatus.UNAUTHORIZED);
+    await request(app.getHttpServer())
+      .post('/echo')
+      .set('content-type', contentType)
+      .send(body)
+      .expect(HttpStatus.UNAUTHORIZED);
   });
 
   it.each<[string, string, string, number]>([
     ['malformed', 'application/json', '{"code":', HttpStatus.BAD_REQUEST],
-    ['oversized', 'application/json', JSON.stringify({ code: 'x'.repeat(10 * maxBodyBytes) }), HttpStatus.PAYLOAD_TOO_LARGE],
+    [
+      'oversized',
+      'application/json',
+      JSON.stringify({ code: 'x'.repeat(10 * maxBodyBytes) }),
+      HttpStatus.PAYLOAD_TOO_LARGE,
+    ],
     ['non-JSON', 'text/plain', 'print(1)', HttpStatus.UNSUPPORTED_MEDIA_TYPE],
   ])('answers an authenticated %s body with its own error status', async (_label, contentType, body, status) => {
-    await request(app.getHttpServer()).post('/echo').set('x-api-key', apiKey).set('content-type', contentType).send(body).expect(status);
+    await request(app.getHttpServer())
+      .post('/echo')
+      .set('x-api-key', apiKey)
+      .set('content-type', contentType)
+      .send(body)
+      .expect(status);
   });
 
   it('does not parse bodies sent to public routes without a key', async () => {

@@ -61,7 +61,9 @@ export class JsonBodyMiddleware implements NestMiddleware {
       throw new UnsupportedMediaTypeException('Content-Type must be application/json');
     }
     await new Promise<void>((resolve, reject) => {
-      this.parseJson(request as Request, response as Response, (error?: unknown) => (error ? reject(error) : resolve()));
+      this.parseJson(request as Request, response as Response, (error?: unknown) =>
+        error ? reject(error) : resolve(),
+      );
     }).catch((error: unknown) => {
       throw toHttpException(error as { type?: string }, this.maxBodyBytes) ?? error;
     });

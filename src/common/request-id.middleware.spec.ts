@@ -7,7 +7,9 @@ const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-
 function run(headers: IncomingHttpHeaders, request: Partial<ServiceRequest> = {}) {
   const req = { ...request, headers } as ServiceRequest;
   const responseHeaders = new Map<string, unknown>();
-  const res = { setHeader: (name: string, value: unknown) => responseHeaders.set(name, value) } as unknown as ServerResponse;
+  const res = {
+    setHeader: (name: string, value: unknown) => responseHeaders.set(name, value),
+  } as unknown as ServerResponse;
   const next = jest.fn();
   new RequestIdMiddleware().use(req, res, next);
   expect(next).toHaveBeenCalledTimes(1);

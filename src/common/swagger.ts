@@ -23,7 +23,10 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .setVersion(packageVersion())
     .setDescription(description)
     .addApiKey({ type: 'apiKey', in: 'header', name: 'x-api-key', description: 'An API key' }, 'api-key')
-    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'API key', description: 'The same API key, as a bearer token' }, 'bearer')
+    .addBearerAuth(
+      { type: 'http', scheme: 'bearer', bearerFormat: 'API key', description: 'The same API key, as a bearer token' },
+      'bearer',
+    )
     .addTag('execution', 'Run Python code (v1)')
     .addTag('jobs', 'Follow, list and cancel jobs (v1)')
     .addTag('editor', 'Editor-automation dialect (`{ success: ... }` bodies)')

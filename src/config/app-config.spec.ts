@@ -66,17 +66,32 @@ describe('loadConfig', () => {
     ['REDIS_PREFIX', { REDIS_PREFIX: 'test:run-1' }, { redisPrefix: 'test:run-1' }],
     [
       'REDIS_SENTINELS',
-      { REDIS_SENTINELS: '127.0.0.1:26379, sentinel-2.internal:26380,[::1]:26381', REDIS_SENTINEL_NAME: 'pyexec-primary' },
       {
-        redisSentinels: [{ host: '127.0.0.1', port: 26379 }, { host: 'sentinel-2.internal', port: 26380 }, { host: '::1', port: 26381 }],
+        REDIS_SENTINELS: '127.0.0.1:26379, sentinel-2.internal:26380,[::1]:26381',
+        REDIS_SENTINEL_NAME: 'pyexec-primary',
+      },
+      {
+        redisSentinels: [
+          { host: '127.0.0.1', port: 26379 },
+          { host: 'sentinel-2.internal', port: 26380 },
+          { host: '::1', port: 26381 },
+        ],
         redisSentinelName: 'pyexec-primary',
       },
     ],
     ['REDIS_COMMAND_TIMEOUT_MS', { REDIS_COMMAND_TIMEOUT_MS: '2500' }, { redisCommandTimeoutMs: 2500 }],
     ['DATA_DIR (absolute)', { DATA_DIR: '/var/lib/pyexec' }, { dataDir: '/var/lib/pyexec' }],
-    ['DATA_DIR (relative to the working directory)', { DATA_DIR: 'state/redis' }, { dataDir: join(process.cwd(), 'state/redis') }],
+    [
+      'DATA_DIR (relative to the working directory)',
+      { DATA_DIR: 'state/redis' },
+      { dataDir: join(process.cwd(), 'state/redis') },
+    ],
     ['WORKER_CONCURRENCY', { WORKER_CONCURRENCY: '4' }, { workerConcurrency: 4 }],
-    ['WORKER_CONCURRENCY follows SANDBOX_SERVERS', { SANDBOX_SERVERS: '3' }, { workerConcurrency: 3, sandboxServers: 3 }],
+    [
+      'WORKER_CONCURRENCY follows SANDBOX_SERVERS',
+      { SANDBOX_SERVERS: '3' },
+      { workerConcurrency: 3, sandboxServers: 3 },
+    ],
     ['MAX_QUEUE_LENGTH', { MAX_QUEUE_LENGTH: '100' }, { maxQueueLength: 100 }],
     ['DEFAULT_TIMEOUT', { DEFAULT_TIMEOUT: '5' }, { defaultTimeoutSec: 5 }],
     ['MAX_TIMEOUT caps the default', { MAX_TIMEOUT: '10' }, { maxTimeoutSec: 10, defaultTimeoutSec: 10 }],
@@ -91,7 +106,11 @@ describe('loadConfig', () => {
     ['SHUTDOWN_GRACE_MS', { SHUTDOWN_GRACE_MS: '0' }, { shutdownGraceMs: 0 }],
     ['WEBHOOK_SECRET', { WEBHOOK_SECRET: 's3cret' }, { webhookSecret: 's3cret' }],
     ['WEBHOOK_TIMEOUT_MS', { WEBHOOK_TIMEOUT_MS: '500' }, { webhookTimeoutMs: 500 }],
-    ['WEBHOOK_SECRET whsec_', { WEBHOOK_SECRET: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' }, { webhookSecret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' }],
+    [
+      'WEBHOOK_SECRET whsec_',
+      { WEBHOOK_SECRET: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' },
+      { webhookSecret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' },
+    ],
     ['WEBHOOK_MAX_ATTEMPTS', { WEBHOOK_MAX_ATTEMPTS: '1' }, { webhookMaxAttempts: 1 }],
     ['WEBHOOK_BACKOFF_BASE_MS', { WEBHOOK_BACKOFF_BASE_MS: '20' }, { webhookBackoffBaseMs: 20 }],
     ['WEBHOOK_CONCURRENCY', { WEBHOOK_CONCURRENCY: '4' }, { webhookConcurrency: 4 }],
@@ -144,15 +163,24 @@ describe('loadConfig', () => {
     [{ SANDBOX: 'docker' }, 'Invalid SANDBOX: "docker" (expected one of bwrap, process)'],
     [{ SANDBOX_SERVERS: '0' }, 'Invalid SANDBOX_SERVERS: "0"'],
     [{ SANDBOX_UID_BASE: '0' }, 'Invalid SANDBOX_UID_BASE: "0"'],
-    [{ SANDBOX_UID_BASE: '65530', SANDBOX_SERVERS: '8' }, 'Invalid SANDBOX_UID_BASE: 65530..65537 would include nobody'],
+    [
+      { SANDBOX_UID_BASE: '65530', SANDBOX_SERVERS: '8' },
+      'Invalid SANDBOX_UID_BASE: 65530..65537 would include nobody',
+    ],
     [{ SANDBOX_UID_BASE: '2147483647', SANDBOX_SERVERS: '2' }, 'Invalid SANDBOX_UID_BASE: "2147483647"'],
     [{ SANDBOX_UID: '65534' }, 'SANDBOX_UID is no longer used'],
     [{ PYTHON_BIN: 'python3' }, 'Invalid PYTHON_BIN: "python3" (expected an absolute path)'],
-    [{ SANDBOX_PYTHONPATH: 'relative/dir' }, 'Invalid SANDBOX_PYTHONPATH: "relative/dir" (expected an absolute, normalised path)'],
+    [
+      { SANDBOX_PYTHONPATH: 'relative/dir' },
+      'Invalid SANDBOX_PYTHONPATH: "relative/dir" (expected an absolute, normalised path)',
+    ],
     [{ SANDBOX_PYTHONPATH: '/usr/../etc' }, 'Invalid SANDBOX_PYTHONPATH: "/usr/../etc"'],
     [{ SANDBOX_PYTHONPATH: '/tmp' }, 'Invalid SANDBOX_PYTHONPATH: "/tmp" (under /, /proc, /dev, /sys or /tmp'],
     [{ SANDBOX_PYTHONPATH: '/no/such/dir' }, 'Invalid SANDBOX_PYTHONPATH: "/no/such/dir" (not an existing directory)'],
-    [{ SANDBOX_PRELOAD: 'numpy,os.path;rm' }, 'Invalid SANDBOX_PRELOAD: "os.path;rm" (expected comma-separated module names)'],
+    [
+      { SANDBOX_PRELOAD: 'numpy,os.path;rm' },
+      'Invalid SANDBOX_PRELOAD: "os.path;rm" (expected comma-separated module names)',
+    ],
     [{ SANDBOX_PRELOAD: '1abc' }, 'Invalid SANDBOX_PRELOAD: "1abc"'],
     [{ RATE_LIMIT_PER_MINUTE: '-1' }, 'Invalid RATE_LIMIT_PER_MINUTE: "-1"'],
     [{ LOG_LEVEL: 'info' }, 'Invalid LOG_LEVEL: "info" (expected one of error, warn, log, debug, verbose)'],
@@ -173,7 +201,11 @@ describe('loadConfig', () => {
   });
 
   it('reads SANDBOX_PYTHONPATH and SANDBOX_PRELOAD as lists, without duplicates', () => {
-    const config = loadConfig({ ...base, SANDBOX_PYTHONPATH: '/usr/lib:/var/tmp/:/usr/lib', SANDBOX_PRELOAD: 'numpy, pandas,numpy' });
+    const config = loadConfig({
+      ...base,
+      SANDBOX_PYTHONPATH: '/usr/lib:/var/tmp/:/usr/lib',
+      SANDBOX_PRELOAD: 'numpy, pandas,numpy',
+    });
     expect(config.sandboxPythonPath).toEqual(['/usr/lib', '/var/tmp']);
     expect(config.sandboxPreload).toEqual(['numpy', 'pandas']);
     expect(loadConfig(base)).toMatchObject({ sandboxPythonPath: [], sandboxPreload: [] });

@@ -18,7 +18,8 @@ const mib = 1024 * kib;
 const gib = 1024 * mib;
 const maxTimeoutCapSec = 300;
 const documentedDefaultTimeoutSec = 30;
-const defaultSandboxUidBase = 2_000_000_000; // unused by Linux distributions and systemd (its "unused" 1879048192..2147352575)
+// Unused by Linux distributions and systemd (its "unused" range is 1879048192..2147352575).
+const defaultSandboxUidBase = 2_000_000_000;
 const maxSpawnUid = 2_147_483_647; // Node's spawn() takes an int32 uid
 const nobodyUid = 65534;
 
@@ -101,7 +102,12 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
 
   const maxTimeoutSec = int('MAX_TIMEOUT', maxTimeoutCapSec, 1, maxTimeoutCapSec);
   // The documented default is capped by MAX_TIMEOUT; an explicit DEFAULT_TIMEOUT above it is an error.
-  const defaultTimeoutSec = int('DEFAULT_TIMEOUT', Math.min(documentedDefaultTimeoutSec, maxTimeoutSec), 1, maxTimeoutSec);
+  const defaultTimeoutSec = int(
+    'DEFAULT_TIMEOUT',
+    Math.min(documentedDefaultTimeoutSec, maxTimeoutSec),
+    1,
+    maxTimeoutSec,
+  );
   const sandboxServers = int('SANDBOX_SERVERS', availableParallelism(), 1, 256);
   const sandbox = oneOf('SANDBOX', read('SANDBOX'), sandboxKinds, 'bwrap');
   if (production && sandbox !== 'bwrap') {
@@ -182,7 +188,9 @@ function parseWebhookSecret(raw: string | undefined): string | undefined {
   const base64 = raw.slice('whsec_'.length);
   if (!/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{4})$/.test(base64)) {
     // The value is not echoed: it is a secret.
-    throw new ConfigError('Invalid WEBHOOK_SECRET (whsec_ must be followed by standard base64, e.g. whsec_$(openssl rand -base64 32))');
+    throw new ConfigError(
+      'Invalid WEBHOOK_SECRET (whsec_ must be followed by standard base64, e.g. whsec_$(openssl rand -base64 32))',
+    );
   }
   return raw;
 }
@@ -190,9 +198,17 @@ function parseWebhookSecret(raw: string | undefined): string | undefined {
 /** A uid range of its own: not root, nobody or any real account's, and an int32 for Node's spawn(). */
 function parseUidBase(read: (name: string) => string | undefined, servers: number): number {
   if (read('SANDBOX_UID') !== undefined) {
-    throw new ConfigError('SANDBOX_UID is no longer used: each sandbox slot has its own uid, SANDBOX_UID_BASE + slot (default 2000000000)');
+    throw new ConfigError(
+      'SANDBOX_UID is no longer used: each sandbox slot has its own uid, SANDBOX_UID_BASE + slot (default 2000000000)',
+    );
   }
-  const base = parseInteger('SANDBOX_UID_BASE', read('SANDBOX_UID_BASE'), defaultSandboxUidBase, 1000, maxSpawnUid - servers + 1);
+  const base = parseInteger(
+    'SANDBOX_UID_BASE',
+    read('SANDBOX_UID_BASE'),
+    defaultSandboxUidBase,
+    1000,
+    maxSpawnUid - servers + 1,
+  );
   const last = base + servers - 1;
   if (base <= nobodyUid + 1 && last >= nobodyUid) {
     throw new ConfigError(`Invalid SANDBOX_UID_BASE: ${base}..${last} would include nobody (65534) or 65535`);
@@ -211,11 +227,19 @@ function parsePythonBin(raw: string | undefined): string {
 /** Directories only: absolute, existing, and not where the sandbox already has its own mounts. */
 function parseSandboxPythonPath(raw: string | undefined): string[] {
   if (raw === undefined) return [];
-  const dirs = [...new Set(raw.split(':').map((dir) => dir.trim().replace(/(.)\/+$/, '$1')).filter((dir) => dir !== ''))];
+  const dirs = [
+    ...new Set(
+      raw
+        .split(':')
+        .map((dir) => dir.trim().replace(/(.)\/+$/, '$1'))
+        .filter((dir) => dir !== ''),
+    ),
+  ];
   for (const dir of dirs) {
     const bad = (why: string) => new ConfigError(`Invalid SANDBOX_PYTHONPATH: ${JSON.stringify(dir)} (${why})`);
     if (!isAbsolute(dir) || normalize(dir) !== dir) throw bad('expected an absolute, normalised path');
-    if (/^\/(proc|dev|tmp|sys)(\/|$)/.test(dir) || dir === '/') throw bad('under /, /proc, /dev, /sys or /tmp, which the sandbox mounts itself');
+    if (/^\/(proc|dev|tmp|sys)(\/|$)/.test(dir) || dir === '/')
+      throw bad('under /, /proc, /dev, /sys or /tmp, which the sandbox mounts itself');
     let isDir = false;
     try {
       isDir = statSync(dir).isDirectory();
@@ -229,7 +253,14 @@ function parseSandboxPythonPath(raw: string | undefined): string[] {
 
 function parseSandboxPreload(raw: string | undefined): string[] {
   if (raw === undefined) return [];
-  const modules = [...new Set(raw.split(',').map((name) => name.trim()).filter((name) => name !== ''))];
+  const modules = [
+    ...new Set(
+      raw
+        .split(',')
+        .map((name) => name.trim())
+        .filter((name) => name !== ''),
+    ),
+  ];
   for (const name of modules) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/.test(name)) {
       throw new ConfigError(`Invalid SANDBOX_PRELOAD: ${JSON.stringify(name)} (expected comma-separated module names)`);
@@ -245,7 +276,9 @@ function readApiKeys(list: string | undefined, file: string | undefined): string
     try {
       text = readFileSync(file, 'utf8');
     } catch (err) {
-      throw new ConfigError(`Invalid API_KEYS_FILE: cannot read ${JSON.stringify(file)} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+      throw new ConfigError(
+        `Invalid API_KEYS_FILE: cannot read ${JSON.stringify(file)} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+      );
     }
     keys.push(...text.split('\n').filter((line) => !line.trimStart().startsWith('#')));
   }

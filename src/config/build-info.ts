@@ -11,7 +11,8 @@ let cachedBuildNumber: string | undefined;
 
 /** The `version` field of package.json. */
 export function packageVersion(): string {
-  cachedVersion ??= (JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as { version: string }).version;
+  cachedVersion ??= (JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as { version: string })
+    .version;
   return cachedVersion;
 }
 

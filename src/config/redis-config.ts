@@ -6,7 +6,10 @@ export interface RedisConfig {
   readonly redisUrl?: string;
   /** Bull queue prefix and prefix of every other key the service writes. */
   readonly redisPrefix: string;
-  /** Sentinel addresses; when set, the primary is asked for by `redisSentinelName` (REDIS_URL only adds credentials, db, tls). */
+  /**
+   * Sentinel addresses; when set, the primary is asked for by `redisSentinelName`
+   * (REDIS_URL only adds credentials, db, tls).
+   */
   readonly redisSentinels?: ReadonlyArray<{ host: string; port: number }>;
   readonly redisSentinelName: string;
   /** A command that a connected but silent Redis does not answer within this fails (503 for a request). */
@@ -24,7 +27,9 @@ export function readRedisConfig(read: Read, int: Int, fail: Fail): RedisConfig {
   const redisSentinels = parseSentinels(read('REDIS_SENTINELS'), fail);
   const redisSentinelName = read('REDIS_SENTINEL_NAME') ?? 'mymaster';
   if (!/^[A-Za-z0-9._-]{1,128}$/.test(redisSentinelName)) {
-    throw fail(`Invalid REDIS_SENTINEL_NAME: ${JSON.stringify(redisSentinelName)} (expected 1..128 characters of A-Z a-z 0-9 . _ -)`);
+    throw fail(
+      `Invalid REDIS_SENTINEL_NAME: ${JSON.stringify(redisSentinelName)} (expected 1..128 characters of A-Z a-z 0-9 . _ -)`,
+    );
   }
   return {
     redisUrl: parseRedisUrl(read('REDIS_URL'), fail),
@@ -56,7 +61,10 @@ function parseRedisPrefix(raw: string | undefined, fail: Fail): string {
   return raw;
 }
 
-function parseSentinels(raw: string | undefined, fail: Fail): ReadonlyArray<{ host: string; port: number }> | undefined {
+function parseSentinels(
+  raw: string | undefined,
+  fail: Fail,
+): ReadonlyArray<{ host: string; port: number }> | undefined {
   if (raw === undefined) return undefined;
   const sentinels = raw.split(',').map((entry) => {
     const match = /^\s*(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})\s*$/.exec(entry);

@@ -33,7 +33,11 @@ export class EditorErrorFormatter extends DialectErrorFormatter {
   }
 
   format(status: number, body: EnvelopeErrorBody, fallback: string): EditorErrorBody {
-    const formatted: EditorErrorBody = { success: false, error: editorCode(status, body), message: editorMessage(body, fallback) };
+    const formatted: EditorErrorBody = {
+      success: false,
+      error: editorCode(status, body),
+      message: editorMessage(body, fallback),
+    };
     if (status === HttpStatus.SERVICE_UNAVAILABLE && body.job_id) formatted.job_id = body.job_id;
     return formatted;
   }

@@ -2,7 +2,10 @@ import { CANCELLED_CODE } from '../common/messages';
 import { iso } from '../common/time';
 import { isEnded, JobRecord } from '../jobs/job.types';
 import {
-  EditorExecuteFailureDto, EditorExecuteSuccessDto, EditorJobDto, EditorJobSummaryDto,
+  EditorExecuteFailureDto,
+  EditorExecuteSuccessDto,
+  EditorJobDto,
+  EditorJobSummaryDto,
 } from './dto/editor-responses.dto';
 import { EditorErrorCode } from './editor.exception';
 
@@ -49,19 +52,37 @@ export function editorJob(record: JobRecord): EditorJobDto {
   return job;
 }
 
-const FAILURE_CODES: Record<number, EditorErrorCode> = { 400: 'EXECUTION_FAILED', 408: 'TIMEOUT', [CANCELLED_CODE]: 'JOB_CANCELLED' };
+const FAILURE_CODES: Record<number, EditorErrorCode> = {
+  400: 'EXECUTION_FAILED',
+  408: 'TIMEOUT',
+  [CANCELLED_CODE]: 'JOB_CANCELLED',
+};
 
 /** The answer to a synchronous POST /execute: the HTTP status is the code the v1 envelope carries. */
-export function editorExecuteOutcome(record: JobRecord): { status: number; body: EditorExecuteSuccessDto | EditorExecuteFailureDto } {
+export function editorExecuteOutcome(record: JobRecord): {
+  status: number;
+  body: EditorExecuteSuccessDto | EditorExecuteFailureDto;
+} {
   const { output, logs, result, error } = runOutput(record);
   const duration_ms = durationMs(record) ?? 0;
   const status = record.outcome?.code ?? 500;
   if (status === 200) {
-    return { status, body: { success: true, job_id: record.jobId, status: 'completed', output, logs, result, duration_ms } };
+    return {
+      status,
+      body: { success: true, job_id: record.jobId, status: 'completed', output, logs, result, duration_ms },
+    };
   }
   const code = FAILURE_CODES[status] ?? 'INTERNAL_ERROR';
   return {
     status,
-    body: { success: false, error: code, message: error ?? 'Execution failed', job_id: record.jobId, output, logs, duration_ms },
+    body: {
+      success: false,
+      error: code,
+      message: error ?? 'Execution failed',
+      job_id: record.jobId,
+      output,
+      logs,
+      duration_ms,
+    },
   };
 }

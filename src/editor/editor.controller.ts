@@ -1,8 +1,23 @@
 import { Body, Controller, Delete, Get, HttpCode, Post, Query, Req, Res } from '@nestjs/common';
 import {
-  ApiAcceptedResponse, ApiBadRequestResponse, ApiBody, ApiInternalServerErrorResponse, ApiNotFoundResponse, ApiOkResponse,
-  ApiExtraModels, ApiOperation, ApiPayloadTooLargeResponse, ApiQuery, ApiRequestTimeoutResponse, ApiResponse, ApiTags,
-  ApiServiceUnavailableResponse, ApiTooManyRequestsResponse, ApiUnauthorizedResponse, ApiUnsupportedMediaTypeResponse, getSchemaPath,
+  ApiAcceptedResponse,
+  ApiBadRequestResponse,
+  ApiBody,
+  ApiInternalServerErrorResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiExtraModels,
+  ApiOperation,
+  ApiPayloadTooLargeResponse,
+  ApiQuery,
+  ApiRequestTimeoutResponse,
+  ApiResponse,
+  ApiTags,
+  ApiServiceUnavailableResponse,
+  ApiTooManyRequestsResponse,
+  ApiUnauthorizedResponse,
+  ApiUnsupportedMediaTypeResponse,
+  getSchemaPath,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { ApiKeyAuth, CallerKeyId } from '../auth/auth.decorators';
@@ -13,14 +28,27 @@ import { JobListing } from '../jobs/job-listing';
 import { isEnded } from '../jobs/job.types';
 import { EditorExecuteDto } from './dto/editor-execute.dto';
 import {
-  EditorCancelDto, EditorErrorDto, EditorExecuteAcceptedDto, EditorExecuteFailureDto, EditorExecuteSuccessDto,
-  EditorJobListDto, EditorJobResponseDto,
+  EditorCancelDto,
+  EditorErrorDto,
+  EditorExecuteAcceptedDto,
+  EditorExecuteFailureDto,
+  EditorExecuteSuccessDto,
+  EditorJobListDto,
+  EditorJobResponseDto,
 } from './dto/editor-responses.dto';
 import { EditorExecuteBodyPipe } from './editor-execute.pipe';
 import { exampleJobId } from '../common/envelope.examples';
 import {
-  editorCancelExample, editorCancelledExample, editorError, editorExecuteAcceptedExample, editorExecuteBadRequestExamples,
-  editorExecuteOkExample, editorExecuteRequestExamples, editorJobExample, editorJobListExample, editorTimeoutExample,
+  editorCancelExample,
+  editorCancelledExample,
+  editorError,
+  editorExecuteAcceptedExample,
+  editorExecuteBadRequestExamples,
+  editorExecuteOkExample,
+  editorExecuteRequestExamples,
+  editorJobExample,
+  editorJobListExample,
+  editorTimeoutExample,
 } from './dto/editor.examples';
 import { editorExecuteOutcome, editorJob, editorJobSummary } from './editor-job.view';
 import { EditorException, jobNotFound } from './editor.exception';
@@ -36,7 +64,13 @@ interface EditorExecuteRequest {
   async?: boolean;
 }
 
-const idQuery = ApiQuery({ name: 'id', type: String, required: true, description: 'The job_id (from either dialect)', example: exampleJobId });
+const idQuery = ApiQuery({
+  name: 'id',
+  type: String,
+  required: true,
+  description: 'The job_id (from either dialect)',
+  example: exampleJobId,
+});
 const missingIdExample = editorError('MISSING_PARAMETER', "Query parameter 'id' is required");
 const notFoundExample = editorError('JOB_NOT_FOUND', `Job '${exampleJobId}' not found`);
 
@@ -44,9 +78,15 @@ const notFoundExample = editorError('JOB_NOT_FOUND', `Job '${exampleJobId}' not 
 @ApiTags('editor')
 @ApiKeyAuth()
 @ApiExtraModels(EditorErrorDto, EditorExecuteFailureDto)
-@ApiUnauthorizedResponse({ type: EditorErrorDto, description: 'Missing or wrong API key: UNAUTHORIZED', example: editorError('UNAUTHORIZED', 'Unauthorized') })
+@ApiUnauthorizedResponse({
+  type: EditorErrorDto,
+  description: 'Missing or wrong API key: UNAUTHORIZED',
+  example: editorError('UNAUTHORIZED', 'Unauthorized'),
+})
 @ApiInternalServerErrorResponse({
-  type: EditorErrorDto, description: 'INTERNAL_ERROR; no internals in the body', example: editorError('INTERNAL_ERROR', 'An internal server error occurred'),
+  type: EditorErrorDto,
+  description: 'INTERNAL_ERROR; no internals in the body',
+  example: editorError('INTERNAL_ERROR', 'An internal server error occurred'),
 })
 @Controller('api/v1/python')
 export class EditorController {
@@ -62,38 +102,59 @@ export class EditorController {
   @ApiOperation({
     operationId: 'editorExecute',
     summary: 'Run a Python snippet (editor dialect)',
-    description: 'Synchronous by default: answers when the program ends. With `async: true`, answers 202 at once; poll GET /api/v1/python/job?id=.',
+    description:
+      'Synchronous by default: answers when the program ends. With `async: true`, answers 202 at once; poll GET /api/v1/python/job?id=.',
   })
   @ApiBody({ type: EditorExecuteDto, examples: editorExecuteRequestExamples })
-  @ApiOkResponse({ type: EditorExecuteSuccessDto, description: 'The program ran to completion (exit status 0)', example: editorExecuteOkExample })
-  @ApiAcceptedResponse({ type: EditorExecuteAcceptedDto, description: '`async: true`: queued', example: editorExecuteAcceptedExample })
+  @ApiOkResponse({
+    type: EditorExecuteSuccessDto,
+    description: 'The program ran to completion (exit status 0)',
+    example: editorExecuteOkExample,
+  })
+  @ApiAcceptedResponse({
+    type: EditorExecuteAcceptedDto,
+    description: '`async: true`: queued',
+    example: editorExecuteAcceptedExample,
+  })
   @ApiBadRequestResponse({
     // anyOf, not oneOf: a failure body is also a valid EditorErrorDto.
     schema: { anyOf: [{ $ref: getSchemaPath(EditorExecuteFailureDto) }, { $ref: getSchemaPath(EditorErrorDto) }] },
     examples: editorExecuteBadRequestExamples,
-    description: 'EXECUTION_FAILED (exception, SyntaxError, non-zero exit, limit; with job_id, output, logs, duration_ms), ' +
+    description:
+      'EXECUTION_FAILED (exception, SyntaxError, non-zero exit, limit; with job_id, output, logs, duration_ms), ' +
       'or MISSING_FIELD (`code` absent or empty) / INVALID_REQUEST (malformed JSON, bad type, bad timeout, unknown field): ' +
       'these two carry only success, error and message',
   })
   @ApiRequestTimeoutResponse({
-    type: EditorExecuteFailureDto, description: 'TIMEOUT: the wall-clock timeout; partial output and logs', example: editorTimeoutExample,
+    type: EditorExecuteFailureDto,
+    description: 'TIMEOUT: the wall-clock timeout; partial output and logs',
+    example: editorTimeoutExample,
   })
   @ApiResponse({
-    status: CANCELLED_CODE, type: EditorExecuteFailureDto, description: 'JOB_CANCELLED: cancelled while the caller waited', example: editorCancelledExample,
+    status: CANCELLED_CODE,
+    type: EditorExecuteFailureDto,
+    description: 'JOB_CANCELLED: cancelled while the caller waited',
+    example: editorCancelledExample,
   })
   @ApiPayloadTooLargeResponse({
-    type: EditorErrorDto, description: 'PAYLOAD_TOO_LARGE: body over MAX_BODY_BYTES',
+    type: EditorErrorDto,
+    description: 'PAYLOAD_TOO_LARGE: body over MAX_BODY_BYTES',
     example: editorError('PAYLOAD_TOO_LARGE', 'Request body exceeds 1048576 bytes'),
   })
   @ApiUnsupportedMediaTypeResponse({
-    type: EditorErrorDto, description: 'UNSUPPORTED_MEDIA_TYPE: Content-Type is not JSON',
+    type: EditorErrorDto,
+    description: 'UNSUPPORTED_MEDIA_TYPE: Content-Type is not JSON',
     example: editorError('UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json'),
   })
   @ApiTooManyRequestsResponse({
-    type: EditorErrorDto, description: 'QUEUE_FULL (MAX_QUEUE_LENGTH reached), or RATE_LIMITED with Retry-After',
+    type: EditorErrorDto,
+    description: 'QUEUE_FULL (MAX_QUEUE_LENGTH reached), or RATE_LIMITED with Retry-After',
     example: editorError('QUEUE_FULL', 'MAX_QUEUE_LENGTH (100) reached'),
   })
-  @ApiServiceUnavailableResponse({ type: EditorErrorDto, description: `SERVICE_UNAVAILABLE: ${SERVICE_UNAVAILABLE_DOC}` })
+  @ApiServiceUnavailableResponse({
+    type: EditorErrorDto,
+    description: `SERVICE_UNAVAILABLE: ${SERVICE_UNAVAILABLE_DOC}`,
+  })
   async execute(
     @Body(EditorExecuteBodyPipe) body: EditorExecuteRequest,
     @CallerKeyId() owner: string,
@@ -132,9 +193,15 @@ export class EditorController {
   @idQuery
   @ApiOkResponse({ type: EditorJobResponseDto, example: editorJobExample })
   @ApiBadRequestResponse({
-    type: EditorErrorDto, description: 'MISSING_PARAMETER: no `id`; INVALID_REQUEST: `id` given more than once', example: missingIdExample,
+    type: EditorErrorDto,
+    description: 'MISSING_PARAMETER: no `id`; INVALID_REQUEST: `id` given more than once',
+    example: missingIdExample,
   })
-  @ApiNotFoundResponse({ type: EditorErrorDto, description: 'JOB_NOT_FOUND: unknown, expired, or not yours', example: notFoundExample })
+  @ApiNotFoundResponse({
+    type: EditorErrorDto,
+    description: 'JOB_NOT_FOUND: unknown, expired, or not yours',
+    example: notFoundExample,
+  })
   async get(@Query('id') id: unknown, @CallerKeyId() owner: string): Promise<EditorJobResponseDto> {
     const jobId = requiredJobId(id);
     const record = await this.listing.get(jobId, owner);
@@ -143,15 +210,23 @@ export class EditorController {
   }
 
   @Delete('job')
-  @ApiOperation({ operationId: 'editorCancelJob', summary: 'Cancel a pending or running job; a running program is killed (editor dialect)' })
+  @ApiOperation({
+    operationId: 'editorCancelJob',
+    summary: 'Cancel a pending or running job; a running program is killed (editor dialect)',
+  })
   @idQuery
   @ApiOkResponse({ type: EditorCancelDto, example: editorCancelExample })
   @ApiBadRequestResponse({
     type: EditorErrorDto,
-    description: 'JOB_ALREADY_FINISHED: it had ended; MISSING_PARAMETER: no `id`; INVALID_REQUEST: `id` given more than once',
+    description:
+      'JOB_ALREADY_FINISHED: it had ended; MISSING_PARAMETER: no `id`; INVALID_REQUEST: `id` given more than once',
     example: editorError('JOB_ALREADY_FINISHED', `Job '${exampleJobId}' has already finished (completed)`),
   })
-  @ApiNotFoundResponse({ type: EditorErrorDto, description: 'JOB_NOT_FOUND: unknown, expired, or not yours', example: notFoundExample })
+  @ApiNotFoundResponse({
+    type: EditorErrorDto,
+    description: 'JOB_NOT_FOUND: unknown, expired, or not yours',
+    example: notFoundExample,
+  })
   async cancel(@Query('id') id: unknown, @CallerKeyId() owner: string): Promise<EditorCancelDto> {
     const jobId = requiredJobId(id);
     const { outcome, record } = await this.lifecycle.cancel(jobId, owner);
@@ -168,6 +243,7 @@ function requiredJobId(id: unknown): string {
   if (id === undefined || (typeof id === 'string' && id.trim() === '')) {
     throw new EditorException(400, 'MISSING_PARAMETER', "Query parameter 'id' is required");
   }
-  if (typeof id !== 'string') throw new EditorException(400, 'INVALID_REQUEST', "Query parameter 'id' must be given once");
+  if (typeof id !== 'string')
+    throw new EditorException(400, 'INVALID_REQUEST', "Query parameter 'id' must be given once");
   return id.trim();
 }

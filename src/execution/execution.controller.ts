@@ -1,8 +1,19 @@
 import { Body, Controller, Headers, HttpCode, Post, Req, Res, UseInterceptors } from '@nestjs/common';
 import {
-  ApiAcceptedResponse, ApiBadRequestResponse, ApiBody, ApiHeader, ApiInternalServerErrorResponse, ApiOkResponse, ApiOperation,
-  ApiPayloadTooLargeResponse, ApiRequestTimeoutResponse, ApiTags, ApiTooManyRequestsResponse, ApiUnauthorizedResponse,
-  ApiServiceUnavailableResponse, ApiUnsupportedMediaTypeResponse,
+  ApiAcceptedResponse,
+  ApiBadRequestResponse,
+  ApiBody,
+  ApiHeader,
+  ApiInternalServerErrorResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiPayloadTooLargeResponse,
+  ApiRequestTimeoutResponse,
+  ApiTags,
+  ApiTooManyRequestsResponse,
+  ApiUnauthorizedResponse,
+  ApiServiceUnavailableResponse,
+  ApiUnsupportedMediaTypeResponse,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { ApiKeyAuth, CallerKeyId } from '../auth/auth.decorators';
@@ -17,8 +28,14 @@ import { ExecutionSubmitter, SERVICE_UNAVAILABLE_DOC } from './execution.submitt
 import { ExecuteAcceptedEnvelopeDto, ExecuteSuccessEnvelopeDto } from './dto/execute-response.envelope';
 import { internalErrorExample, unauthorizedExample } from '../common/envelope.examples';
 import {
-  executeAcceptedExample, executeBadRequestExamples, executeOkExamples, executeRequestExamples, executeTimeoutExample,
-  payloadTooLargeExample, tooManyRequestsExamples, unsupportedMediaTypeExample,
+  executeAcceptedExample,
+  executeBadRequestExamples,
+  executeOkExamples,
+  executeRequestExamples,
+  executeTimeoutExample,
+  payloadTooLargeExample,
+  tooManyRequestsExamples,
+  unsupportedMediaTypeExample,
 } from './dto/execute.examples';
 
 @ApiTags('execution')
@@ -43,24 +60,56 @@ export class ExecutionController {
       'poll GET /v1/jobs/{job_id} or receive the final envelope on the webhook.',
   })
   @ApiBody({ type: ExecutePythonDto, examples: executeRequestExamples })
-  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Repeat-safe retries: the same key returns the original job' })
-  @ApiOkResponse({ type: ExecuteSuccessEnvelopeDto, description: 'The program ran to completion (exit status 0)', examples: executeOkExamples })
-  @ApiAcceptedResponse({ type: ExecuteAcceptedEnvelopeDto, description: 'Queued (async or webhook)', example: executeAcceptedExample })
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description: 'Repeat-safe retries: the same key returns the original job',
+  })
+  @ApiOkResponse({
+    type: ExecuteSuccessEnvelopeDto,
+    description: 'The program ran to completion (exit status 0)',
+    examples: executeOkExamples,
+  })
+  @ApiAcceptedResponse({
+    type: ExecuteAcceptedEnvelopeDto,
+    description: 'Queued (async or webhook)',
+    example: executeAcceptedExample,
+  })
   @ApiBadRequestResponse({
     type: ErrorEnvelopeDto,
     description: 'Invalid body, or the program failed (exception, SyntaxError, non-zero exit, limit)',
     examples: executeBadRequestExamples,
   })
-  @ApiUnauthorizedResponse({ type: ErrorEnvelopeDto, description: 'Missing or wrong API key', example: unauthorizedExample })
+  @ApiUnauthorizedResponse({
+    type: ErrorEnvelopeDto,
+    description: 'Missing or wrong API key',
+    example: unauthorizedExample,
+  })
   @ApiRequestTimeoutResponse({
-    type: ErrorEnvelopeDto, description: 'Wall-clock timeout; partial stdout/stderr included', example: executeTimeoutExample,
+    type: ErrorEnvelopeDto,
+    description: 'Wall-clock timeout; partial stdout/stderr included',
+    example: executeTimeoutExample,
   })
-  @ApiPayloadTooLargeResponse({ type: ErrorEnvelopeDto, description: 'Body over MAX_BODY_BYTES', example: payloadTooLargeExample })
-  @ApiUnsupportedMediaTypeResponse({ type: ErrorEnvelopeDto, description: 'Content-Type is not JSON', example: unsupportedMediaTypeExample })
+  @ApiPayloadTooLargeResponse({
+    type: ErrorEnvelopeDto,
+    description: 'Body over MAX_BODY_BYTES',
+    example: payloadTooLargeExample,
+  })
+  @ApiUnsupportedMediaTypeResponse({
+    type: ErrorEnvelopeDto,
+    description: 'Content-Type is not JSON',
+    example: unsupportedMediaTypeExample,
+  })
   @ApiTooManyRequestsResponse({
-    type: ErrorEnvelopeDto, description: 'Queue full, or per-key rate limit (Retry-After)', examples: tooManyRequestsExamples,
+    type: ErrorEnvelopeDto,
+    description: 'Queue full, or per-key rate limit (Retry-After)',
+    examples: tooManyRequestsExamples,
   })
-  @ApiInternalServerErrorResponse({ type: ErrorEnvelopeDto, description: 'Unexpected; no internals in the body', example: internalErrorExample })
+  @ApiInternalServerErrorResponse({
+    type: ErrorEnvelopeDto,
+    description: 'Unexpected; no internals in the body',
+    example: internalErrorExample,
+  })
   @ApiServiceUnavailableResponse({ type: ErrorEnvelopeDto, description: SERVICE_UNAVAILABLE_DOC })
   async execute(
     @Body() body: ExecutePythonDto,

@@ -9,11 +9,25 @@ import { RunningJobs } from '../jobs/running-jobs';
 import { ExecutionProcessor } from './execution.processor';
 import type { ExecutionService } from './execution.service';
 
-const data: ExecutionJobData = { jobId: 'job-1', owner: 'k', clientId: null, code: '1', stdin: '', timeoutSec: 5, endpoint: '/v1/code/execute/python' };
+const data: ExecutionJobData = {
+  jobId: 'job-1',
+  owner: 'k',
+  clientId: null,
+  code: '1',
+  stdin: '',
+  timeoutSec: 5,
+  endpoint: '/v1/code/execute/python',
+};
 
 /** What Bull hands a processor: only the fields it reads. */
 function fakeJob(over: Partial<Job<ExecutionJobData>> = {}): Job<ExecutionJobData> {
-  return { id: data.jobId, data, processedOn: 1_700_000_000_123, failedReason: undefined, ...over } as Job<ExecutionJobData>;
+  return {
+    id: data.jobId,
+    data,
+    processedOn: 1_700_000_000_123,
+    failedReason: undefined,
+    ...over,
+  } as Job<ExecutionJobData>;
 }
 
 function setup() {
@@ -22,7 +36,10 @@ function setup() {
   const events = new JobEvents({} as never, {} as never, { redisPrefix: 'spec' } as AppConfig);
   const running = new RunningJobs(events);
   const processor = new ExecutionProcessor(
-    { execute } as unknown as ExecutionService, { endLost } as unknown as JobLifecycle, running, { workerConcurrency: 3 } as AppConfig,
+    { execute } as unknown as ExecutionService,
+    { endLost } as unknown as JobLifecycle,
+    running,
+    { workerConcurrency: 3 } as AppConfig,
   );
   return { processor, execute, endLost, events, running };
 }
@@ -56,13 +73,13 @@ describe('ExecutionProcessor', () => {
     expect(Reflect.getMetadata(BULL_MODULE_QUEUE_PROCESS, processor.run)).toEqual({ name: RUN_JOB, concurrency: 3 });
   });
 
-  it('a job Bull failed (stalled twice, or the handler threw) is ended as lost, with Bull\'s reason in the log only', async () => {
+  it("a job Bull failed (stalled twice, or the handler threw) is ended as lost, with Bull's reason in the log only", async () => {
     const { processor, endLost } = setup();
     await processor.onFailed(fakeJob({ failedReason: 'whatever Bull says' }));
     expect(endLost).toHaveBeenCalledWith('job-1', expect.stringContaining('whatever Bull says'));
   });
 
-  it('a failure to record the lost job is logged, never thrown into Bull\'s event emitter', async () => {
+  it("a failure to record the lost job is logged, never thrown into Bull's event emitter", async () => {
     const { processor, endLost } = setup();
     endLost.mockRejectedValueOnce(new Error('Redis down'));
     await expect(processor.onFailed(fakeJob())).resolves.toBeUndefined();

@@ -20,7 +20,10 @@ export class ExecutionService {
   async execute(data: ExecutionJobData, startedAtMs: number, signal: AbortSignal): Promise<void> {
     if (!(await this.lifecycle.start(data.jobId, startedAtMs))) return; // ended or cancelled while it waited
     const timeoutSec = Math.min(data.timeoutSec, this.config.maxTimeoutSec);
-    const run = await this.runner.run({ runId: data.jobId, code: data.code, stdin: data.stdin, timeoutMs: timeoutSec * 1000 }, signal);
+    const run = await this.runner.run(
+      { runId: data.jobId, code: data.code, stdin: data.stdin, timeoutMs: timeoutSec * 1000 },
+      signal,
+    );
     if (run.status === 'crashed' || run.status === 'setup_failed') {
       this.logger.error({ job_id: data.jobId }, `sandbox ${run.status}: ${JSON.stringify(run.error)}`);
     }
@@ -30,9 +33,22 @@ export class ExecutionService {
 
 /** What a sandbox run comes to, as the job's outcome. */
 export function outcomeOfRun(run: RunOutcome, timeoutSec: number): JobOutcome {
-  const output = { stdout: run.stdout, stderr: run.stderr, stdoutTruncated: run.stdoutTruncated, stderrTruncated: run.stderrTruncated };
-  const ran = { output, result: null, limit: run.limit, runMs: run.runMs, pid: process.pid, serverPid: run.serverPid ?? 0 };
-  if (run.status === 'exited' && run.exitCode === 0) return { ...ran, code: 200, exitCode: 0, result: run.result ?? null, error: null };
+  const output = {
+    stdout: run.stdout,
+    stderr: run.stderr,
+    stdoutTruncated: run.stdoutTruncated,
+    stderrTruncated: run.stderrTruncated,
+  };
+  const ran = {
+    output,
+    result: null,
+    limit: run.limit,
+    runMs: run.runMs,
+    pid: process.pid,
+    serverPid: run.serverPid ?? 0,
+  };
+  if (run.status === 'exited' && run.exitCode === 0)
+    return { ...ran, code: 200, exitCode: 0, result: run.result ?? null, error: null };
   switch (run.status) {
     case 'timeout':
       return { ...ran, code: 408, exitCode: 124, error: timedOutMessage(timeoutSec) };
@@ -42,6 +58,11 @@ export function outcomeOfRun(run: RunOutcome, timeoutSec: number): JobOutcome {
     case 'setup_failed': // our fault: no internals, not even the program's partial output
       return { ...ran, code: 500, exitCode: 500, error: INTERNAL_ERROR, output: { ...output, stdout: '', stderr: '' } };
     default:
-      return { ...ran, code: 400, exitCode: run.exitCode, error: run.error ?? `Process exited with status ${run.exitCode}` };
+      return {
+        ...ran,
+        code: 400,
+        exitCode: run.exitCode,
+        error: run.error ?? `Process exited with status ${run.exitCode}`,
+      };
   }
 }

@@ -35,7 +35,10 @@ export class ExecutionSubmitter {
         details: [`code must be at most ${this.config.maxCodeBytes} bytes`],
       });
     }
-    const { record } = await this.lifecycle.submit({ ...request, timeoutSec: this.effectiveTimeoutSec(request.timeoutSec) });
+    const { record } = await this.lifecycle.submit({
+      ...request,
+      timeoutSec: this.effectiveTimeoutSec(request.timeoutSec),
+    });
     return record;
   }
 

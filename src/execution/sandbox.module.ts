@@ -7,7 +7,13 @@ import { traced } from '../tracing/traced-runner';
 /** This process's PythonRunner: the sandbox pool in worker roles, a runner that runs nothing for ROLE=api. */
 @Global()
 @Module({
-  providers: [{ provide: PythonRunner, inject: [AppConfig], useFactory: async (config: AppConfig) => traced(await createRunner(config)) }],
+  providers: [
+    {
+      provide: PythonRunner,
+      inject: [AppConfig],
+      useFactory: async (config: AppConfig) => traced(await createRunner(config)),
+    },
+  ],
   exports: [PythonRunner],
 })
 export class SandboxModule {}

@@ -38,7 +38,12 @@ describe('waitBounded (the sync wait, bounded for Redis outages)', () => {
   it('without an outage, waits past the deadline for as long as the job takes (a queued job is fine)', async () => {
     const connection = fakeConnection();
     const { wait, attempts } = fakeWait();
-    const result = waitBounded({ wait, connection, deadlineMs: Date.now() + 5000, callerGone: new AbortController().signal });
+    const result = waitBounded({
+      wait,
+      connection,
+      deadlineMs: Date.now() + 5000,
+      callerGone: new AbortController().signal,
+    });
     await jest.advanceTimersByTimeAsync(20_000);
     attempts[attempts.length - 1].resolve(ended);
     expect(await result).toBe(ended);
@@ -49,7 +54,12 @@ describe('waitBounded (the sync wait, bounded for Redis outages)', () => {
     const connection = fakeConnection();
     const { wait } = fakeWait();
     let settled: unknown;
-    void waitBounded({ wait, connection, deadlineMs: Date.now() + 5000, callerGone: new AbortController().signal }).then((r) => (settled = r));
+    void waitBounded({
+      wait,
+      connection,
+      deadlineMs: Date.now() + 5000,
+      callerGone: new AbortController().signal,
+    }).then((r) => (settled = r));
     connection.set(false);
     await jest.advanceTimersByTimeAsync(1000);
     connection.set(true); // back, but the job has still not ended by the deadline
@@ -62,7 +72,12 @@ describe('waitBounded (the sync wait, bounded for Redis outages)', () => {
   it('an outage that starts after the deadline answers at once', async () => {
     const connection = fakeConnection();
     const { wait } = fakeWait();
-    const result = waitBounded({ wait, connection, deadlineMs: Date.now() + 1000, callerGone: new AbortController().signal });
+    const result = waitBounded({
+      wait,
+      connection,
+      deadlineMs: Date.now() + 1000,
+      callerGone: new AbortController().signal,
+    });
     await jest.advanceTimersByTimeAsync(3000);
     connection.set(false);
     expect(await result).toBe('unknown');
@@ -71,7 +86,12 @@ describe('waitBounded (the sync wait, bounded for Redis outages)', () => {
   it('starts the wait over when Redis is back (an "ended" message sent meanwhile was missed)', async () => {
     const connection = fakeConnection();
     const { wait, attempts } = fakeWait();
-    const result = waitBounded({ wait, connection, deadlineMs: Date.now() + 5000, callerGone: new AbortController().signal });
+    const result = waitBounded({
+      wait,
+      connection,
+      deadlineMs: Date.now() + 5000,
+      callerGone: new AbortController().signal,
+    });
     connection.set(false);
     connection.set(true);
     expect(attempts).toHaveLength(2);
@@ -83,7 +103,12 @@ describe('waitBounded (the sync wait, bounded for Redis outages)', () => {
   it('retries a read that failed because Redis was unavailable, and rejects other errors', async () => {
     const connection = fakeConnection();
     const { wait, attempts } = fakeWait();
-    const result = waitBounded({ wait, connection, deadlineMs: Date.now() + 5000, callerGone: new AbortController().signal });
+    const result = waitBounded({
+      wait,
+      connection,
+      deadlineMs: Date.now() + 5000,
+      callerGone: new AbortController().signal,
+    });
     attempts[0].reject(new Error('Command timed out'));
     await jest.advanceTimersByTimeAsync(500);
     expect(attempts).toHaveLength(2);

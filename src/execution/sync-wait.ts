@@ -64,7 +64,8 @@ export function waitBounded(options: SyncWaitOptions): Promise<JobRecord | 'unkn
     };
     const onCallerGone = () => finish(() => reject(new Error('aborted')));
     callerGone.addEventListener('abort', onCallerGone, { once: true });
-    // Past the deadline, re-read every second: a Redis that hangs without dropping the connection shows up as an error here.
+    // Past the deadline, re-read every second: a Redis that hangs without dropping the connection
+    // shows up as an error here.
     const afterDeadline = () => {
       checkDeadline();
       start();

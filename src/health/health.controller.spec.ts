@@ -50,7 +50,12 @@ describe('HealthController (real embedded Redis, fake sandbox)', () => {
   it('GET /health/ready answers 200 when Redis and the sandbox are up', async () => {
     await request(app.getHttpServer())
       .get('/health/ready')
-      .expect(HttpStatus.OK, { status: 'ok', info: { redis: up, sandbox: up }, error: {}, details: { redis: up, sandbox: up } });
+      .expect(HttpStatus.OK, {
+        status: 'ok',
+        info: { redis: up, sandbox: up },
+        error: {},
+        details: { redis: up, sandbox: up },
+      });
   });
 
   it('GET /health/ready answers 503 naming the sandbox when it is down', async () => {
@@ -58,7 +63,12 @@ describe('HealthController (real embedded Redis, fake sandbox)', () => {
     const down = { status: 'down' };
     await request(app.getHttpServer())
       .get('/health/ready')
-      .expect(HttpStatus.SERVICE_UNAVAILABLE, { status: 'error', info: { redis: up }, error: { sandbox: down }, details: { redis: up, sandbox: down } });
+      .expect(HttpStatus.SERVICE_UNAVAILABLE, {
+        status: 'error',
+        info: { redis: up },
+        error: { sandbox: down },
+        details: { redis: up, sandbox: down },
+      });
   });
 
   it('hides why a check threw', async () => {

@@ -1,4 +1,11 @@
-import { DynamicModule, ExistingProvider, FactoryProvider, Module, ModuleMetadata, ValueProvider } from '@nestjs/common';
+import {
+  DynamicModule,
+  ExistingProvider,
+  FactoryProvider,
+  Module,
+  ModuleMetadata,
+  ValueProvider,
+} from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { HealthController } from './health.controller';
 import { RedisHealthIndicator, SandboxHealthIndicator } from './health-indicators';

@@ -26,7 +26,13 @@ export function v1Envelope(record: JobRecord, buildNumber: string): Envelope | n
     return {
       ...base,
       message: 'success',
-      response: { result: outcome.result ?? null, stdout: output?.stdout ?? '', stderr: output?.stderr ?? '', exit_code: 0, ...flags },
+      response: {
+        result: outcome.result ?? null,
+        stdout: output?.stdout ?? '',
+        stderr: output?.stderr ?? '',
+        exit_code: 0,
+        ...flags,
+      },
     };
   }
   const error = outcome.error ?? `Process exited with status ${outcome.exitCode}`;

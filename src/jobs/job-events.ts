@@ -76,7 +76,7 @@ export class JobEvents implements OnModuleInit, OnApplicationShutdown {
     return { promise, dispose };
   }
 
-  /** Also called locally with the record, so a process that ended a job answers its own waiters without a round trip. */
+  /** Also called locally with the record: a process that ended a job answers its own waiters without a round trip. */
   wakeEnded(jobId: string, record?: JobRecord): void {
     const waiters = this.endWaiters.get(jobId);
     if (!waiters) return;

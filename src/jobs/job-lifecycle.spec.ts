@@ -74,12 +74,26 @@ class FakeQueue {
 
 const config = { maxQueueLength: 0, redisPrefix: 'spec' } as AppConfig;
 const input = (over: Partial<SubmitInput> = {}): SubmitInput => ({
-  owner: 'owner-a', clientId: 'c-1', code: 'print(1)', stdin: '', timeoutSec: 5, webhookUrl: null,
-  endpoint: '/v1/code/execute/python', idempotencyKey: null, ...over,
+  owner: 'owner-a',
+  clientId: 'c-1',
+  code: 'print(1)',
+  stdin: '',
+  timeoutSec: 5,
+  webhookUrl: null,
+  endpoint: '/v1/code/execute/python',
+  idempotencyKey: null,
+  ...over,
 });
 const success = (runMs = 12): JobOutcome => ({
-  code: 200, exitCode: 0, output: { stdout: '1\n', stderr: '', stdoutTruncated: false, stderrTruncated: false },
-  result: null, error: null, limit: null, runMs, pid: 42, serverPid: 43,
+  code: 200,
+  exitCode: 0,
+  output: { stdout: '1\n', stderr: '', stdoutTruncated: false, stderrTruncated: false },
+  result: null,
+  error: null,
+  limit: null,
+  runMs,
+  pid: 42,
+  serverPid: 43,
 });
 
 function setup(overrides: Partial<AppConfig> = {}) {
@@ -88,7 +102,10 @@ function setup(overrides: Partial<AppConfig> = {}) {
   const publisher = { publish: jest.fn(async () => 1) };
   const events = new JobEvents(publisher as never, {} as never, config);
   const lifecycle = new JobLifecycle(
-    repository as unknown as JobRepository, queue as unknown as ExecutionQueue, events, { ...config, ...overrides } as AppConfig,
+    repository as unknown as JobRepository,
+    queue as unknown as ExecutionQueue,
+    events,
+    { ...config, ...overrides } as AppConfig,
   );
   return { repository, queue, publisher, events, lifecycle };
 }
@@ -98,7 +115,12 @@ describe('JobLifecycle', () => {
     const { repository, queue, lifecycle } = setup();
     const { record, replayed } = await lifecycle.submit(input({ webhookUrl: 'https://example.com/h' }));
     expect(replayed).toBe(false);
-    expect(repository.records.get(record.jobId)).toMatchObject({ status: 'pending', owner: 'owner-a', clientId: 'c-1', outcome: null });
+    expect(repository.records.get(record.jobId)).toMatchObject({
+      status: 'pending',
+      owner: 'owner-a',
+      clientId: 'c-1',
+      outcome: null,
+    });
     expect(record.webhook).toMatchObject({ url: 'https://example.com/h', status: 'pending', attempts: 0 });
     expect(queue.waiting.get(record.jobId)).toMatchObject({ jobId: record.jobId, code: 'print(1)', timeoutSec: 5 });
   });
@@ -132,7 +154,13 @@ describe('JobLifecycle', () => {
     const waiter = events.whenEnded(record.jobId);
 
     const ended = await lifecycle.finish(record.jobId, success(12));
-    expect(ended).toMatchObject({ status: 'completed', queueTimeSec: 0.03, runTimeSec: 0.012, queueLength: 1, outcome: success(12) });
+    expect(ended).toMatchObject({
+      status: 'completed',
+      queueTimeSec: 0.03,
+      runTimeSec: 0.012,
+      queueLength: 1,
+      outcome: success(12),
+    });
     expect(await waiter.promise).toEqual(ended);
     expect(listener).toHaveBeenCalledWith(ended);
     expect(repository.published).toEqual([`ended:${record.jobId}`]);
@@ -164,7 +192,12 @@ describe('JobLifecycle', () => {
     const { record } = await lifecycle.submit(input());
     const result = await lifecycle.cancel(record.jobId, 'owner-a');
     expect(result.outcome).toBe('cancelled');
-    expect(result.record).toMatchObject({ status: 'cancelled', startedAtMs: null, runTimeSec: 0, outcome: { code: CANCELLED_CODE, output: null } });
+    expect(result.record).toMatchObject({
+      status: 'cancelled',
+      startedAtMs: null,
+      runTimeSec: 0,
+      outcome: { code: CANCELLED_CODE, output: null },
+    });
     expect(queue.waiting.has(record.jobId)).toBe(false);
     expect(publisher.publish).toHaveBeenCalledWith('spec:job-events', `cancel:${record.jobId}`);
     expect(await lifecycle.start(record.jobId, Date.now())).toBeNull(); // a worker that took it anyway does not run it
@@ -177,7 +210,12 @@ describe('JobLifecycle', () => {
     await lifecycle.start(record.jobId, Date.now());
     // The worker: on the cancel message it kills the run, which ends as cancelled.
     publisher.publish.mockImplementation(async () => {
-      void lifecycle.finish(record.jobId, { ...success(), code: CANCELLED_CODE, exitCode: 137, error: 'Job cancelled' });
+      void lifecycle.finish(record.jobId, {
+        ...success(),
+        code: CANCELLED_CODE,
+        exitCode: 137,
+        error: 'Job cancelled',
+      });
       return 1;
     });
     const result = await lifecycle.cancel(record.jobId, 'owner-a');
@@ -189,7 +227,10 @@ describe('JobLifecycle', () => {
     const { record } = await lifecycle.submit(input());
     expect(await lifecycle.cancel(record.jobId, 'owner-b')).toEqual({ outcome: 'missing', record: null });
     await lifecycle.finish(record.jobId, success());
-    expect(await lifecycle.cancel(record.jobId, 'owner-a')).toMatchObject({ outcome: 'ended', record: { status: 'completed' } });
+    expect(await lifecycle.cancel(record.jobId, 'owner-a')).toMatchObject({
+      outcome: 'ended',
+      record: { status: 'completed' },
+    });
   });
 
   it('start of a job whose cancel was requested (its worker died): ends it cancelled instead of running it', async () => {
@@ -197,7 +238,10 @@ describe('JobLifecycle', () => {
     const { record } = await lifecycle.submit(input());
     await repository.requestCancel(record.jobId);
     expect(await lifecycle.start(record.jobId, Date.now())).toBeNull();
-    expect(repository.records.get(record.jobId)).toMatchObject({ status: 'cancelled', outcome: { code: CANCELLED_CODE } });
+    expect(repository.records.get(record.jobId)).toMatchObject({
+      status: 'cancelled',
+      outcome: { code: CANCELLED_CODE },
+    });
   });
 
   it('endLost: a running job Bull gave up on fails with the documented 500; a cancelled one ends cancelled', async () => {
@@ -208,7 +252,10 @@ describe('JobLifecycle', () => {
     await repository.requestCancel(cancelled.jobId);
     await lifecycle.endLost(lost.jobId, 'stalled twice');
     await lifecycle.endLost(cancelled.jobId, 'stalled twice');
-    expect(repository.records.get(lost.jobId)).toMatchObject({ status: 'failed', outcome: { code: 500, error: 'An internal server error occurred' } });
+    expect(repository.records.get(lost.jobId)).toMatchObject({
+      status: 'failed',
+      outcome: { code: 500, error: 'An internal server error occurred' },
+    });
     expect(repository.records.get(cancelled.jobId)).toMatchObject({ status: 'cancelled' });
     expect(queue.waiting.size).toBe(0);
   });

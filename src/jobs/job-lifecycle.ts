@@ -47,8 +47,13 @@ export class JobLifecycle {
     }
     const record = newRecord(jobId, input);
     const data: ExecutionJobData = {
-      jobId, owner: input.owner, clientId: input.clientId, code: input.code, stdin: input.stdin,
-      timeoutSec: input.timeoutSec, endpoint: input.endpoint,
+      jobId,
+      owner: input.owner,
+      clientId: input.clientId,
+      code: input.code,
+      stdin: input.stdin,
+      timeoutSec: input.timeoutSec,
+      endpoint: input.endpoint,
     };
     // Both on Bull's connection, sent back to back: one round trip, and the record is written first.
     await Promise.all([this.repository.create(record, this.queue.connection), this.queue.add(data)]);
@@ -73,8 +78,12 @@ export class JobLifecycle {
   async finish(jobId: string, outcome: JobOutcome): Promise<JobRecord | null> {
     const queueLength = await this.queue.waitingCount();
     const ended = await this.repository.finish(jobId, {
-      status: statusOf(outcome), endedAtMs: Date.now(), queueLength, outcome,
-      channel: this.events.channel, endedMessage: JobEvents.message('ended', jobId),
+      status: statusOf(outcome),
+      endedAtMs: Date.now(),
+      queueLength,
+      outcome,
+      channel: this.events.channel,
+      endedMessage: JobEvents.message('ended', jobId),
     });
     if (!ended) return null;
     this.events.wakeEnded(jobId, ended);
@@ -115,7 +124,8 @@ export class JobLifecycle {
     try {
       // Recorded first: a worker that picks the job up from now on (or re-runs it after a
       // stalled worker) refuses it, so the cancel holds even if no worker hears the message.
-      if (!(await this.repository.requestCancel(jobId))) return { outcome: 'ended', record: await this.repository.get(jobId) };
+      if (!(await this.repository.requestCancel(jobId)))
+        return { outcome: 'ended', record: await this.repository.get(jobId) };
       if (record.status === 'pending') {
         await this.queue.remove(jobId); // already taken by a worker: it refuses to start it
         await this.finish(jobId, cancelledOutcome());
@@ -131,11 +141,28 @@ export class JobLifecycle {
 
 function newRecord(jobId: string, input: SubmitInput): JobRecord {
   return {
-    jobId, endpoint: input.endpoint, owner: input.owner, clientId: input.clientId, status: 'pending', cancelRequested: false,
-    createdAtMs: Date.now(), startedAtMs: null, endedAtMs: null, queueTimeSec: null, runTimeSec: null, queueLength: null,
+    jobId,
+    endpoint: input.endpoint,
+    owner: input.owner,
+    clientId: input.clientId,
+    status: 'pending',
+    cancelRequested: false,
+    createdAtMs: Date.now(),
+    startedAtMs: null,
+    endedAtMs: null,
+    queueTimeSec: null,
+    runTimeSec: null,
+    queueLength: null,
     outcome: null,
     webhook: input.webhookUrl
-      ? { url: input.webhookUrl, status: 'pending', attempts: 0, last_status_code: null, last_error: null, delivered_at: null }
+      ? {
+          url: input.webhookUrl,
+          status: 'pending',
+          attempts: 0,
+          last_status_code: null,
+          last_error: null,
+          delivered_at: null,
+        }
       : null,
   };
 }

@@ -26,7 +26,10 @@ export class JobListing {
       const batch = await this.repository.listIds(owner, 100, after);
       if (batch.length === 0) return { records, nextCursor: null };
       const found = await this.repository.getMany(batch.map((e) => e.id));
-      await this.repository.forget(owner, batch.filter((_, i) => !found[i]).map((e) => e.id));
+      await this.repository.forget(
+        owner,
+        batch.filter((_, i) => !found[i]).map((e) => e.id),
+      );
       for (const record of found) {
         if (!record || (status && record.status !== status)) continue;
         if (records.length === limit) {

@@ -3,7 +3,17 @@ import type { JobOutcome } from './job.types';
 
 /** An ending without a sandbox run: exit_code is the envelope code, nothing was written. */
 function unranOutcome(code: number, error: string): JobOutcome {
-  return { code, exitCode: code, output: null, result: null, error, limit: null, runMs: null, pid: process.pid, serverPid: 0 };
+  return {
+    code,
+    exitCode: code,
+    output: null,
+    result: null,
+    error,
+    limit: null,
+    runMs: null,
+    pid: process.pid,
+    serverPid: 0,
+  };
 }
 
 /** Cancelled before it ran (or before its re-run after a dead worker). */

@@ -45,7 +45,8 @@ return 1`;
 /** Index entries outlive their records by this much at most (a job ends within a day). */
 const INDEX_SLACK_SEC = 24 * 3600;
 
-export type StartResult = { result: 'started'; record: JobRecord } | { result: 'ended' } | { result: 'cancel_requested' };
+export type StartResult =
+  { result: 'started'; record: JobRecord } | { result: 'ended' } | { result: 'cancel_requested' };
 
 export interface Ending {
   status: JobStatus;
@@ -57,7 +58,10 @@ export interface Ending {
   endedMessage: string;
 }
 
-/** The only code that knows the job core's Redis keys: job records, per-owner indexes, idempotency keys, the webhook outbox. */
+/**
+ * The only code that knows the job core's Redis keys: job records, per-owner indexes, idempotency
+ * keys, the webhook outbox.
+ */
 export class JobRepository {
   constructor(
     private readonly redis: Redis,
@@ -112,7 +116,8 @@ export class JobRepository {
 
   /** pending|running -> running, with the record; or why it must not run. */
   async start(jobId: string, startedAtMs: number): Promise<StartResult> {
-    const result = (await this.redis.eval(START_SCRIPT, 1, this.jobKey(jobId), String(startedAtMs))) as number | string[];
+    const result = (await this.redis.eval(START_SCRIPT, 1, this.jobKey(jobId), String(startedAtMs))) as
+      number | string[];
     if (result === 2) return { result: 'cancel_requested' };
     const record = Array.isArray(result) ? fromHash(jobId, pairs(result)) : null;
     return record ? { result: 'started', record } : { result: 'ended' };
@@ -126,10 +131,19 @@ export class JobRepository {
   /** The ended record, or null when the job had already ended (or does not exist). */
   async finish(jobId: string, ending: Ending): Promise<JobRecord | null> {
     const result = (await this.redis.eval(
-      FINISH_SCRIPT, 2, this.jobKey(jobId), this.outboxKey(),
-      ending.status, String(ending.endedAtMs), ending.outcome.runMs === null ? '' : String(ending.outcome.runMs),
-      String(ending.queueLength), JSON.stringify(ending.outcome), String(this.retentionSec), jobId,
-      ending.channel, ending.endedMessage,
+      FINISH_SCRIPT,
+      2,
+      this.jobKey(jobId),
+      this.outboxKey(),
+      ending.status,
+      String(ending.endedAtMs),
+      ending.outcome.runMs === null ? '' : String(ending.outcome.runMs),
+      String(ending.queueLength),
+      JSON.stringify(ending.outcome),
+      String(this.retentionSec),
+      jobId,
+      ending.channel,
+      ending.endedMessage,
     )) as number | string[];
     return Array.isArray(result) ? fromHash(jobId, pairs(result)) : null;
   }
@@ -150,9 +164,21 @@ export class JobRepository {
   }
 
   /** Newest first; `cursor` continues after the last job of the previous page. */
-  async listIds(owner: string, count: number, cursor: { ms: number; id: string } | null): Promise<Array<{ id: string; ms: number }>> {
+  async listIds(
+    owner: string,
+    count: number,
+    cursor: { ms: number; id: string } | null,
+  ): Promise<Array<{ id: string; ms: number }>> {
     const max = cursor ? `(${cursor.ms + 1}` : '+inf';
-    const raw = await this.redis.zrevrangebyscore(this.ownerKey(owner), max, '-inf', 'WITHSCORES', 'LIMIT', 0, count + 64);
+    const raw = await this.redis.zrevrangebyscore(
+      this.ownerKey(owner),
+      max,
+      '-inf',
+      'WITHSCORES',
+      'LIMIT',
+      0,
+      count + 64,
+    );
     const out: Array<{ id: string; ms: number }> = [];
     for (let i = 0; i < raw.length; i += 2) out.push({ id: raw[i], ms: Number(raw[i + 1]) });
     if (!cursor) return out;

@@ -1,6 +1,22 @@
-import { ConflictException, Controller, Delete, Get, NotFoundException, Param, Query, UseInterceptors } from '@nestjs/common';
 import {
-  ApiBadRequestResponse, ApiConflictResponse, ApiInternalServerErrorResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags, ApiUnauthorizedResponse,
+  ConflictException,
+  Controller,
+  Delete,
+  Get,
+  NotFoundException,
+  Param,
+  Query,
+  UseInterceptors,
+} from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiConflictResponse,
+  ApiInternalServerErrorResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { ApiKeyAuth, CallerKeyId } from '../auth/auth.decorators';
 import { AppConfig } from '../config/app-config';
@@ -9,7 +25,12 @@ import { internalErrorExample, unauthorizedExample } from '../common/envelope.ex
 import { EnvelopeInterceptor } from '../common/envelope.interceptor';
 import { JOB_NOT_FOUND } from '../common/messages';
 import {
-  cancelledJobExample, jobEndedExample, jobExample, jobListExample, jobNotFoundExample, listBadRequestExample,
+  cancelledJobExample,
+  jobEndedExample,
+  jobExample,
+  jobListExample,
+  jobNotFoundExample,
+  listBadRequestExample,
 } from './dto/jobs.examples';
 import { ListJobsQueryDto } from './dto/list-jobs.dto';
 import { JobEnvelopeDto, JobListEnvelopeDto } from './dto/job-view.envelope';
@@ -22,8 +43,16 @@ import type { JobRecord } from './job.types';
 @ApiTags('jobs')
 @ApiKeyAuth()
 @UseInterceptors(EnvelopeInterceptor)
-@ApiUnauthorizedResponse({ type: ErrorEnvelopeDto, description: 'Missing or wrong API key', example: unauthorizedExample })
-@ApiInternalServerErrorResponse({ type: ErrorEnvelopeDto, description: 'Unexpected; no internals in the body', example: internalErrorExample })
+@ApiUnauthorizedResponse({
+  type: ErrorEnvelopeDto,
+  description: 'Missing or wrong API key',
+  example: unauthorizedExample,
+})
+@ApiInternalServerErrorResponse({
+  type: ErrorEnvelopeDto,
+  description: 'Unexpected; no internals in the body',
+  example: internalErrorExample,
+})
 @Controller('v1/jobs')
 export class JobsController {
   constructor(
@@ -36,7 +65,11 @@ export class JobsController {
   @Get()
   @ApiOperation({ operationId: 'listJobs', summary: "The caller's jobs, newest first" })
   @ApiOkResponse({ type: JobListEnvelopeDto, example: jobListExample })
-  @ApiBadRequestResponse({ type: ErrorEnvelopeDto, description: 'Unknown status, limit outside 1..100, or a bad cursor', example: listBadRequestExample })
+  @ApiBadRequestResponse({
+    type: ErrorEnvelopeDto,
+    description: 'Unknown status, limit outside 1..100, or a bad cursor',
+    example: listBadRequestExample,
+  })
   async list(@Query() query: ListJobsQueryDto, @CallerKeyId() owner: string): Promise<EnvelopeDraft> {
     const page = await this.listing.list(owner, query.status ?? null, query.limit ?? 20, query.cursor ?? null);
     return {
@@ -49,7 +82,11 @@ export class JobsController {
   @Get(':job_id')
   @ApiOperation({ operationId: 'getJob', summary: 'One job: status, times, final envelope, webhook delivery state' })
   @ApiOkResponse({ type: JobEnvelopeDto, example: jobExample })
-  @ApiNotFoundResponse({ type: ErrorEnvelopeDto, description: 'Unknown, expired, or not yours', example: jobNotFoundExample })
+  @ApiNotFoundResponse({
+    type: ErrorEnvelopeDto,
+    description: 'Unknown, expired, or not yours',
+    example: jobNotFoundExample,
+  })
   async get(@Param('job_id') jobId: string, @CallerKeyId() owner: string): Promise<EnvelopeDraft> {
     const record = await this.listing.get(jobId, owner);
     if (!record) throw notFound(jobId);
@@ -57,9 +94,16 @@ export class JobsController {
   }
 
   @Delete(':job_id')
-  @ApiOperation({ operationId: 'cancelJob', summary: 'Cancel a pending or running job (a running program is killed within a second)' })
+  @ApiOperation({
+    operationId: 'cancelJob',
+    summary: 'Cancel a pending or running job (a running program is killed within a second)',
+  })
   @ApiOkResponse({ type: JobEnvelopeDto, description: 'The job, now cancelled', example: cancelledJobExample })
-  @ApiNotFoundResponse({ type: ErrorEnvelopeDto, description: 'Unknown, expired, or not yours', example: jobNotFoundExample })
+  @ApiNotFoundResponse({
+    type: ErrorEnvelopeDto,
+    description: 'Unknown, expired, or not yours',
+    example: jobNotFoundExample,
+  })
   @ApiConflictResponse({ type: ErrorEnvelopeDto, description: 'The job had already ended', example: jobEndedExample })
   async cancel(@Param('job_id') jobId: string, @CallerKeyId() owner: string): Promise<EnvelopeDraft> {
     const { outcome, record } = await this.lifecycle.cancel(jobId, owner);

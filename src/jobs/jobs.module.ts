@@ -29,7 +29,8 @@ import { RunningJobs } from './running-jobs';
     {
       provide: JobRepository,
       inject: [REDIS_CLIENT, AppConfig],
-      useFactory: (redis: Redis, config: AppConfig) => new JobRepository(redis, config.redisPrefix, config.jobRetentionSec),
+      useFactory: (redis: Redis, config: AppConfig) =>
+        new JobRepository(redis, config.redisPrefix, config.jobRetentionSec),
     },
     ExecutionQueue,
     JobEvents,

@@ -17,7 +17,10 @@ export class DataDirLock {
       // Job records and results live here: nobody else may read them, even in a folder made earlier.
       chmodSync(dir, 0o700);
     } catch (error) {
-      throw new Error(`DATA_DIR ${dir} cannot be created or made private (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+      throw new Error(
+        `DATA_DIR ${dir} cannot be created or made private (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+        { cause: error },
+      );
     }
     const file = join(dir, lockFileName);
     for (let attempt = 0; attempt < 2; attempt += 1) {
@@ -28,12 +31,15 @@ export class DataDirLock {
         return new DataDirLock(file);
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
-          throw new Error(`DATA_DIR ${dir} is not writable (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+          const code = (error as NodeJS.ErrnoException).code ?? 'error';
+          throw new Error(`DATA_DIR ${dir} is not writable (${code})`, { cause: error });
         }
       }
       const owner = readOwner(file);
       if (owner !== undefined && isServiceProcess(owner)) {
-        throw new Error(`DATA_DIR ${dir} is in use by another running service (pid ${owner}): stop it, or give this one its own DATA_DIR`);
+        throw new Error(
+          `DATA_DIR ${dir} is in use by another running service (pid ${owner}): stop it, or give this one its own DATA_DIR`,
+        );
       }
       // Left by a process that is gone: take it over (the second attempt fails only if another starter won the race).
       try {

@@ -60,17 +60,28 @@ export class EmbeddedRedisServer {
       throw error;
     }
     const args = [
-      '--port', '0',
-      '--unixsocket', socketPath,
-      '--unixsocketperm', '700',
-      '--dir', dataDir,
-      '--appendonly', 'yes',
-      '--appenddirname', 'appendonlydir',
-      // A crash of the service (or SIGKILL of both processes) loses nothing Redis has answered; only an OS crash loses up to ~1 s.
-      '--appendfsync', 'everysec',
-      '--save', '',
-      '--daemonize', 'no',
-      '--loglevel', 'warning',
+      '--port',
+      '0',
+      '--unixsocket',
+      socketPath,
+      '--unixsocketperm',
+      '700',
+      '--dir',
+      dataDir,
+      '--appendonly',
+      'yes',
+      '--appenddirname',
+      'appendonlydir',
+      // A crash of the service (or SIGKILL of both processes) loses nothing Redis has answered;
+      // only an OS crash loses up to ~1 s.
+      '--appendfsync',
+      'everysec',
+      '--save',
+      '',
+      '--daemonize',
+      'no',
+      '--loglevel',
+      'warning',
     ];
     // setpriv makes the kernel kill redis if this process dies without running any handler.
     const setpriv = findOnPath('setpriv');
@@ -128,7 +139,9 @@ export class EmbeddedRedisServer {
       if (await answersPing(this.socketPath)) return;
       await new Promise((resolve) => setTimeout(resolve, pingRetryMs));
     }
-    throw new Error(`redis-server did not answer PING on ${this.socketPath} within ${startTimeoutMs} ms: ${oneLine(output())}`);
+    throw new Error(
+      `redis-server did not answer PING on ${this.socketPath} within ${startTimeoutMs} ms: ${oneLine(output())}`,
+    );
   }
 }
 
@@ -141,7 +154,8 @@ async function shutDownLeftover(socketPath: string): Promise<void> {
   await socketCommand(socketPath, 'SHUTDOWN', stopTimeoutMs);
   const deadline = Date.now() + stopTimeoutMs;
   while (await answersPing(socketPath)) {
-    if (Date.now() > deadline) throw new Error(`a redis-server left by an earlier run still answers on ${socketPath} and does not shut down`);
+    if (Date.now() > deadline)
+      throw new Error(`a redis-server left by an earlier run still answers on ${socketPath} and does not shut down`);
     await new Promise((resolve) => setTimeout(resolve, pingRetryMs));
   }
 }

@@ -32,12 +32,18 @@ describe('RedisConnection.start with REDIS_SENTINELS (description only: nothing 
     const connection = await RedisConnection.start({
       ...embeddedSettings('/nonexistent'),
       redisUrl: 'redis://:pw@ignored-host:1234/2',
-      redisSentinels: [{ host: '127.0.0.1', port: 26379 }, { host: '::1', port: 26380 }],
+      redisSentinels: [
+        { host: '127.0.0.1', port: 26379 },
+        { host: '::1', port: 26380 },
+      ],
       redisSentinelName: 'pyexec-primary',
     });
     expect(connection.url).toBeUndefined();
     expect(connection.options()).toMatchObject({
-      sentinels: [{ host: '127.0.0.1', port: 26379 }, { host: '::1', port: 26380 }],
+      sentinels: [
+        { host: '127.0.0.1', port: 26379 },
+        { host: '::1', port: 26380 },
+      ],
       name: 'pyexec-primary',
       password: 'pw',
       db: 2,
@@ -152,9 +158,15 @@ describe('RedisConnection across restarts and outages', () => {
     try {
       const probe = connection.createClient('probe');
       expect(await probe.ping()).toBe('PONG');
-      await connection.createClient('killer').call('SHUTDOWN', 'NOSAVE').catch(() => undefined);
+      await connection
+        .createClient('killer')
+        .call('SHUTDOWN', 'NOSAVE')
+        .catch(() => undefined);
       const startedAt = Date.now();
-      const failure = await probe.get('spec:any').then(() => null, (error: unknown) => error);
+      const failure = await probe.get('spec:any').then(
+        () => null,
+        (error: unknown) => error,
+      );
       expect(isRedisUnavailableError(failure)).toBe(true);
       expect(Date.now() - startedAt).toBeLessThan(2000); // the command timeout (5 s here) is not what bounds it
       expect(connection.isAvailable()).toBe(false);
@@ -168,7 +180,9 @@ describe('RedisConnection across restarts and outages', () => {
     const path = process.env.PATH;
     process.env.PATH = '/nonexistent';
     try {
-      await expect(RedisConnection.start(embeddedSettings(join(root, 'data')))).rejects.toThrow(redisServerMissingMessage);
+      await expect(RedisConnection.start(embeddedSettings(join(root, 'data')))).rejects.toThrow(
+        redisServerMissingMessage,
+      );
     } finally {
       process.env.PATH = path;
     }

@@ -5,7 +5,10 @@ import { EventEmitter } from 'node:events';
 import type { RedisConfig } from '../config/redis-config';
 import { EmbeddedRedisServer } from './embedded-redis.server';
 
-export type ConnectionSettings = Pick<RedisConfig, 'redisUrl' | 'redisSentinels' | 'redisSentinelName' | 'redisCommandTimeoutMs' | 'dataDir'>;
+export type ConnectionSettings = Pick<
+  RedisConfig,
+  'redisUrl' | 'redisSentinels' | 'redisSentinelName' | 'redisCommandTimeoutMs' | 'dataDir'
+>;
 
 /**
  * Reconnect quickly (100 ms, doubling, at most 500 ms apart): a returning Redis is found within half a
@@ -34,7 +37,7 @@ export class RedisConnection {
     this.availability.setMaxListeners(0);
   }
 
-  /** Call before creating the Nest app: Sentinel, REDIS_URL, or starts redis-server in DATA_DIR (throws a one-line reason). */
+  /** Before the Nest app: Sentinel, REDIS_URL, or redis-server started in DATA_DIR (throws a one-line reason). */
   static async start(config: ConnectionSettings): Promise<RedisConnection> {
     const timeoutMs = config.redisCommandTimeoutMs;
     if (config.redisSentinels?.length) {
@@ -75,7 +78,8 @@ export class RedisConnection {
    */
   bullQueueOptions(): Pick<QueueOptions, 'createClient'> {
     return {
-      createClient: (type) => (type === 'client' ? this.createClient('bull') : this.createWaitingClient(`bull-${type}`)),
+      createClient: (type) =>
+        type === 'client' ? this.createClient('bull') : this.createWaitingClient(`bull-${type}`),
     };
   }
 

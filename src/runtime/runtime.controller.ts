@@ -1,6 +1,12 @@
 import { Controller, Get, UseInterceptors } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import { ApiInternalServerErrorResponse, ApiOkResponse, ApiOperation, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import {
+  ApiInternalServerErrorResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
 import { ApiKeyAuth } from '../auth/auth.decorators';
 import { EnvelopeDraft, ErrorEnvelopeDto } from '../common/envelope';
 import { envelopeExample, internalErrorExample, unauthorizedExample } from '../common/envelope.examples';
@@ -10,11 +16,24 @@ import { RuntimeEnvelopeDto } from './dto/runtime.envelope';
 import { RuntimeService } from './runtime.service';
 
 const runtimeExample = envelopeExample({
-  code: 200, endpoint: '/v1/runtime', id: null, job_id: null, run_time: 0, queue_time: 0, total_time: 0,
+  code: 200,
+  endpoint: '/v1/runtime',
+  id: null,
+  job_id: null,
+  run_time: 0,
+  queue_time: 0,
+  total_time: 0,
   response: {
     python_version: '3.11.2',
     preloaded_modules: [],
-    limits: { default_timeout: 30, max_timeout: 300, memory_limit_mb: 256, max_output_bytes: 1048576, max_code_bytes: 262144, scratch_mb: 64 },
+    limits: {
+      default_timeout: 30,
+      max_timeout: 300,
+      memory_limit_mb: 256,
+      max_output_bytes: 1048576,
+      max_code_bytes: 262144,
+      scratch_mb: 64,
+    },
     sandbox: 'bwrap',
   },
 });
@@ -35,8 +54,16 @@ export class RuntimeController {
     summary: 'What code can count on here: Python version, preloaded modules, limits, sandbox mode',
   })
   @ApiOkResponse({ type: RuntimeEnvelopeDto, example: runtimeExample })
-  @ApiUnauthorizedResponse({ type: ErrorEnvelopeDto, description: 'Missing or wrong API key', example: unauthorizedExample })
-  @ApiInternalServerErrorResponse({ type: ErrorEnvelopeDto, description: 'Unexpected; no internals in the body', example: internalErrorExample })
+  @ApiUnauthorizedResponse({
+    type: ErrorEnvelopeDto,
+    description: 'Missing or wrong API key',
+    example: unauthorizedExample,
+  })
+  @ApiInternalServerErrorResponse({
+    type: ErrorEnvelopeDto,
+    description: 'Unexpected; no internals in the body',
+    example: internalErrorExample,
+  })
   async get(): Promise<EnvelopeDraft> {
     const queue = this.moduleRef.get(ExecutionQueue, { strict: false });
     const [response, queueLength] = await Promise.all([this.runtime.describe(), queue.waitingCount()]);

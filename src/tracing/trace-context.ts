@@ -1,4 +1,13 @@
-import { context, propagation, ROOT_CONTEXT, Span, SpanKind, SpanStatusCode, trace, type Attributes } from '@opentelemetry/api';
+import {
+  context,
+  propagation,
+  ROOT_CONTEXT,
+  Span,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Attributes,
+} from '@opentelemetry/api';
 
 /**
  * Trace propagation through the queues. Every helper returns at once while tracing is off (no
@@ -48,15 +57,23 @@ export async function withExtractedContext<R>(
   const parent = carrier ? propagation.extract(ROOT_CONTEXT, carrier) : ROOT_CONTEXT;
   const attributes: Attributes = { 'pyexec.job_id': options.jobId };
   if (options.queueSpan && carrier?.queuedAtMs) {
-    tracer().startSpan(options.queueSpan, { kind: SpanKind.INTERNAL, startTime: carrier.queuedAtMs, attributes }, parent).end();
+    tracer()
+      .startSpan(options.queueSpan, { kind: SpanKind.INTERNAL, startTime: carrier.queuedAtMs, attributes }, parent)
+      .end();
   }
   return tracer().startActiveSpan(name, { kind: SpanKind.CONSUMER, attributes }, parent, (span) => endAfter(span, fn));
 }
 
 /** A child span of the active one around `fn`; `fn` may add attributes (an outcome) to it. */
-export async function inSpan<R>(name: string, attributes: Attributes, fn: (span: Span | undefined) => Promise<R>): Promise<R> {
+export async function inSpan<R>(
+  name: string,
+  attributes: Attributes,
+  fn: (span: Span | undefined) => Promise<R>,
+): Promise<R> {
   if (!enabled) return fn(undefined);
-  return tracer().startActiveSpan(name, { kind: SpanKind.INTERNAL, attributes }, (span) => endAfter(span, () => fn(span)));
+  return tracer().startActiveSpan(name, { kind: SpanKind.INTERNAL, attributes }, (span) =>
+    endAfter(span, () => fn(span)),
+  );
 }
 
 /** Adds attributes to the active span (e.g. an outcome learnt deep inside a traced step). */

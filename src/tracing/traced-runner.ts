@@ -8,16 +8,20 @@ export class TracedRunner extends PythonRunner {
   }
 
   run(request: RunRequest, signal?: AbortSignal): Promise<RunOutcome> {
-    return inSpan('sandbox run', { 'pyexec.job_id': request.runId, 'pyexec.timeout_ms': request.timeoutMs }, async (span) => {
-      const outcome = await this.inner.run(request, signal);
-      span?.setAttributes({
-        'pyexec.outcome': outcome.status,
-        'pyexec.exit_code': outcome.exitCode,
-        ...(outcome.limit && { 'pyexec.limit': outcome.limit }),
-        ...(outcome.serverPid && { 'pyexec.sandbox_server_pid': outcome.serverPid }),
-      });
-      return outcome;
-    });
+    return inSpan(
+      'sandbox run',
+      { 'pyexec.job_id': request.runId, 'pyexec.timeout_ms': request.timeoutMs },
+      async (span) => {
+        const outcome = await this.inner.run(request, signal);
+        span?.setAttributes({
+          'pyexec.outcome': outcome.status,
+          'pyexec.exit_code': outcome.exitCode,
+          ...(outcome.limit && { 'pyexec.limit': outcome.limit }),
+          ...(outcome.serverPid && { 'pyexec.sandbox_server_pid': outcome.serverPid }),
+        });
+        return outcome;
+      },
+    );
   }
 
   isHealthy(): Promise<boolean> {

@@ -21,20 +21,26 @@ export function startTracing(env: NodeJS.ProcessEnv = process.env): boolean {
   env.OTEL_METRICS_EXPORTER ??= 'none';
   env.OTEL_LOGS_EXPORTER ??= 'none';
   env.OTEL_SERVICE_NAME ??= 'pyexec-service';
-  /* eslint-disable @typescript-eslint/no-require-imports -- loaded only when tracing is on */
+
   const { NodeSDK: Sdk } = require('@opentelemetry/sdk-node') as typeof import('@opentelemetry/sdk-node');
-  const { HttpInstrumentation } = require('@opentelemetry/instrumentation-http') as typeof import('@opentelemetry/instrumentation-http');
-  const { ExpressInstrumentation } = require('@opentelemetry/instrumentation-express') as typeof import('@opentelemetry/instrumentation-express');
-  const { IORedisInstrumentation } = require('@opentelemetry/instrumentation-ioredis') as typeof import('@opentelemetry/instrumentation-ioredis');
-  /* eslint-enable @typescript-eslint/no-require-imports */
+  const { HttpInstrumentation } =
+    require('@opentelemetry/instrumentation-http') as typeof import('@opentelemetry/instrumentation-http');
+  const { ExpressInstrumentation } =
+    require('@opentelemetry/instrumentation-express') as typeof import('@opentelemetry/instrumentation-express');
+  const { IORedisInstrumentation } =
+    require('@opentelemetry/instrumentation-ioredis') as typeof import('@opentelemetry/instrumentation-ioredis');
+
   const probes = new Set(['/health/live', '/health/ready', '/metrics']);
   sdk = new Sdk({
     instrumentations: [
       // Probes and scrapes every few seconds would drown the traces that matter.
       new HttpInstrumentation({
         ignoreIncomingRequestHook: (request) => probes.has((request.url ?? '').split('?')[0]),
-        // Outgoing requests are webhooks: their path and query may carry the receiver's tokens (logs show the origin only).
-        startOutgoingSpanHook: (request) => ({ 'url.full': `${request.protocol ?? 'http:'}//${request.hostname ?? request.host ?? ''}${request.port ? `:${request.port}` : ''}/` }),
+        // Outgoing requests are webhooks: their path and query may carry the receiver's tokens
+        // (logs show the origin only).
+        startOutgoingSpanHook: (request) => ({
+          'url.full': `${request.protocol ?? 'http:'}//${request.hostname ?? request.host ?? ''}${request.port ? `:${request.port}` : ''}/`,
+        }),
       }),
       new ExpressInstrumentation(),
       // The command name only: arguments carry users' code, stdin, output and job records.

@@ -86,7 +86,10 @@ describe('forbiddenAddressReason', () => {
     expect(forbiddenAddressReason(address)).toBeNull();
   });
 
-  it.each(['localhost', 'example.com', '', '127.1', '1.2.3.4.5', ':::1'])('%j is not an IP address: refused', (value) => {
-    expect(forbiddenAddressReason(value)).toBe('not an IP address');
-  });
+  it.each(['localhost', 'example.com', '', '127.1', '1.2.3.4.5', ':::1'])(
+    '%j is not an IP address: refused',
+    (value) => {
+      expect(forbiddenAddressReason(value)).toBe('not an IP address');
+    },
+  );
 });

@@ -73,7 +73,11 @@ export function forbiddenAddressReason(address: string): string | null {
   return reason && `${reason} (embedded IPv4 ${embedded})`;
 }
 
-function ruleFor(rules: ReadonlyArray<{ list: BlockList; kind: string }>, address: string, family: 'ipv4' | 'ipv6'): string | null {
+function ruleFor(
+  rules: ReadonlyArray<{ list: BlockList; kind: string }>,
+  address: string,
+  family: 'ipv4' | 'ipv6',
+): string | null {
   const rule = rules.find(({ list }) => list.check(address, family));
   return rule ? `${rule.kind} address` : null;
 }
@@ -83,7 +87,8 @@ function embeddedIpv4(b: Uint8Array): string | null {
   const zeros = (from: number, to: number) => b.subarray(from, to).every((x) => x === 0);
   const quad = (at: number) => Array.from(b.subarray(at, at + 4)).join('.');
   if (zeros(0, 10) && b[10] === 0xff && b[11] === 0xff) return quad(12); // ::ffff:a.b.c.d
-  if (b[0] === 0x00 && b[1] === 0x64 && b[2] === 0xff && b[3] === 0x9b && zeros(4, 12)) return quad(12); // 64:ff9b::a.b.c.d
+  // 64:ff9b::a.b.c.d
+  if (b[0] === 0x00 && b[1] === 0x64 && b[2] === 0xff && b[3] === 0x9b && zeros(4, 12)) return quad(12);
   if (b[0] === 0x20 && b[1] === 0x02) return quad(2); // 6to4: 2002:aabb:ccdd::/48
   return null;
 }

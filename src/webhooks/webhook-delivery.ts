@@ -49,15 +49,33 @@ export class WebhookDelivery {
     const retry = verdict.result === 'retry' && !lastAllowed && attempts < this.config.webhookMaxAttempts;
     const state: WebhookState =
       verdict.result === 'delivered'
-        ? { ...webhook, status: 'delivered', attempts, last_status_code: verdict.statusCode, last_error: null, delivered_at: new Date().toISOString() }
-        : { ...webhook, status: retry ? 'pending' : 'failed', attempts, last_status_code: verdict.statusCode, last_error: verdict.error };
+        ? {
+            ...webhook,
+            status: 'delivered',
+            attempts,
+            last_status_code: verdict.statusCode,
+            last_error: null,
+            delivered_at: new Date().toISOString(),
+          }
+        : {
+            ...webhook,
+            status: retry ? 'pending' : 'failed',
+            attempts,
+            last_status_code: verdict.statusCode,
+            last_error: verdict.error,
+          };
     await this.jobWebhooks.setState(jobId, state);
     this.metrics.recordWebhook(state.status === 'pending' ? 'retried' : state.status);
-    annotateActiveSpan({ 'pyexec.outcome': state.status, 'pyexec.webhook.attempt': attempts, ...(verdict.statusCode && { 'http.response.status_code': verdict.statusCode }) });
+    annotateActiveSpan({
+      'pyexec.outcome': state.status,
+      'pyexec.webhook.attempt': attempts,
+      ...(verdict.statusCode && { 'http.response.status_code': verdict.statusCode }),
+    });
 
     const fields = { job_id: jobId };
     const where = `webhook to ${originOf(webhook.url)}`;
-    if (state.status === 'failed') this.logger.warn(fields, `${where}: failed after ${attempts} attempt(s): ${state.last_error}`);
+    if (state.status === 'failed')
+      this.logger.warn(fields, `${where}: failed after ${attempts} attempt(s): ${state.last_error}`);
     else if (retry) this.logger.debug(fields, `${where}: attempt ${attempts} failed (${state.last_error}); will retry`);
     else this.logger.debug(fields, `${where}: delivered on attempt ${attempts}`);
     return retry ? 'retry' : 'settled';

@@ -3,8 +3,14 @@ import type { JobRecord, WebhookState } from '../jobs/job.types';
 import { WebhookReconciler } from './webhook-reconciler';
 import type { WebhooksService } from './webhooks.service';
 
-const webhook = (status: WebhookState['status']): WebhookState =>
-  ({ url: 'https://example.com/h', status, attempts: 0, last_status_code: null, last_error: null, delivered_at: null });
+const webhook = (status: WebhookState['status']): WebhookState => ({
+  url: 'https://example.com/h',
+  status,
+  attempts: 0,
+  last_status_code: null,
+  last_error: null,
+  delivered_at: null,
+});
 
 describe('WebhookReconciler', () => {
   function setup(records: Record<string, Partial<JobRecord> | null>, queuedInBull: string[]) {
@@ -16,7 +22,10 @@ describe('WebhookReconciler', () => {
     };
     const enqueue = jest.fn(async (record: JobRecord) => void outbox.delete(record.jobId));
     const webhooks = { enqueue, isQueued: jest.fn(async (id: string) => queuedInBull.includes(id)) };
-    const reconciler = new WebhookReconciler(jobWebhooks as unknown as JobWebhooks, webhooks as unknown as WebhooksService);
+    const reconciler = new WebhookReconciler(
+      jobWebhooks as unknown as JobWebhooks,
+      webhooks as unknown as WebhooksService,
+    );
     return { reconciler, outbox, enqueue };
   }
 

@@ -7,28 +7,42 @@ describe('judge', () => {
 
   it.each([429, 500, 502, 503, 504, 599])('%i is retried', (statusCode) => {
     expect(judge({ kind: 'response', statusCode, location: null })).toEqual({
-      result: 'retry', statusCode, error: `Receiver answered ${statusCode}`,
+      result: 'retry',
+      statusCode,
+      error: `Receiver answered ${statusCode}`,
     });
   });
 
   it.each([400, 401, 403, 404, 408, 410, 413, 422, 101])('%i is final', (statusCode) => {
     expect(judge({ kind: 'response', statusCode, location: null })).toEqual({
-      result: 'final', statusCode, error: `Receiver answered ${statusCode}; not retried`,
+      result: 'final',
+      statusCode,
+      error: `Receiver answered ${statusCode}; not retried`,
     });
   });
 
   it('a redirect is final and not followed', () => {
     expect(judge({ kind: 'response', statusCode: 302, location: 'http://169.254.169.254/' })).toEqual({
-      result: 'final', statusCode: 302, error: 'Receiver answered 302 (redirect to http://169.254.169.254/); redirects are not followed',
+      result: 'final',
+      statusCode: 302,
+      error: 'Receiver answered 302 (redirect to http://169.254.169.254/); redirects are not followed',
     });
   });
 
   it('network errors and timeouts are retried; refusals are final', () => {
     expect(judge({ kind: 'network', error: 'connect ECONNREFUSED 127.0.0.1:9' })).toEqual({
-      result: 'retry', statusCode: null, error: 'connect ECONNREFUSED 127.0.0.1:9',
+      result: 'retry',
+      statusCode: null,
+      error: 'connect ECONNREFUSED 127.0.0.1:9',
     });
-    expect(judge({ kind: 'timeout', error: 'No response within 500 ms' })).toMatchObject({ result: 'retry', statusCode: null });
-    expect(judge({ kind: 'refused', error: 'Refused: 10.0.0.1 is a private address' })).toMatchObject({ result: 'final', statusCode: null });
+    expect(judge({ kind: 'timeout', error: 'No response within 500 ms' })).toMatchObject({
+      result: 'retry',
+      statusCode: null,
+    });
+    expect(judge({ kind: 'refused', error: 'Refused: 10.0.0.1 is a private address' })).toMatchObject({
+      result: 'final',
+      statusCode: null,
+    });
   });
 });
 

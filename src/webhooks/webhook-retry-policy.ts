@@ -5,8 +5,7 @@ export const maxBackoffMs = 5 * 60 * 1000;
 const jitterFraction = 0.2;
 
 export type Verdict =
-  | { result: 'delivered'; statusCode: number }
-  | { result: 'retry' | 'final'; statusCode: number | null; error: string };
+  { result: 'delivered'; statusCode: number } | { result: 'retry' | 'final'; statusCode: number | null; error: string };
 
 /** 2xx delivered; network errors, timeouts, 429 and 5xx are retried; everything else is final. */
 export function judge(outcome: SendOutcome): Verdict {
@@ -24,7 +23,11 @@ export function judge(outcome: SendOutcome): Verdict {
   }
   if (statusCode >= 300 && statusCode < 400) {
     const to = location ? ` to ${location}` : '';
-    return { result: 'final', statusCode, error: `Receiver answered ${statusCode} (redirect${to}); redirects are not followed` };
+    return {
+      result: 'final',
+      statusCode,
+      error: `Receiver answered ${statusCode} (redirect${to}); redirects are not followed`,
+    };
   }
   return { result: 'final', statusCode, error: `Receiver answered ${statusCode}; not retried` };
 }

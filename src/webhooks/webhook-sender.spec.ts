@@ -3,13 +3,16 @@ import type { AddressInfo } from 'node:net';
 import { guardedLookup, WebhookSender } from './webhook-sender';
 
 describe('guardedLookup', () => {
-  it.each([true, false])('refuses a name that resolves to loopback (all: %s)', (all) =>
-    new Promise<void>((done) => {
-      guardedLookup('localhost', { all }, (err) => {
-        expect(err?.message).toMatch(/^Refused: localhost resolves to (127\.0\.0\.1|::1), a loopback address/);
-        done();
-      });
-    }));
+  it.each([true, false])(
+    'refuses a name that resolves to loopback (all: %s)',
+    (all) =>
+      new Promise<void>((done) => {
+        guardedLookup('localhost', { all }, (err) => {
+          expect(err?.message).toMatch(/^Refused: localhost resolves to (127\.0\.0\.1|::1), a loopback address/);
+          done();
+        });
+      }),
+  );
 
   it('passes DNS errors through (retried as network errors)', () =>
     new Promise<void>((done) => {
@@ -45,12 +48,22 @@ describe('WebhookSender', () => {
   });
 
   it('reports a redirect without following it', async () => {
-    expect(await open.post(`http://localhost:${port}/`, {}, '{}')).toEqual({ kind: 'response', statusCode: 301, location: 'http://169.254.169.254/' });
+    expect(await open.post(`http://localhost:${port}/`, {}, '{}')).toEqual({
+      kind: 'response',
+      statusCode: 301,
+      location: 'http://169.254.169.254/',
+    });
     expect(hits).toBe(1);
   });
 
   it('refuses what is not an http(s) URL', async () => {
-    expect(await open.post('not a url', {}, '{}')).toEqual({ kind: 'refused', error: 'Refused: webhook_url is not a valid URL' });
-    expect(await open.post('file:///etc/passwd', {}, '{}')).toEqual({ kind: 'refused', error: 'Refused: file: is not http or https' });
+    expect(await open.post('not a url', {}, '{}')).toEqual({
+      kind: 'refused',
+      error: 'Refused: webhook_url is not a valid URL',
+    });
+    expect(await open.post('file:///etc/passwd', {}, '{}')).toEqual({
+      kind: 'refused',
+      error: 'Refused: file: is not http or https',
+    });
   });
 });

@@ -46,7 +46,8 @@ export class WebhookSender {
     const host = target.hostname.replace(/^\[(.*)\]$/, '$1');
     if (!this.options.allowPrivate && isIP(host)) {
       const reason = forbiddenAddressReason(host);
-      if (reason) return Promise.resolve({ kind: 'refused', error: `Refused: ${host} is ${reason} (${allowPrivateHint})` });
+      if (reason)
+        return Promise.resolve({ kind: 'refused', error: `Refused: ${host} is ${reason} (${allowPrivateHint})` });
     }
     return this.send(target, headers, body);
   }
@@ -94,11 +95,14 @@ export const guardedLookup: LookupFunction = (hostname, options, callback) => {
     for (const { address } of addresses) {
       const reason = forbiddenAddressReason(address);
       if (reason) {
-        const error = new ForbiddenDestinationError(`Refused: ${hostname} resolves to ${address}, ${reason} (${allowPrivateHint})`);
+        const error = new ForbiddenDestinationError(
+          `Refused: ${hostname} resolves to ${address}, ${reason} (${allowPrivateHint})`,
+        );
         return callback(error, '', 0);
       }
     }
-    if (addresses.length === 0) return callback(Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' }), '', 0);
+    if (addresses.length === 0)
+      return callback(Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' }), '', 0);
     if (options.all) return callback(null, addresses);
     return callback(null, addresses[0].address, addresses[0].family);
   });

@@ -23,7 +23,9 @@ describe('WebhookSigner', () => {
     expect(headers['webhook-signature']).toBe(`v1,${expected}`);
     const standard = new WebhookSigner(standardSecret).headers('job-2', body, now);
     const key = Buffer.from(standardSecret.slice('whsec_'.length), 'base64');
-    expect(standard['webhook-signature']).toBe(`v1,${createHmac('sha256', key).update(`job-2.1700000000.${body}`).digest('base64')}`);
+    expect(standard['webhook-signature']).toBe(
+      `v1,${createHmac('sha256', key).update(`job-2.1700000000.${body}`).digest('base64')}`,
+    );
   });
 
   it('a raw secret verifies with the library in raw format', () => {
@@ -37,7 +39,9 @@ describe('WebhookSigner', () => {
     const receiver = new Webhook(standardSecret);
     expect(() => receiver.verify(body.replace('success', 'succe55'), headers)).toThrow(WebhookVerificationError);
     expect(() => receiver.verify(body, { ...headers, 'webhook-id': 'job-5' })).toThrow(WebhookVerificationError);
-    expect(() => new Webhook('whsec_' + Buffer.from('other').toString('base64')).verify(body, headers)).toThrow(WebhookVerificationError);
+    expect(() => new Webhook('whsec_' + Buffer.from('other').toString('base64')).verify(body, headers)).toThrow(
+      WebhookVerificationError,
+    );
   });
 
   it('without a secret: id and timestamp only, no signature', () => {

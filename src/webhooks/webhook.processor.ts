@@ -22,8 +22,10 @@ export class WebhookProcessor {
     config: AppConfig,
   ) {
     processWithConcurrency(this, 'deliver', DELIVER_JOB, config.webhookConcurrency);
-    if (!delivery.signer.signs) this.logger.warn('WEBHOOK_SECRET is not set: webhooks are sent without webhook-signature');
-    if (config.webhookAllowPrivate) this.logger.warn('WEBHOOK_ALLOW_PRIVATE=true: webhooks may reach loopback, private and metadata addresses');
+    if (!delivery.signer.signs)
+      this.logger.warn('WEBHOOK_SECRET is not set: webhooks are sent without webhook-signature');
+    if (config.webhookAllowPrivate)
+      this.logger.warn('WEBHOOK_ALLOW_PRIVATE=true: webhooks may reach loopback, private and metadata addresses');
   }
 
   @Process(DELIVER_JOB)

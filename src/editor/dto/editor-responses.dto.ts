@@ -10,7 +10,11 @@ export class EditorErrorDto {
   error: string;
   @ApiProperty({ example: "Job '2f1c…' not found" })
   message: string;
-  @ApiPropertyOptional({ format: 'uuid', description: 'Only with 503 SERVICE_UNAVAILABLE for a job that was accepted and whose outcome is not known yet: poll it' })
+  @ApiPropertyOptional({
+    format: 'uuid',
+    description:
+      'Only with 503 SERVICE_UNAVAILABLE for a job that was accepted and whose outcome is not known yet: poll it',
+  })
   job_id?: string;
 }
 
@@ -25,14 +29,21 @@ export class EditorExecuteSuccessDto {
   output: string;
   @ApiProperty({ type: [String], example: [], description: 'Captured stderr, one entry per line' })
   logs: string[];
-  @ApiProperty({ ...jsonValueProperty, example: 42, description: 'Value of a top-level `return` or of the trailing expression, or null' })
+  @ApiProperty({
+    ...jsonValueProperty,
+    example: 42,
+    description: 'Value of a top-level `return` or of the trailing expression, or null',
+  })
   result: unknown;
   @ApiProperty({ example: 7, description: 'Milliseconds the program ran' })
   duration_ms: number;
 }
 
 export class EditorExecuteFailureDto extends EditorErrorDto {
-  @ApiProperty({ enum: ['EXECUTION_FAILED', 'TIMEOUT', 'JOB_CANCELLED', 'INTERNAL_ERROR'], example: 'EXECUTION_FAILED' })
+  @ApiProperty({
+    enum: ['EXECUTION_FAILED', 'TIMEOUT', 'JOB_CANCELLED', 'INTERNAL_ERROR'],
+    example: 'EXECUTION_FAILED',
+  })
   declare error: string;
   @ApiProperty({ example: 'ZeroDivisionError: division by zero' })
   declare message: string;
@@ -40,7 +51,10 @@ export class EditorExecuteFailureDto extends EditorErrorDto {
   declare job_id: string;
   @ApiProperty({ example: 'before\n', description: 'stdout captured before the failure' })
   output: string;
-  @ApiProperty({ type: [String], example: ['Traceback (most recent call last):', '  File "<code>", line 1, in <module>'] })
+  @ApiProperty({
+    type: [String],
+    example: ['Traceback (most recent call last):', '  File "<code>", line 1, in <module>'],
+  })
   logs: string[];
   @ApiProperty({ example: 5 })
   duration_ms: number;
@@ -75,7 +89,10 @@ export class EditorJobDto extends EditorJobSummaryDto {
   duration_ms: number | null;
   @ApiPropertyOptional({ format: 'date-time', description: 'Present only once the job has ended' })
   ended_at?: string;
-  @ApiPropertyOptional({ example: 'ZeroDivisionError: division by zero', description: 'Present only when the job failed' })
+  @ApiPropertyOptional({
+    example: 'ZeroDivisionError: division by zero',
+    description: 'Present only when the job failed',
+  })
   error?: string;
 }
 

@@ -5,7 +5,8 @@ import { jsonValueProperty } from '../../common/json-value.schema';
 export class ExecutionResultDto {
   @ApiProperty({
     ...jsonValueProperty,
-    description: 'Value of a top-level `return` or of the trailing expression, or null; JSON-safe (others become repr())',
+    description:
+      'Value of a top-level `return` or of the trailing expression, or null; JSON-safe (others become repr())',
     example: 42,
   })
   result: unknown;

@@ -33,42 +33,70 @@ export const executeOkExamples: ExampleSet = {
   result: {
     summary: 'A trailing expression is the result',
     value: envelopeExample({
-      code: 200, id: 'result-1', response: { result: { answer: 42 }, stdout: '', stderr: '', exit_code: 0, ...output },
+      code: 200,
+      id: 'result-1',
+      response: { result: { answer: 42 }, stdout: '', stderr: '', exit_code: 0, ...output },
     }),
   },
 };
 
 export const executeAcceptedExample = envelopeExample({
-  code: 202, id: 'async-1', message: 'processing', run_time: 0, queue_time: 0, total_time: 0, max_queue_length: 0,
+  code: 202,
+  id: 'async-1',
+  message: 'processing',
+  run_time: 0,
+  queue_time: 0,
+  total_time: 0,
+  max_queue_length: 0,
 });
 
-const traceback = 'Traceback (most recent call last):\n  File "<code>", line 1, in <module>\nZeroDivisionError: division by zero\n';
+const traceback =
+  'Traceback (most recent call last):\n  File "<code>", line 1, in <module>\nZeroDivisionError: division by zero\n';
 
 export const executeBadRequestExamples: ExampleSet = {
   exception: {
     summary: 'The program raised an exception',
     value: envelopeExample({
-      code: 400, message: 'ZeroDivisionError: division by zero', error: 'ZeroDivisionError: division by zero',
-      stdout: 'before\n', stderr: traceback, exit_code: 1, ...output,
+      code: 400,
+      message: 'ZeroDivisionError: division by zero',
+      error: 'ZeroDivisionError: division by zero',
+      stdout: 'before\n',
+      stderr: traceback,
+      exit_code: 1,
+      ...output,
     }),
   },
   invalid: {
     summary: 'Invalid body: nothing ran',
     value: unranErrorExample(400, 'Missing or invalid parameters', {
-      id: 'hello-1', details: ['timeout must not be greater than 300'],
+      id: 'hello-1',
+      details: ['timeout must not be greater than 300'],
     }),
   },
 };
 
 export const executeTimeoutExample = envelopeExample({
-  code: 408, message: 'Execution timed out after 1 seconds', error: 'Execution timed out after 1 seconds',
-  stdout: 'started\n', stderr: '', exit_code: 124, run_time: 1.004, total_time: 1.006, ...output,
+  code: 408,
+  message: 'Execution timed out after 1 seconds',
+  error: 'Execution timed out after 1 seconds',
+  stdout: 'started\n',
+  stderr: '',
+  exit_code: 124,
+  run_time: 1.004,
+  total_time: 1.006,
+  ...output,
 });
 
 export const payloadTooLargeExample = unranErrorExample(413, 'Request body exceeds 1048576 bytes');
 export const unsupportedMediaTypeExample = unranErrorExample(415, 'Content-Type must be application/json');
 
 export const tooManyRequestsExamples: ExampleSet = {
-  queueFull: { summary: 'MAX_QUEUE_LENGTH waiting jobs', value: unranErrorExample(429, 'MAX_QUEUE_LENGTH (100) reached') },
-  rateLimited: { summary: 'Per-key rate limit (see Retry-After)', value: unranErrorExample(429, 'Rate limit exceeded (60 requests per minute)') },
+  queueFull: {
+    summary: 'MAX_QUEUE_LENGTH waiting jobs',
+    value: unranErrorExample(429, 'MAX_QUEUE_LENGTH (100) reached'),
+  },
+  rateLimited: {
+    summary: 'Per-key rate limit (see Retry-After)',
+    value: unranErrorExample(429, 'Rate limit exceeded (60 requests per minute)'),
+  },
 };

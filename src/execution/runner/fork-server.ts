@@ -114,8 +114,22 @@ export class ForkServer extends EventEmitter {
     try {
       child =
         cgroup && uid !== undefined && gid !== undefined
-          ? spawn('/bin/sh', ['-c', 'IFS=:; for f in $0; do echo $$ > "$f" || exit 1; done; exec "$@"', cgroup.procsFiles.join(':'),
-            cgroup.setprivBin, `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--', file, ...args], { cwd: '/', env: {}, stdio })
+          ? spawn(
+              '/bin/sh',
+              [
+                '-c',
+                'IFS=:; for f in $0; do echo $$ > "$f" || exit 1; done; exec "$@"',
+                cgroup.procsFiles.join(':'),
+                cgroup.setprivBin,
+                `--reuid=${uid}`,
+                `--regid=${gid}`,
+                '--clear-groups',
+                '--',
+                file,
+                ...args,
+              ],
+              { cwd: '/', env: {}, stdio },
+            )
           : spawn(file, args, { cwd: '/', env: {}, stdio, uid, gid });
     } finally {
       for (const fd of runFds) closeSync(fd);

@@ -40,7 +40,9 @@ export function createSandboxPool(settings: RunnerSettings): SandboxPool {
   const isRoot = process.getuid?.() === 0;
   const cgroup = isRoot ? createCgroups(settings, logger) : undefined;
   if (!cgroup?.cgroups.runCgroup(0)) {
-    logger.warn('no memory cgroup (needs root and a writable cgroup v1 memory controller): a watchdog in each run\'s monitor sums its memory instead');
+    logger.warn(
+      "no memory cgroup (needs root and a writable cgroup v1 memory controller): a watchdog in each run's monitor sums its memory instead",
+    );
   }
   return new SandboxPool({
     servers: settings.sandboxServers,
@@ -73,15 +75,23 @@ export function createSandboxPool(settings: RunnerSettings): SandboxPool {
  * MAX_PROCESSES_PER_RUN; per server slot a pids cgroup adds a hard cap on the server's whole tree,
  * a cpu cgroup a fair share, and a memory cgroup bounds each run as a whole.
  */
-function createCgroups(settings: RunnerSettings, logger: Logger): { cgroups: SlotCgroups; setprivBin: string } | undefined {
+function createCgroups(
+  settings: RunnerSettings,
+  logger: Logger,
+): { cgroups: SlotCgroups; setprivBin: string } | undefined {
   const bases = cgroupBases();
   const setprivBin = findOnPath('setpriv');
   if (!setprivBin || Object.keys(bases).length === 0) {
-    logger.warn(`no cgroups (${setprivBin ? 'no writable cgroup controller' : 'setpriv not found'}): runs are held by RLIMIT_NPROC only`);
+    logger.warn(
+      `no cgroups (${setprivBin ? 'no writable cgroup controller' : 'setpriv not found'}): runs are held by RLIMIT_NPROC only`,
+    );
     return undefined;
   }
   try {
-    const limits = { pidsMax: MAX_PROCESSES_PER_RUN + SERVER_OVERHEAD_TASKS, memoryBytes: settings.memoryLimitMb * 1024 * 1024 };
+    const limits = {
+      pidsMax: MAX_PROCESSES_PER_RUN + SERVER_OVERHEAD_TASKS,
+      memoryBytes: settings.memoryLimitMb * 1024 * 1024,
+    };
     return { cgroups: SlotCgroups.create(bases, settings.sandboxServers, limits), setprivBin };
   } catch (err) {
     logger.warn(`no cgroups (${(err as Error).message}): runs are held by RLIMIT_NPROC only`);
@@ -124,7 +134,9 @@ export class NoLocalRunner extends PythonRunner {
 }
 
 /** The runner for this process's role; a worker refuses to boot if its sandbox cannot start. */
-export async function createRunner(settings: RunnerSettings & { role: 'all' | 'api' | 'worker' }): Promise<PythonRunner> {
+export async function createRunner(
+  settings: RunnerSettings & { role: 'all' | 'api' | 'worker' },
+): Promise<PythonRunner> {
   if (settings.role === 'api') return new NoLocalRunner();
   const pool = createSandboxPool(settings);
   try {

@@ -64,7 +64,10 @@ export function forkServerCode(): string {
 }
 
 /** argv for one long-lived fork server. bwrap: nothing of the host but a read-only /usr. */
-export function sandboxCommand(options: SandboxCommandOptions, config: ServerRunConfig): { file: string; args: string[] } {
+export function sandboxCommand(
+  options: SandboxCommandOptions,
+  config: ServerRunConfig,
+): { file: string; args: string[] } {
   const pythonPath = options.pythonPath ?? [];
   const serverConfig = { ...config, python_path: pythonPath, preload: options.preload ?? [] };
   const python = [options.pythonBin, '-I', '-S', '-B', '-c', forkServerCode(), JSON.stringify(serverConfig)];
@@ -79,23 +82,44 @@ export function sandboxCommand(options: SandboxCommandOptions, config: ServerRun
     '--die-with-parent',
     '--new-session',
     '--clearenv',
-    '--setenv', 'PATH', '/usr/local/bin:/usr/bin:/bin',
-    '--setenv', 'LANG', 'C.UTF-8',
+    '--setenv',
+    'PATH',
+    '/usr/local/bin:/usr/bin:/bin',
+    '--setenv',
+    'LANG',
+    'C.UTF-8',
     ...threads,
-    '--ro-bind', '/usr', '/usr',
+    '--ro-bind',
+    '/usr',
+    '/usr',
     ...etc,
     ...extra,
-    '--symlink', 'usr/lib', '/lib',
-    '--symlink', 'usr/lib64', '/lib64',
-    '--symlink', 'usr/bin', '/bin',
-    '--symlink', 'usr/sbin', '/sbin',
-    '--proc', '/proc',
-    '--dev', '/dev',
-    '--remount-ro', '/dev', // shared by the server's runs: each mounts its own /dev/shm and /dev/pts
-    '--tmpfs', '/tmp',
-    '--hostname', 'sandbox',
-    '--remount-ro', '/',
-    '--cap-drop', 'ALL',
+    '--symlink',
+    'usr/lib',
+    '/lib',
+    '--symlink',
+    'usr/lib64',
+    '/lib64',
+    '--symlink',
+    'usr/bin',
+    '/bin',
+    '--symlink',
+    'usr/sbin',
+    '/sbin',
+    '--proc',
+    '/proc',
+    '--dev',
+    '/dev',
+    '--remount-ro',
+    '/dev', // shared by the server's runs: each mounts its own /dev/shm and /dev/pts
+    '--tmpfs',
+    '/tmp',
+    '--hostname',
+    'sandbox',
+    '--remount-ro',
+    '/',
+    '--cap-drop',
+    'ALL',
     ...python,
   ];
   return { file: options.bwrapBin, args };

@@ -6,8 +6,14 @@ function usePool(overrides: Partial<RunnerSettings>): () => SandboxPool {
   let pool: SandboxPool;
   beforeAll(async () => {
     pool = createSandboxPool({
-      sandbox: 'bwrap', sandboxServers: 2, sandboxUidBase: 2_000_000_100, pythonBin: '/usr/bin/python3',
-      memoryLimitMb: 256, maxOutputBytes: 1024, scratchMb: 16, ...overrides,
+      sandbox: 'bwrap',
+      sandboxServers: 2,
+      sandboxUidBase: 2_000_000_100,
+      pythonBin: '/usr/bin/python3',
+      memoryLimitMb: 256,
+      maxOutputBytes: 1024,
+      scratchMb: 16,
+      ...overrides,
     });
     await pool.start();
   });
@@ -42,7 +48,10 @@ describe('SandboxPool (real bwrap + /usr/bin/python3)', () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 300);
     const started = Date.now();
-    const outcome = await pool().run({ runId: 'c1', code: 'import time; time.sleep(30)', stdin: '', timeoutMs: 10_000 }, controller.signal);
+    const outcome = await pool().run(
+      { runId: 'c1', code: 'import time; time.sleep(30)', stdin: '', timeoutMs: 10_000 },
+      controller.signal,
+    );
     expect(outcome.status).toBe('cancelled');
     expect(Date.now() - started).toBeLessThan(1300);
   }, 15_000);
@@ -84,7 +93,9 @@ describe('SandboxPool recycling under load', () => {
     // Regression: a server killed for recycling stayed "alive" until its exit event, and a run
     // dispatched in between failed with "fork server exited with SIGKILL" (a 500).
     const outcomes = await Promise.all(
-      Array.from({ length: 60 }, (_, i) => pool().run({ runId: `r${i}`, code: `${i} * 2`, stdin: '', timeoutMs: 10_000 })),
+      Array.from({ length: 60 }, (_, i) =>
+        pool().run({ runId: `r${i}`, code: `${i} * 2`, stdin: '', timeoutMs: 10_000 }),
+      ),
     );
     expect(outcomes.filter((o) => o.status !== 'exited').map((o) => o.error)).toEqual([]);
     expect(outcomes.map((o) => o.result)).toEqual(Array.from({ length: 60 }, (_, i) => i * 2));
@@ -103,7 +114,7 @@ describe('SandboxPool: a run whose output never closes after the kill', () => {
       'if os.fork() == 0:',
       '    os.setsid()',
       '    if os.fork() == 0:',
-      '        time.sleep(4)',  // holds the run's stdout, outside its session
+      '        time.sleep(4)', // holds the run's stdout, outside its session
       '    os._exit(0)',
       'time.sleep(30)',
     ].join('\n');
@@ -117,12 +128,16 @@ describe('SandboxPool: a run whose output never closes after the kill', () => {
   });
   it('still gets the seccomp filter and a memory bound for the whole run (cgroup as root, else the watchdog)', async () => {
     const keyctl = await pool().run({
-      runId: 'seccomp', stdin: '', timeoutMs: 5000,
+      runId: 'seccomp',
+      stdin: '',
+      timeoutMs: 5000,
       code: "import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\nnr = {'x86_64': 250, 'aarch64': 219}[os.uname().machine]\n(libc.syscall(nr, 0, 0, 0, 0, 0), ctypes.get_errno())",
     });
     expect(keyctl.result).toEqual([-1, 1]); // EPERM
     const hogs = await pool().run({
-      runId: 'memory', stdin: '', timeoutMs: 10_000,
+      runId: 'memory',
+      stdin: '',
+      timeoutMs: 10_000,
       code: 'import os, time\nfor _ in range(4):\n    if os.fork() == 0:\n        block = b"x" * (160 << 20)\n        time.sleep(2)\n        os._exit(0)\ntime.sleep(3)',
     });
     expect(hogs).toMatchObject({ error: 'Memory limit exceeded', limit: 'memory' });

@@ -148,7 +148,8 @@ function slotName(kind: keyof CgroupBases, slot: number): string {
 /** memory.limit_in_bytes and, where swap is accounted, the same for memory+swap: no swap at all. */
 function limitMemory(dir: string, bytes: number): void {
   writeFileSync(join(dir, 'memory.limit_in_bytes'), String(bytes));
-  if (existsSync(join(dir, 'memory.memsw.limit_in_bytes'))) writeFileSync(join(dir, 'memory.memsw.limit_in_bytes'), String(bytes));
+  if (existsSync(join(dir, 'memory.memsw.limit_in_bytes')))
+    writeFileSync(join(dir, 'memory.memsw.limit_in_bytes'), String(bytes));
   writeFileSync(join(dir, 'memory.swappiness'), '0');
 }
 
@@ -168,7 +169,10 @@ function removeStale(base: string): void {
     const match = /^pyexec-(\d+)-/.exec(name);
     if (!match || isAlive(Number(match[1]))) continue;
     const dir = join(base, name);
-    tryRemove(dir, readdirSync(dir).filter((entry) => /^(server|run)-\d+$/.test(entry)));
+    tryRemove(
+      dir,
+      readdirSync(dir).filter((entry) => /^(server|run)-\d+$/.test(entry)),
+    );
   }
 }
 

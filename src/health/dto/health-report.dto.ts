@@ -4,7 +4,10 @@ export class HealthIndicatorDto {
   @ApiProperty({ enum: ['up', 'down'] })
   status: 'up' | 'down';
 
-  @ApiPropertyOptional({ description: 'Why the check is down (never internal details)', example: 'no answer within 2000 ms' })
+  @ApiPropertyOptional({
+    description: 'Why the check is down (never internal details)',
+    example: 'no answer within 2000 ms',
+  })
   message?: string;
 }
 
@@ -14,7 +17,12 @@ export class LivenessDto {
 }
 
 const indicatorsByName = (description: string, example: Record<string, HealthIndicatorDto>) =>
-  ApiProperty({ type: 'object', additionalProperties: { $ref: getSchemaPath(HealthIndicatorDto) }, description, example });
+  ApiProperty({
+    type: 'object',
+    additionalProperties: { $ref: getSchemaPath(HealthIndicatorDto) },
+    description,
+    example,
+  });
 
 /** @nestjs/terminus's readiness body. */
 export class ReadinessDto {

@@ -31,7 +31,6 @@ export class JobDetailDto extends JobSummaryDto {
     description: 'null when the job has no webhook_url',
   })
   webhook: unknown; // WebhookStateDto | null, spelled out above: the plugin would add a conflicting type for it
-
 }
 
 export class JobListDto {
