@@ -21,7 +21,7 @@ export interface RunLimits {
 }
 
 /** Where the server finds its run cgroup's files: descriptors Node opens as root and hands down. */
-const RUN_CGROUP_FDS = { procs_fd: 3, events_fd: 4 };
+const RUN_CGROUP_FDS = { tasks_fd: 3, events_fd: 4 };
 
 export interface ForkServerOptions extends SandboxCommandOptions {
   /** Host uid/gid the server runs as when the service is root (RLIMIT_NPROC does not bind root). */
@@ -107,8 +107,8 @@ export class ForkServer extends EventEmitter {
       run_cgroup: cgroup?.run ? RUN_CGROUP_FDS : null,
       memory_watchdog: !cgroup?.run,
     });
-    // Opened as root: the kernel checks the opener's credentials when the monitor writes a pid.
-    const runFds = cgroup?.run ? [openSync(cgroup.run.procsFile, 'w'), openSync(cgroup.run.eventsFile, 'r')] : [];
+    // Opened as root: the kernel checks the opener's credentials when pid 1 moves itself.
+    const runFds = cgroup?.run ? [openSync(cgroup.run.tasksFile, 'w'), openSync(cgroup.run.eventsFile, 'r')] : [];
     const stdio = ['pipe', 'pipe', 'pipe', ...runFds] as Array<'pipe' | number>;
     let child: ChildProcess;
     try {

@@ -49,7 +49,7 @@ export interface ServerRunConfig {
   inotify_instances: number;
   inotify_watches: number;
   /** Inherited descriptors of the run's memory cgroup (see ForkServer), or null: then a watchdog. */
-  run_cgroup: { procs_fd: number; events_fd: number } | null;
+  run_cgroup: { tasks_fd: number; events_fd: number } | null;
   memory_watchdog: boolean;
   python_path?: readonly string[];
   preload?: readonly string[];

@@ -34,7 +34,9 @@ USER_FILENAME = '<code>'
 RESULT_FD = 3  # pid 1's report channel while it is prepared; user code never sees it here
 HARNESS_RESULT_FD = 255  # ...but here, close-on-exec, under RLIMIT_NOFILE: see finish()
 REQUEST_FD = 4  # pid 1 reads its run's code here, once
+CGROUP_TASKS_FD = 254  # pid 1's handle on its run's memory cgroup, closed before user code runs
 READY = b'R'  # pid 1 -> monitor on the report channel: prepared; anything else there is a setup error
+STARTED = b'S'  # ...and, first after the request: in its cgroup, user code starts; anything else: setup error
 # Frames on the report channel: MAGIC, the JSON's length in decimal, a newline, the JSON. The
 # monitor takes the last well-formed one, so bytes user code writes there cannot erase a later report.
 RESULT_MAGIC = b'\x00\x1ePYEXEC-REPORT\x1e'
@@ -375,16 +377,28 @@ def run_user_code(ctx):
     builtins.__pyexec_return__ = _Return
     builtins.__pyexec_guard__ = _guard_return
     max_result_bytes = ctx['max_result_bytes']
+    joins_cgroup = ctx['run_cgroup'] is not None
     del ctx
     request = read_to_end(REQUEST_FD)
     os.close(REQUEST_FD)
     if not request:
         os._exit(0)  # the server went away before this prepared run was used
-    req = json.loads(request)
-    del request
-    resource.setrlimit(resource.RLIMIT_CPU, (req['cpu_sec'], req['cpu_sec']))
-    code = req['code']
-    del req
+    try:
+        req = json.loads(request)
+        resource.setrlimit(resource.RLIMIT_CPU, (req['cpu_sec'], req['cpu_sec']))
+        code = req['code']
+        if joins_cgroup:
+            # Only now: a prepared pid 1 waits outside, so the OOM killer never picks it for the
+            # running run's memory. "0" moves this (single) thread: no global lock, no RCU grace period.
+            os.write(CGROUP_TASKS_FD, b'0')
+            os.close(CGROUP_TASKS_FD)
+        os.write(HARNESS_RESULT_FD, STARTED)
+    except BaseException as exc:
+        try:
+            os.write(HARNESS_RESULT_FD, ('%s: %s' % (type(exc).__name__, exc)).encode('utf-8', 'replace')[:500])
+        finally:
+            os._exit(125)
+    del req, request
     report = {'ok': True, 'result': None}
     status = 0
     try:
@@ -499,7 +513,7 @@ def monitor(config, ctrl_fd):
     pid, in_w, out_r, err_r, res_r, req_w = run
     cgroup = config['run_cgroup']
     try:
-        oom_kills_before = join_run_cgroup(cgroup, pid) if cgroup else 0
+        oom_kills_before = oom_kills(cgroup) if cgroup else 0
     except BaseException as exc:  # fail closed: no run without its memory bound
         os.kill(pid, signal.SIGKILL)
         write_frame(1, {'op': 'done', 'id': req['id'], 'status': 'setup_failed', 'error': 'run cgroup: %s' % exc})
@@ -537,13 +551,6 @@ def wait_ready(res_r):
             break
         data += chunk
     return 'pid 1 was not prepared: %s' % (data.decode('utf-8', 'replace').strip() or 'it exited')
-
-
-def join_run_cgroup(cgroup, pid):
-    """Moves pid 1 (before its code arrives) into the run's memory cgroup; returns its OOM kill count."""
-    before = oom_kills(cgroup)
-    os.write(cgroup['procs_fd'], str(pid).encode())
-    return before
 
 
 def oom_kills(cgroup):
@@ -589,12 +596,15 @@ def prepare_run(config):
     if pid == 0:
         try:
             LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+            if config['run_cgroup']:
+                os.dup2(config['run_cgroup']['tasks_fd'], CGROUP_TASKS_FD, inheritable=False)
             os.dup2(in_r, 0)
             os.dup2(out_w, 1)
             os.dup2(err_w, 2)
             os.dup2(res_w, RESULT_FD)
             os.dup2(req_r, REQUEST_FD)
-            os.closerange(REQUEST_FD + 1, 65536)
+            os.closerange(REQUEST_FD + 1, CGROUP_TASKS_FD)
+            os.closerange(CGROUP_TASKS_FD + 1, 65536)
             os.setsid()  # else kill(0, ...) from user code would reach the fork server's process group
             enter_sandbox(config)
             os.dup2(RESULT_FD, HARNESS_RESULT_FD, inheritable=False)
@@ -640,6 +650,7 @@ def supervise(req, pid, ctrl_fd, in_w, out_r, err_r, res_r, started):
     wait_status = None
     open_fds = set(bufs)
     watchdog_at = started + WATCHDOG_SEC if req['memory_watchdog'] else float('inf')
+    start_marker = None
     while open_fds or wait_status is None:
         now = time.monotonic()
         if ended_by is None and now >= deadline:
@@ -686,6 +697,8 @@ def supervise(req, pid, ctrl_fd, in_w, out_r, err_r, res_r, started):
                 os.close(fd)
                 continue
             if fd == res_r:  # untrusted: keep its tail, where the harness's report comes last
+                if start_marker is None:  # written by pid 1 before user code: trusted
+                    start_marker = bytes(chunk[:200])
                 bufs[fd] += chunk
                 del bufs[fd][:-report_tail]
                 continue
@@ -695,6 +708,10 @@ def supervise(req, pid, ctrl_fd, in_w, out_r, err_r, res_r, started):
             if len(chunk) > room:
                 truncated[fd] = True
     run_ms = (time.monotonic() - started) * 1000.0
+    if ended_by is None and (start_marker or b'')[:1] != STARTED:
+        # pid 1 failed between its request and user code (nothing of the user's ran): ours, a 500.
+        text = (start_marker or b'').decode('utf-8', 'replace') or 'it exited'
+        return {'op': 'done', 'id': req['id'], 'status': 'setup_failed', 'error': 'pid 1 did not start the run: %s' % text}
     return describe_outcome(req, wait_status, ended_by, bufs[out_r], bufs[err_r], last_report(bufs[res_r]),
                             truncated[out_r], truncated[err_r], run_ms)
 
