@@ -31,7 +31,8 @@ export class JobEvents implements OnModuleInit, OnApplicationShutdown {
   async onModuleInit(): Promise<void> {
     // Created and subscribed at once: SUBSCRIBE then waits in ioredis' offline queue until the
     // connection is ready, instead of landing between its setup commands (which it would break).
-    this.subscriber = this.connection.createClient('job-events');
+    // A waiting client: it rides out Redis outages and resubscribes after them.
+    this.subscriber = this.connection.createWaitingClient('job-events');
     this.subscriber.on('message', (channel: string, message: string) => {
       if (channel === this.channel) this.dispatch(message);
     });
@@ -51,6 +52,9 @@ export class JobEvents implements OnModuleInit, OnApplicationShutdown {
   }
 
   async publish(type: EventType, jobId: string): Promise<void> {
+    // A cancel of a job this process runs acts at once, whatever happens to the channel (the echo
+    // from Redis then finds the run already aborted).
+    if (type === 'cancel') for (const listener of this.cancelListeners) listener(jobId);
     await this.publisher.publish(this.channel, JobEvents.message(type, jobId));
   }
 
