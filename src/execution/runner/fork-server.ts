@@ -6,6 +6,7 @@ import { encodeFrame, FrameDecoder } from './frame-codec';
 import { failedOutcome, RunOutcome, RunRequest } from './python-runner';
 import { sandboxCommand, SandboxCommandOptions } from './sandbox-command';
 import type { RunCgroup } from './slot-cgroups';
+import { fromWire, WireOutcome } from './fork-server.wire';
 
 const logger = new Logger('ForkServer');
 
@@ -37,22 +38,6 @@ export interface ForkServerOptions extends SandboxCommandOptions {
   startTimeoutMs: number;
   /** Extra time past a run's deadline before Node gives up on the server and kills it. */
   backstopMs: number;
-}
-
-interface WireOutcome {
-  op: 'done';
-  id: string;
-  status: RunOutcome['status'];
-  exit_code?: number;
-  signal?: number | null;
-  stdout?: string;
-  stderr?: string;
-  stdout_truncated?: boolean;
-  stderr_truncated?: boolean;
-  result?: unknown;
-  error?: string | null;
-  limit?: string | null;
-  run_ms?: number;
 }
 
 interface InFlight {
@@ -245,20 +230,4 @@ export class ForkServer extends EventEmitter {
     this.finish(failedOutcome('crashed', `fork server ${reason}`));
     this.emit('exit', detail);
   }
-}
-
-function fromWire(wire: WireOutcome): RunOutcome {
-  return {
-    status: wire.status,
-    exitCode: wire.exit_code ?? 1,
-    signal: wire.signal ?? null,
-    stdout: wire.stdout ?? '',
-    stderr: wire.stderr ?? '',
-    stdoutTruncated: wire.stdout_truncated ?? false,
-    stderrTruncated: wire.stderr_truncated ?? false,
-    result: wire.result ?? null,
-    error: wire.error ?? null,
-    limit: wire.limit ?? null,
-    runMs: wire.run_ms ?? 0,
-  };
 }
