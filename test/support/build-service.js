@@ -17,6 +17,8 @@ function sourcesHash() {
   const walk = (dir) => {
     for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
       const path = join(dir, entry.name);
+      // Byte-code caches come and go (a test that imports forkserver.py writes one): not sources.
+      if (entry.name === '__pycache__' || entry.name.endsWith('.pyc')) continue;
       if (entry.isDirectory()) walk(path);
       else if (!entry.name.endsWith('.spec.ts'))
         hash.update(relative(root, path)).update('\0').update(readFileSync(path)).update('\0');

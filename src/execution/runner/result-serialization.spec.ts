@@ -9,7 +9,7 @@ function jsonable(expression: string): unknown {
     'fs = importlib.util.module_from_spec(spec); spec.loader.exec_module(fs)',
     `print(json.dumps(fs.to_jsonable(${expression}), allow_nan=False))`,
   ].join('\n');
-  return JSON.parse(execFileSync('/usr/bin/python3', ['-I', '-S', '-c', script], { encoding: 'utf8' }));
+  return JSON.parse(execFileSync('/usr/bin/python3', ['-I', '-S', '-B', '-c', script], { encoding: 'utf8' }));
 }
 
 describe('result serialization (to_jsonable)', () => {
