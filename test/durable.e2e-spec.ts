@@ -3,24 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import { killService, ServiceProcess, startServiceProcess } from './service-process';
-import { hostPidsWith, KEY, sleep, uniquePrefix } from './utils';
+import { hostPidsWith, KEY, uniquePrefix, waitFor } from './utils';
 
 const EXEC = '/v1/code/execute/python';
 const ENDED = ['completed', 'failed', 'cancelled'];
-
-async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | null | undefined | false>,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 describe('embedded Redis keeps accepted jobs across a SIGKILL of the service (real processes, DATA_DIR)', () => {
   const started: ServiceProcess[] = [];

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import request from 'supertest';
 import { RedisProcess } from './redis-process';
 import { killService, ServiceProcess, startServiceProcess } from './service-process';
-import { KEY, sleep, uniquePrefix } from './utils';
+import { KEY, sleep, uniquePrefix, waitFor } from './utils';
 
 const EXEC = '/v1/code/execute/python';
 const ENDED = ['completed', 'failed', 'cancelled'];
@@ -22,20 +22,6 @@ interface Outcome {
   retryAfter?: string;
   result?: unknown;
   code?: number;
-}
-
-async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | null | undefined | false> | T,
-  timeoutMs: number,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
 }
 
 describe('a 4 s outage of an external Redis (with its append-only file) under sync load, real service process', () => {

@@ -4,25 +4,11 @@ import { join } from 'node:path';
 import request from 'supertest';
 import { RedisProcess } from './redis-process';
 import { killService, ServiceProcess, startServiceProcess } from './service-process';
-import { KEY, sleep, uniquePrefix } from './utils';
+import { KEY, uniquePrefix, waitFor } from './utils';
 
 const EXEC = '/v1/code/execute/python';
 const ENDED = ['completed', 'failed', 'cancelled'];
 const NAME = 'pyexec-test-primary';
-
-async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | null | undefined | false> | T,
-  timeoutMs: number,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 /** Runs `command` on a fresh connection to `redis` and closes it. */
 async function ask(redis: RedisProcess, ...command: string[]): Promise<unknown> {

@@ -85,7 +85,7 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Resolves with the first truthy answer of `probe` (polled every 50 ms); fails after `timeoutMs`. */
 export async function waitFor<T>(
   what: string,
-  probe: () => Promise<T | null | undefined | false>,
+  probe: () => Promise<T | null | undefined | false> | T | null | undefined | false,
   timeoutMs = 20_000,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
