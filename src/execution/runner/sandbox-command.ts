@@ -30,14 +30,6 @@ export const SANDBOX_ETC_FILES: readonly string[] = [
   'python3.11',
 ];
 
-/** Native math libraries start one thread per core by default; runs are single-slot and fork. */
-export const SINGLE_THREAD_ENV: Readonly<Record<string, string>> = {
-  OPENBLAS_NUM_THREADS: '1',
-  OMP_NUM_THREADS: '1',
-  MKL_NUM_THREADS: '1',
-  NUMEXPR_NUM_THREADS: '1',
-};
-
 /** What every run of one server gets; fixed per server so it can prepare the next run ahead. */
 export interface ServerRunConfig {
   isolate: boolean;
@@ -76,7 +68,6 @@ export function sandboxCommand(
   }
   const etc = SANDBOX_ETC_FILES.flatMap((name) => ['--ro-bind-try', `/etc/${name}`, `/etc/${name}`]);
   const extra = pythonPath.filter((dir) => !dir.startsWith('/usr/')).flatMap((dir) => ['--ro-bind', dir, dir]);
-  const threads = Object.entries(SINGLE_THREAD_ENV).flatMap(([name, value]) => ['--setenv', name, value]);
   const args = [
     '--unshare-all',
     '--die-with-parent',
@@ -88,7 +79,6 @@ export function sandboxCommand(
     '--setenv',
     'LANG',
     'C.UTF-8',
-    ...threads,
     '--ro-bind',
     '/usr',
     '/usr',

@@ -200,6 +200,8 @@ def enter_sandbox(req):
         run_environment(os.getcwd())
 
 
+# Native math libraries start one thread per core by default; a slot runs one program and forks,
+# so the server (before any preload) and every run get one. Set here only: it covers both modes.
 SINGLE_THREAD_ENV = {'OPENBLAS_NUM_THREADS': '1', 'OMP_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1',
                      'NUMEXPR_NUM_THREADS': '1'}
 
