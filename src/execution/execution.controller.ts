@@ -1,17 +1,16 @@
+import { ApiV1AuthAndInternalErrors } from '../common/api-error-responses';
 import { Body, Controller, Headers, HttpCode, Post, Req, Res, UseInterceptors } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBadRequestResponse,
   ApiBody,
   ApiHeader,
-  ApiInternalServerErrorResponse,
   ApiOkResponse,
   ApiOperation,
   ApiPayloadTooLargeResponse,
   ApiRequestTimeoutResponse,
   ApiTags,
   ApiTooManyRequestsResponse,
-  ApiUnauthorizedResponse,
   ApiServiceUnavailableResponse,
   ApiUnsupportedMediaTypeResponse,
 } from '@nestjs/swagger';
@@ -26,7 +25,6 @@ import { v1Envelope } from '../jobs/job-envelope';
 import { ExecutePythonDto } from './dto/execute-python.dto';
 import { ExecutionSubmitter, SERVICE_UNAVAILABLE_DOC } from './execution.submitter';
 import { ExecuteAcceptedEnvelopeDto, ExecuteSuccessEnvelopeDto } from './dto/execute-response.envelope';
-import { internalErrorExample, unauthorizedExample } from '../common/envelope.examples';
 import {
   executeAcceptedExample,
   executeBadRequestExamples,
@@ -80,11 +78,7 @@ export class ExecutionController {
     description: 'Invalid body, or the program failed (exception, SyntaxError, non-zero exit, limit)',
     examples: executeBadRequestExamples,
   })
-  @ApiUnauthorizedResponse({
-    type: ErrorEnvelopeDto,
-    description: 'Missing or wrong API key',
-    example: unauthorizedExample,
-  })
+  @ApiV1AuthAndInternalErrors()
   @ApiRequestTimeoutResponse({
     type: ErrorEnvelopeDto,
     description: 'Wall-clock timeout; partial stdout/stderr included',
@@ -104,11 +98,6 @@ export class ExecutionController {
     type: ErrorEnvelopeDto,
     description: 'Queue full, or per-key rate limit (Retry-After)',
     examples: tooManyRequestsExamples,
-  })
-  @ApiInternalServerErrorResponse({
-    type: ErrorEnvelopeDto,
-    description: 'Unexpected; no internals in the body',
-    example: internalErrorExample,
   })
   @ApiServiceUnavailableResponse({ type: ErrorEnvelopeDto, description: SERVICE_UNAVAILABLE_DOC })
   async execute(

@@ -1,3 +1,4 @@
+import { ApiV1AuthAndInternalErrors } from '../common/api-error-responses';
 import {
   ConflictException,
   Controller,
@@ -11,17 +12,14 @@ import {
 import {
   ApiBadRequestResponse,
   ApiConflictResponse,
-  ApiInternalServerErrorResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
   ApiTags,
-  ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { ApiKeyAuth, CallerKeyId } from '../auth/auth.decorators';
 import { AppConfig } from '../config/app-config';
 import { EnvelopeDraft, ErrorEnvelopeDto } from '../common/envelope';
-import { internalErrorExample, unauthorizedExample } from '../common/envelope.examples';
 import { EnvelopeInterceptor } from '../common/envelope.interceptor';
 import { JOB_NOT_FOUND } from '../common/messages';
 import {
@@ -43,16 +41,7 @@ import type { JobRecord } from './job.types';
 @ApiTags('jobs')
 @ApiKeyAuth()
 @UseInterceptors(EnvelopeInterceptor)
-@ApiUnauthorizedResponse({
-  type: ErrorEnvelopeDto,
-  description: 'Missing or wrong API key',
-  example: unauthorizedExample,
-})
-@ApiInternalServerErrorResponse({
-  type: ErrorEnvelopeDto,
-  description: 'Unexpected; no internals in the body',
-  example: internalErrorExample,
-})
+@ApiV1AuthAndInternalErrors()
 @Controller('v1/jobs')
 export class JobsController {
   constructor(

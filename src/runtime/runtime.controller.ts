@@ -1,15 +1,10 @@
+import { ApiV1AuthAndInternalErrors } from '../common/api-error-responses';
 import { Controller, Get, UseInterceptors } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import {
-  ApiInternalServerErrorResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiTags,
-  ApiUnauthorizedResponse,
-} from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiKeyAuth } from '../auth/auth.decorators';
-import { EnvelopeDraft, ErrorEnvelopeDto } from '../common/envelope';
-import { envelopeExample, internalErrorExample, unauthorizedExample } from '../common/envelope.examples';
+import { EnvelopeDraft } from '../common/envelope';
+import { envelopeExample } from '../common/envelope.examples';
 import { EnvelopeInterceptor } from '../common/envelope.interceptor';
 import { ExecutionQueue } from '../jobs/execution.queue';
 import { RuntimeEnvelopeDto } from './dto/runtime.envelope';
@@ -54,16 +49,7 @@ export class RuntimeController {
     summary: 'What code can count on here: Python version, preloaded modules, limits, sandbox mode',
   })
   @ApiOkResponse({ type: RuntimeEnvelopeDto, example: runtimeExample })
-  @ApiUnauthorizedResponse({
-    type: ErrorEnvelopeDto,
-    description: 'Missing or wrong API key',
-    example: unauthorizedExample,
-  })
-  @ApiInternalServerErrorResponse({
-    type: ErrorEnvelopeDto,
-    description: 'Unexpected; no internals in the body',
-    example: internalErrorExample,
-  })
+  @ApiV1AuthAndInternalErrors()
   async get(): Promise<EnvelopeDraft> {
     const queue = this.moduleRef.get(ExecutionQueue, { strict: false });
     const [response, queueLength] = await Promise.all([this.runtime.describe(), queue.waitingCount()]);
