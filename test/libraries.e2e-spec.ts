@@ -63,10 +63,10 @@ except OSError as e:
     });
   });
 
-  describe('with SANDBOX_PRELOAD=numpy,pandas', () => {
+  describe('with SANDBOX_PRELOAD=numpy,pandas,random', () => {
     let t: TestApp;
     beforeAll(async () => {
-      t = await startTestApp({ SANDBOX_SERVERS: '1', SANDBOX_PRELOAD: 'numpy,pandas' });
+      t = await startTestApp({ SANDBOX_SERVERS: '1', SANDBOX_PRELOAD: 'numpy,pandas,random' });
     });
     afterAll(() => t.close());
 
@@ -87,6 +87,14 @@ import sys, os
       const next = await run(t, 'import numpy\n[hasattr(numpy, "planted"), int(numpy.sum([1, 2]))]');
       expect(next.status).toBe(200);
       expect(next.body.response.result).toEqual([false, 3]);
+    });
+
+    it('each run draws its own random numbers from the preloaded random and numpy.random', async () => {
+      const code = 'import random, numpy\n[random.random(), float(numpy.random.random()), random.getrandbits(64)]';
+      const draws = [await run(t, code), await run(t, code)].map((res) => res.body.response.result);
+      expect(draws[0]).toHaveLength(3);
+      expect(draws[1]).toHaveLength(3);
+      for (let i = 0; i < 3; i++) expect(draws[1][i]).not.toEqual(draws[0][i]);
     });
 
     it('gives the run its whole memory limit on top of what the preload took', async () => {

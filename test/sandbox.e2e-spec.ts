@@ -306,6 +306,22 @@ sum(os.waitpid(pid, 0)[1] == 0 for pid in kids)`,
     expect(res.body.error).toBe('Memory limit exceeded');
   });
 
+  it('SysV shared memory: charged to the memory cgroup as root; refused (ENOSYS) under the watchdog, which cannot see it', async () => {
+    const res = await run(`
+import ctypes, errno
+libc = ctypes.CDLL(None, use_errno=True)
+libc.shmat.restype = ctypes.c_void_p
+shmid = libc.shmget(0, 1 << 20, 0o1600)  # IPC_PRIVATE, IPC_CREAT | 0600
+if shmid < 0:
+    return 'shmget: ' + errno.errorcode[ctypes.get_errno()]
+addr = libc.shmat(shmid, None, 0)
+ctypes.memset(addr, 1, 1 << 20)
+libc.shmctl(shmid, 0, None)  # IPC_RMID
+'written'`);
+    expect(res.status).toBe(200);
+    expect(res.body.response.result).toBe(isRoot ? 'written' : 'shmget: ENOSYS');
+  });
+
   it('garbage on every inherited descriptor, forged reports included, cannot replace a later `return 7`', async () => {
     const res = await run(`${FRAME_PY}
 import os

@@ -31,7 +31,7 @@ export interface ForkServerOptions extends SandboxCommandOptions {
   /**
    * Root only: enter these cgroups (their cgroup.procs files) before becoming uid/gid, through
    * `sh` and `setpriv`, so that nothing the server starts is ever outside them; and the memory
-   * cgroup each run is moved into by its monitor.
+   * cgroup each run's pid 1 moves itself into.
    */
   cgroup?: { procsFiles: string[]; setprivBin: string; run?: RunCgroup };
   limits: RunLimits;
@@ -123,7 +123,7 @@ export class ForkServer extends EventEmitter {
     this.pid = child.pid;
     child.stdout!.on('data', (chunk: Buffer) => this.onData(chunk));
     child.stderr!.on('data', (chunk: Buffer) => {
-      // The server and its monitors write here only about themselves (never user output).
+      // The server writes here only about itself and its runs (never user output).
       // Escaped, one log line per line: no line of theirs can pass for another log line.
       for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) logger.warn(JSON.stringify(line.trim()));
       this.stderrTail = (this.stderrTail + chunk.toString('utf8')).slice(-2000);

@@ -22,7 +22,7 @@ export interface RunnerSettings {
 }
 
 const MAX_PROCESSES_PER_RUN = 64;
-/** A server's own tasks besides its run's: 2 bwrap, the server, 2 monitors, the prepared pid 1, slack. */
+/** A server's own tasks besides its run's: 2 bwrap, the server, the prepared pid 1, slack. */
 const SERVER_OVERHEAD_TASKS = 16;
 const RECYCLE_AFTER_RUNS = 2000;
 const RECYCLE_AFTER_MS = 30 * 60 * 1000;
@@ -41,7 +41,7 @@ export function createSandboxPool(settings: RunnerSettings): SandboxPool {
   const cgroup = isRoot ? createCgroups(settings, logger) : undefined;
   if (!cgroup?.cgroups.runCgroup(0)) {
     logger.warn(
-      "no memory cgroup (needs root and a writable cgroup v1 memory controller): a watchdog in each run's monitor sums its memory instead",
+      "no memory cgroup (needs root and a writable cgroup v1 memory controller): a watchdog in each fork server sums its run's memory instead",
     );
   }
   return new SandboxPool({

@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { createSandboxPool, RunnerSettings } from './runner.factory';
 import { SandboxPool } from './sandbox-pool';
 
@@ -142,4 +143,60 @@ describe('SandboxPool: a run whose output never closes after the kill', () => {
     });
     expect(hogs).toMatchObject({ error: 'Memory limit exceeded', limit: 'memory' });
   });
+});
+
+describe('SandboxPool: the fork server supervises its runs itself', () => {
+  const pool = usePool({ sandboxServers: 1 });
+  const run = (runId: string, code: string, timeoutMs = 5000, stdin = '', signal?: AbortSignal) =>
+    pool().run({ runId, code, stdin, timeoutMs }, signal);
+
+  /** The fork server's python process (under bwrap's two processes) and what it holds. */
+  function serverState(bwrapPid: number): { fds: number; children: number[] } {
+    const children = (pid: number) =>
+      readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    let pid = bwrapPid;
+    while (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('/usr/bin/python3')) pid = children(pid)[0];
+    return { fds: readdirSync(`/proc/${pid}/fd`).length, children: children(pid) };
+  }
+  /** Once the next run is prepared (right after the server answered, so a moment after we have the answer). */
+  async function settledState(bwrapPid: number): Promise<{ fds: number; children: number[] }> {
+    for (let i = 0; i < 100; i++) {
+      const state = serverState(bwrapPid);
+      if (state.children.length === 1) return state;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return serverState(bwrapPid);
+  }
+
+  it('keeps no descriptor or process of an ended run, however it ended: one prepared run is all it holds', async () => {
+    const first = await run('first', '1');
+    const before = await settledState(first.serverPid!);
+    expect(before.children).toHaveLength(1); // the next run, prepared
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 300);
+    const outcomes = [
+      await run('stdin', 'input()', 5000, 'line\n'),
+      await run('big-stdin', 'len(open(0).read(10))', 5000, 'x'.repeat(1 << 20)),
+      await run('timeout', 'while True:\n    pass', 300),
+      await run('cancel', 'import time; time.sleep(30)', 10_000, '', controller.signal),
+      await run('crash', 'import os; os._exit(3)'),
+      await run('daemon', 'import os, time\nif os.fork() == 0:\n    os.setsid()\n    time.sleep(30)\n"left"'),
+      await run('output', "print('x' * 100000)"),
+    ];
+    expect(outcomes.map((o) => o.status)).toEqual([
+      'exited',
+      'exited',
+      'timeout',
+      'cancelled',
+      'exited',
+      'exited',
+      'exited',
+    ]);
+    expect(outcomes[0].result).toBe('line');
+    expect(outcomes[4].exitCode).toBe(3);
+    const after = await settledState(first.serverPid!);
+    expect(after.fds).toBe(before.fds);
+    expect(after.children).toHaveLength(1);
+    expect(after.children).not.toEqual(before.children);
+  }, 30_000);
 });

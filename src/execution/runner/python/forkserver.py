@@ -2,12 +2,12 @@
 #   python3 -I -S -B -c <this file's text> <limits as JSON>
 # It talks to the service over fd 0 (requests) and fd 1 (responses): frames of a 4-byte
 # big-endian length followed by UTF-8 JSON. It holds no secrets and no job data between runs.
-# Per run it forks a monitor that unshares user/pid/mount/net/ipc/uts namespaces and forks
-# the run itself as pid 1 of the new pid namespace: killing that pid kills every process the
-# run started, including daemonised grandchildren.
-# The next run's monitor and pid 1 are prepared ahead (namespaces, mounts, limits, no
-# capabilities; no job data), so a request only pays for its own code: the namespaces are
-# still fresh for every run and never reused.
+# Per run it clones pid 1 of the run straight into new user/pid/mount/net/ipc/uts namespaces
+# (one process per run) and supervises it itself: killing that pid kills every process the run
+# started, including daemonised grandchildren.
+# The next run's pid 1 is prepared ahead, while the server waits for the next request
+# (namespaces, mounts, limits, no capabilities; no job data), so a request only pays for its own
+# code: the namespaces are still fresh for every run and never reused.
 import _ast  # every run's prepare() needs it: loading it per run cost ~1 ms of CPU
 import ctypes
 import json
@@ -35,15 +35,15 @@ RESULT_FD = 3  # pid 1's report channel while it is prepared; user code never se
 HARNESS_RESULT_FD = 255  # ...but here, close-on-exec, under RLIMIT_NOFILE: see finish()
 REQUEST_FD = 4  # pid 1 reads its run's code here, once
 CGROUP_TASKS_FD = 254  # pid 1's handle on its run's memory cgroup, closed before user code runs
-READY = b'R'  # pid 1 -> monitor on the report channel: prepared; anything else there is a setup error
+READY = b'R'  # pid 1 -> server on the report channel: prepared; anything else there is a setup error
 STARTED = b'S'  # ...and, first after the request: in its cgroup, user code starts; anything else: setup error
 # Frames on the report channel: MAGIC, the JSON's length in decimal, a newline, the JSON. The
-# monitor takes the last well-formed one, so bytes user code writes there cannot erase a later report.
+# server takes the last well-formed one, so bytes user code writes there cannot erase a later report.
 RESULT_MAGIC = b'\x00\x1ePYEXEC-REPORT\x1e'
 REPORT_LIMITS = ('memory', 'cpu', 'disk', 'files', 'processes', 'result', None)
 MAX_PTYS = 16
 MAX_PENDING_SIGNALS = 1024
-WATCHDOG_SEC = 0.05  # without a memory cgroup: how often the monitor sums the run's memory
+WATCHDOG_SEC = 0.05  # without a memory cgroup: how often the server sums the run's memory
 READ_CHUNK = 65536
 # After SIGKILL, how long to wait for the run's pid namespace to die before reporting anyway.
 KILL_GRACE_SEC = 0.5  # under the service's 1 s backstop, which would kill the whole server
@@ -86,6 +86,59 @@ def write_file(path, text):
         os.close(fd)
 
 
+# One clone() per run makes pid 1 directly in its new namespaces (unshare() would need a second
+# process: a new pid namespace only takes the caller's children). Python has no clone(), so this is
+# os.fork() with the flags: the raw syscall between Python's own before/after-fork hooks (which
+# reseed `random`, reset locks and threads, as for os.fork), and glibc's cached thread id in the
+# child set by the kernel (CLONE_CHILD_SETTID), as glibc's fork() does. Needs a single-threaded
+# server (checked at start): glibc's fork handlers, which only matter with other threads, do not run.
+CLONE_CHILD_SETTID = 0x01000000
+RUN_NAMESPACES = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS
+
+
+class RawClone:
+    def __init__(self, machine):
+        self.nr = ctypes.c_long(SECCOMP_ARCHES[machine][2])
+        self.syscall = ctypes.PyDLL(None, use_errno=True).syscall  # keeps the GIL: nothing else runs meanwhile
+        self.syscall.restype = ctypes.c_long
+        LIBC.pthread_self.restype = ctypes.c_void_p
+        # glibc publishes struct pthread's tid field for debuggers; checked against gettid() here.
+        offset = (ctypes.c_uint32 * 3).in_dll(LIBC, '_thread_db_pthread_tid')[2]
+        tid_address = LIBC.pthread_self() + offset
+        if ctypes.c_int.from_address(tid_address).value != LIBC.gettid():
+            raise OSError('cannot locate glibc\'s thread id field: refusing to clone')
+        self.tid = ctypes.c_void_p(tid_address)
+        self.x86_64 = machine == 'x86_64'
+
+    def __call__(self, namespaces):
+        if threads_of_this_process() != 1:
+            raise OSError('the fork server has other threads: refusing to clone')
+        api = ctypes.pythonapi
+        api.PyOS_BeforeFork()
+        flags = ctypes.c_ulong(namespaces | CLONE_CHILD_SETTID | signal.SIGCHLD)
+        # x86_64: clone(flags, stack, parent_tid, child_tid, tls); aarch64: (flags, stack, parent_tid, tls, child_tid)
+        if self.x86_64:
+            pid = self.syscall(self.nr, flags, None, None, self.tid, None)
+        else:
+            pid = self.syscall(self.nr, flags, None, None, None, self.tid)
+        if pid == 0:
+            api.PyOS_AfterFork_Child()
+            return 0
+        err = ctypes.get_errno()
+        api.PyOS_AfterFork_Parent()
+        if pid < 0:
+            raise OSError(err, 'clone: %s' % os.strerror(err))
+        return pid
+
+
+def threads_of_this_process():
+    return len(os.listdir('/proc/self/task'))
+
+
+def clone_run(config):
+    return config['clone'](RUN_NAMESPACES) if config['isolate'] else os.fork()
+
+
 def last_capability():
     try:
         with open('/proc/sys/kernel/cap_last_cap') as f:
@@ -114,14 +167,16 @@ DENIED_SYSCALLS = {
     'quotactl_fd': (443, 443), 'lookup_dcookie': (212, 18), 'vhangup': (153, 58), 'fanotify_init': (300, 262),
 }
 SECCOMP_ARCHES = {'x86_64': (0, 0xC000003E, 56, 435), 'aarch64': (1, 0xC00000B7, 220, 435)}  # column, AUDIT_ARCH, clone, clone3
+SYS_SHMGET = (29, 194)
 CLONE_NAMESPACE_FLAGS = 0x7E020000  # NEWNS | NEWCGROUP | NEWUTS | NEWIPC | NEWUSER | NEWPID | NEWNET
 X32_SYSCALL_BIT = 0x40000000
 
 
-def seccomp_program(machine):
+def seccomp_program(machine, without_sysv_shm=False):
     """Classic BPF for SECCOMP_MODE_FILTER: other ABIs (i386, x32, arm32) and foreign arches are
     refused, the denied syscalls and clone() with namespace flags fail with EPERM, clone3 with ENOSYS
-    (its flags live in memory a filter cannot read; libc then falls back to clone)."""
+    (its flags live in memory a filter cannot read; libc then falls back to clone). Runs without a
+    memory cgroup get ENOSYS for shmget: the server's watchdog cannot see their ipc namespace."""
     column, audit_arch, nr_clone, nr_clone3 = SECCOMP_ARCHES[machine]
     ld, jeq, jge, jset, ret = 0x20, 0x15, 0x35, 0x45, 0x06
     allow, kill, errno = 0x7FFF0000, 0x80000000, 0x00050000
@@ -130,6 +185,8 @@ def seccomp_program(machine):
         prog.append((jge, 'enosys', 'next', X32_SYSCALL_BIT))
     for nr in sorted({numbers[column] for numbers in DENIED_SYSCALLS.values()}):
         prog.append((jeq, 'eperm', 'next', nr))
+    if without_sysv_shm:
+        prog.append((jeq, 'enosys', 'next', SYS_SHMGET[column]))
     prog += [(jeq, 'enosys', 'next', nr_clone3), (jeq, 'next', 'allow', nr_clone),
              (ld, 'next', 'next', 16),  # low word of args[0] (little-endian): clone's flags
              (jset, 'eperm', 'allow', CLONE_NAMESPACE_FLAGS)]
@@ -367,6 +424,7 @@ def print_user_traceback(exc, code):
 def run_user_code(ctx):
     """In pid 1 of the run's namespaces: wait for the code, run it, report on fd 3, exit with Python's status."""
     import builtins
+    reseed_preloaded()
     main = type(sys)('__main__')
     main.__builtins__ = builtins
     sys.modules['__main__'] = main
@@ -418,6 +476,14 @@ def run_user_code(ctx):
         report = report_exception(exc, code)
         status = 1
     finish(report, status, max_result_bytes)
+
+
+def reseed_preloaded():
+    """`random` reseeds itself in every forked or cloned child (Python's after-fork hook), but a
+    preloaded numpy's global generator was seeded once, in the server: each run gets its own."""
+    np_random = sys.modules.get('numpy.random')
+    if np_random is not None:
+        np_random.seed()
 
 
 def read_to_end(fd):
@@ -489,37 +555,27 @@ def finish(report, status, max_result_bytes):
     os._exit(status)
 
 
-# ---------------------------------------------------------------- the monitor (one per run)
+# ---------------------------------------------------------------- one run, supervised by the server
 
-def monitor(config, ctrl_fd):
-    """Owns one run: prepares its namespaces and pid 1 ahead, then waits for the request on
-    ctrl_fd (a frame; any later byte cancels); supervises the run and writes the response frame."""
-    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    os.close(0)
-    try:
-        run = prepare_run(config)
-        setup_error = wait_ready(run[4])
-    except BaseException as exc:
-        run, setup_error = None, '%s: %s' % (type(exc).__name__, exc)
-    header = read_exact(ctrl_fd, 4)
-    body = header and read_exact(ctrl_fd, struct.unpack('>I', header)[0])
-    if not body:
-        os._exit(0)  # the server ended without using this run
+def run_one(config, req, run):
+    """Hands the request to the prepared pid 1, supervises it and returns the response frame.
+    Cancel frames for this run arrive on fd 0 meanwhile (the service sends one run at a time)."""
     started = time.monotonic()
-    req = json.loads(body)
-    del body
+    if isinstance(run, OSError):
+        return {'op': 'done', 'id': req['id'], 'status': 'setup_failed', 'error': 'cannot prepare a run: %s' % run}
+    pid, in_w, out_r, err_r, res_r, req_w, scratch_dir = run
     req.update(config)
-    if setup_error:
-        write_frame(1, {'op': 'done', 'id': req['id'], 'status': 'setup_failed', 'error': setup_error})
-        os._exit(1)
-    pid, in_w, out_r, err_r, res_r, req_w = run
+    setup_error = wait_ready(res_r)
     cgroup = config['run_cgroup']
-    try:
-        oom_kills_before = oom_kills(cgroup) if cgroup else 0
-    except BaseException as exc:  # fail closed: no run without its memory bound
-        os.kill(pid, signal.SIGKILL)
-        write_frame(1, {'op': 'done', 'id': req['id'], 'status': 'setup_failed', 'error': 'run cgroup: %s' % exc})
-        os._exit(1)
+    oom_kills_before = 0
+    if setup_error is None and cgroup:
+        try:
+            oom_kills_before = oom_kills(cgroup)
+        except BaseException as exc:  # fail closed: no run without its memory bound
+            setup_error = 'run cgroup: %s' % exc
+    if setup_error is not None:
+        abandon(run)
+        return {'op': 'done', 'id': req['id'], 'status': 'setup_failed', 'error': setup_error}
     try:
         data = json.dumps({'code': req.pop('code'), 'cpu_sec': req['cpu_sec']}).encode('utf-8', 'surrogatepass')
         write_all(req_w, data)
@@ -527,18 +583,47 @@ def monitor(config, ctrl_fd):
         pass  # pid 1 died while being prepared: its exit status and setup error tell
     os.close(req_w)
     try:
-        outcome = supervise(req, pid, ctrl_fd, in_w, out_r, err_r, res_r, started)
+        outcome = supervise(req, pid, in_w, out_r, err_r, res_r, started)
     except BaseException as exc:  # a bug of ours: still answer (a 500), never leave the run to the backstop
-        log('run %s: monitor failed: %s: %s' % (req['id'], type(exc).__name__, exc))
-        os.kill(pid, signal.SIGKILL)
-        outcome = {'op': 'done', 'id': req['id'], 'status': 'setup_failed', 'error': 'monitor failed: %s' % type(exc).__name__}
+        log('run %s: supervision failed: %s: %s' % (req['id'], type(exc).__name__, exc))
+        kill_run(req['isolate'], pid)
+        outcome = {'op': 'done', 'id': req['id'], 'status': 'setup_failed',
+                   'error': 'supervision failed: %s' % type(exc).__name__}
     if cgroup and outcome['status'] in ('exited', 'signaled') and oom_killed_since(cgroup, oom_kills_before):
         memory_limit_exceeded(outcome)
-    write_frame(1, outcome)
-    if not config['isolate']:
+    if scratch_dir:
         import shutil
-        shutil.rmtree(config['scratch_dir'], ignore_errors=True)
-    os._exit(0)
+        shutil.rmtree(scratch_dir, ignore_errors=True)
+    return outcome
+
+
+def abandon(run):
+    """A prepared run that will not be used: killed, reaped, its pipes and scratch folder gone."""
+    pid, scratch_dir = run[0], run[6]
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
+    for fd in run[1:6]:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    if scratch_dir:
+        import shutil
+        shutil.rmtree(scratch_dir, ignore_errors=True)
+
+
+def kill_run(isolate, pid):
+    # Isolated runs die with their pid namespace's init; unisolated ones with their session.
+    try:
+        (os.kill if isolate else os.killpg)(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 
 def wait_ready(res_r):
@@ -578,25 +663,25 @@ def memory_limit_exceeded(outcome):
 
 
 def prepare_run(config):
-    """New namespaces and pid 1 in them, sandboxed and waiting for its code on REQUEST_FD."""
-    outer_uid, outer_gid = os.getuid(), os.getgid()
-    if config['isolate']:
-        check(LIBC.unshare(CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS),
-              'unshare namespaces')
-        write_file('/proc/self/setgroups', 'deny')
-        write_file('/proc/self/uid_map', '%d %d 1\n' % (SANDBOX_UID, outer_uid))
-        write_file('/proc/self/gid_map', '%d %d 1\n' % (SANDBOX_UID, outer_gid))
-    else:  # SANDBOX=process: no namespaces, a scratch folder of its own
-        config['scratch_dir'] = '/tmp/pyexec-run-%d-%s' % (os.getpid(), os.urandom(6).hex())
-        os.mkdir(config['scratch_dir'], 0o700)
+    """New namespaces and pid 1 in them (one clone), sandboxed and waiting for its code on REQUEST_FD.
+    Nothing of a request is in it yet: it is made while the server waits for the next request."""
+    scratch_dir = None
+    if not config['isolate']:  # SANDBOX=process: no namespaces, a scratch folder of its own
+        scratch_dir = '/tmp/pyexec-run-%d-%s' % (os.getpid(), os.urandom(6).hex())
+        os.mkdir(scratch_dir, 0o700)
     in_r, in_w = os.pipe()
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     res_r, res_w = os.pipe()
     req_r, req_w = os.pipe()
-    pid = os.fork()
+    maps_r, maps_w = os.pipe()  # the server -> pid 1: its uid/gid maps are written
+    pid = clone_run(config)
     if pid == 0:
         try:
+            os.close(maps_w)
+            if os.read(maps_r, 1) != b'm':
+                os._exit(125)  # the server failed to map it
+            os.close(maps_r)
             LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
             if config['run_cgroup']:
                 os.dup2(config['run_cgroup']['tasks_fd'], CGROUP_TASKS_FD, inheritable=False)
@@ -608,6 +693,8 @@ def prepare_run(config):
             os.closerange(REQUEST_FD + 1, CGROUP_TASKS_FD)
             os.closerange(CGROUP_TASKS_FD + 1, 65536)
             os.setsid()  # else kill(0, ...) from user code would reach the fork server's process group
+            if scratch_dir:
+                config['scratch_dir'] = scratch_dir
             enter_sandbox(config)
             os.dup2(RESULT_FD, HARNESS_RESULT_FD, inheritable=False)
             os.close(RESULT_FD)
@@ -623,92 +710,111 @@ def prepare_run(config):
             os._exit(125)
         run_user_code(config)
         os._exit(0)
-    for fd in (in_r, out_w, err_w, res_w, req_r):
+    for fd in (in_r, out_w, err_w, res_w, req_r, maps_r):
         os.close(fd)
-    return pid, in_w, out_r, err_r, res_r, req_w
+    try:
+        if config['isolate']:
+            write_file('/proc/%d/setgroups' % pid, 'deny')
+            write_file('/proc/%d/uid_map' % pid, '%d %d 1\n' % (SANDBOX_UID, os.getuid()))
+            write_file('/proc/%d/gid_map' % pid, '%d %d 1\n' % (SANDBOX_UID, os.getgid()))
+        os.write(maps_w, b'm')
+    except OSError as exc:
+        log('prepared run: cannot map its uid: %s' % exc)  # pid 1 exits; the run reports a setup error
+    os.close(maps_w)
+    return pid, in_w, out_r, err_r, res_r, req_w, scratch_dir
 
 
-def supervise(req, pid, ctrl_fd, in_w, out_r, err_r, res_r, started):
-    cap = req['max_output_bytes']
-    deadline = started + req['timeout_ms'] / 1000.0
-    bufs = {out_r: bytearray(), err_r: bytearray(), res_r: bytearray()}
-    caps = {out_r: cap, err_r: cap}
-    report_tail = req['max_result_bytes'] + len(RESULT_MAGIC) + 16  # the last frame always fits
-    truncated = {out_r: False, err_r: False}
+def supervise(req, pid, in_w, out_r, err_r, res_r, started):
     stdin = memoryview(req['stdin'].encode('utf-8', 'surrogateescape'))
     os.set_blocking(in_w, False)
     if not stdin:
         os.close(in_w)
         in_w = None
     pidfd = os.pidfd_open(pid)
-    # Isolated runs die with their pid namespace's init; unisolated ones with their session.
+    try:
+        return supervise_loop(req, pid, pidfd, in_w, stdin, out_r, err_r, res_r, started)
+    finally:
+        os.close(pidfd)
+
+
+def supervise_loop(req, pid, pidfd, in_w, stdin, out_r, err_r, res_r, started):
+    cap = req['max_output_bytes']
+    deadline = started + req['timeout_ms'] / 1000.0
+    bufs = {out_r: bytearray(), err_r: bytearray(), res_r: bytearray()}
+    caps = {out_r: cap, err_r: cap}
+    report_tail = req['max_result_bytes'] + len(RESULT_MAGIC) + 16  # the last frame always fits
+    truncated = {out_r: False, err_r: False}
+
     def kill():
-        try:
-            (os.kill if req['isolate'] else os.killpg)(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        kill_run(req['isolate'], pid)
     ended_by = None
     killed_at = None
     wait_status = None
     open_fds = set(bufs)
     watchdog_at = started + WATCHDOG_SEC if req['memory_watchdog'] else float('inf')
     start_marker = None
-    while open_fds or wait_status is None:
-        now = time.monotonic()
-        if ended_by is None and now >= deadline:
-            ended_by = 'timeout'
-            kill()
-        if ended_by is None and now >= watchdog_at:
-            watchdog_at = now + WATCHDOG_SEC
-            if watchdog_bytes(req, pid) > req['memory_mb'] * 1024 * 1024:
-                ended_by = 'memory'
+    try:
+        while open_fds or wait_status is None:
+            now = time.monotonic()
+            if ended_by is None and now >= deadline:
+                ended_by = 'timeout'
                 kill()
-        if ended_by is not None:
-            killed_at = killed_at or now
-            if now - killed_at > KILL_GRACE_SEC:
-                # SIGKILLed but not gone (a task stuck in the kernel keeps the namespace alive):
-                # report now so the run's slot is not held; the kernel finishes the kill later.
-                log('run %s: pid %d not gone %.1f s after SIGKILL (%s); reporting it %s' % (
-                    req['id'], pid, now - killed_at, task_state(1 if req['isolate'] else pid), ended_by))
-                wait_status = wait_status if wait_status is not None else signal.SIGKILL
-                break
-        rlist = list(open_fds) + ([pidfd] if wait_status is None else []) + ([ctrl_fd] if ended_by is None else [])
-        wlist = [in_w] if in_w is not None else []
-        timeout = max(0.0, min(deadline, watchdog_at) - now) if ended_by is None else 0.25
-        readable, writable, _ = select.select(rlist, wlist, [], timeout)
-        if writable:
-            try:
-                stdin = stdin[os.write(in_w, stdin[:READ_CHUNK]):]
-            except OSError:  # user code closed its stdin
-                stdin = stdin[:0]
-            if not stdin:
-                os.close(in_w)
-                in_w = None
-        for fd in readable:
-            if fd == ctrl_fd:
-                if ended_by is None:
-                    ended_by = 'cancelled'
+            if ended_by is None and now >= watchdog_at:
+                watchdog_at = now + WATCHDOG_SEC
+                if watchdog_bytes(req, pid) > req['memory_mb'] * 1024 * 1024:
+                    ended_by = 'memory'
                     kill()
-                continue
-            if fd == pidfd:
-                wait_status = os.waitpid(pid, 0)[1]
-                continue
-            chunk = os.read(fd, READ_CHUNK)
-            if not chunk:
-                open_fds.discard(fd)
-                os.close(fd)
-                continue
-            if fd == res_r:  # untrusted: keep its tail, where the harness's report comes last
-                if start_marker is None:  # written by pid 1 before user code: trusted
-                    start_marker = bytes(chunk[:200])
-                bufs[fd] += chunk
-                del bufs[fd][:-report_tail]
-                continue
-            room = caps[fd] - len(bufs[fd])
-            if room > 0:
-                bufs[fd] += chunk[:room]
-            if len(chunk) > room:
-                truncated[fd] = True
+            if ended_by is not None:
+                killed_at = killed_at or now
+                if now - killed_at > KILL_GRACE_SEC:
+                    # SIGKILLed but not gone (a task stuck in the kernel keeps the namespace alive):
+                    # report now so the run's slot is not held; the kernel finishes the kill later.
+                    log('run %s: pid %d not gone %.1f s after SIGKILL (%s); reporting it %s' % (
+                        req['id'], pid, now - killed_at, task_state(pid), ended_by))
+                    if wait_status is None:
+                        STRAGGLERS.add(pid)  # reaped by the server loop once the kernel lets it go
+                        wait_status = signal.SIGKILL
+                    break
+            rlist = list(open_fds) + ([pidfd] if wait_status is None else []) + ([SERVICE_FD] if ended_by is None else [])
+            wlist = [in_w] if in_w is not None else []
+            timeout = max(0.0, min(deadline, watchdog_at) - now) if ended_by is None else 0.25
+            readable, writable, _ = select.select(rlist, wlist, [], timeout)
+            if writable:
+                try:
+                    stdin = stdin[os.write(in_w, stdin[:READ_CHUNK]):]
+                except OSError:  # user code closed its stdin
+                    stdin = stdin[:0]
+                if not stdin:
+                    os.close(in_w)
+                    in_w = None
+            for fd in readable:
+                if fd == SERVICE_FD:
+                    if ended_by is None and control_frame(req['id']) == 'cancel':
+                        ended_by = 'cancelled'
+                        kill()
+                    continue
+                if fd == pidfd:
+                    wait_status = os.waitpid(pid, 0)[1]
+                    continue
+                chunk = os.read(fd, READ_CHUNK)
+                if not chunk:
+                    open_fds.discard(fd)
+                    os.close(fd)
+                    continue
+                if fd == res_r:  # untrusted: keep its tail, where the harness's report comes last
+                    if start_marker is None:  # written by pid 1 before user code: trusted
+                        start_marker = bytes(chunk[:200])
+                    bufs[fd] += chunk
+                    del bufs[fd][:-report_tail]
+                    continue
+                room = caps[fd] - len(bufs[fd])
+                if room > 0:
+                    bufs[fd] += chunk[:room]
+                if len(chunk) > room:
+                    truncated[fd] = True
+    finally:  # whatever ended the loop, the server keeps none of this run's descriptors
+        for fd in open_fds | ({in_w} if in_w is not None else set()):
+            os.close(fd)
     run_ms = (time.monotonic() - started) * 1000.0
     if ended_by is None and (start_marker or b'')[:1] != STARTED:
         # pid 1 failed between its request and user code (nothing of the user's ran): ours, a 500.
@@ -758,18 +864,19 @@ def watchdog_bytes(req, pid):
 
 
 def run_memory_bytes(req, pid):
-    """Without a memory cgroup: the run's PSS over all its processes, plus its tmpfs, memfd and
-    SysV shared memory pages (the monitor shares the run's mount, /proc and IPC namespaces)."""
+    """Without a memory cgroup: the run's PSS over all its processes, plus its tmpfs and memfd pages.
+    The server reads them through pid 1's root: the run's own /proc and /tmp. (Such runs have no
+    SysV shared memory, which lives in the run's ipc namespace: see seccomp_program().)"""
     total = 0
     files = set()
-    for proc in run_pids(req, pid):
+    for proc in run_proc_dirs(req, pid):
         try:
-            with open('/proc/%s/smaps_rollup' % proc, 'rb') as f:
+            with open(proc + '/smaps_rollup', 'rb') as f:
                 for line in f:
                     if line.startswith(b'Pss:'):
                         total += int(line.split()[1]) * 1024
                         break
-            fd_dir = '/proc/%s/fd/' % proc
+            fd_dir = proc + '/fd/'
             for fd in os.listdir(fd_dir):
                 if os.readlink(fd_dir + fd).startswith('/memfd:'):
                     st = os.stat(fd_dir + fd)
@@ -779,32 +886,27 @@ def run_memory_bytes(req, pid):
         except (OSError, ValueError, IndexError):
             pass  # exited meanwhile
     if req['isolate']:
-        st = os.statvfs('/tmp')
+        st = os.statvfs('/proc/%d/root/tmp' % pid)
         total += (st.f_blocks - st.f_bfree) * st.f_frsize
-        try:
-            with open('/proc/sysvipc/shm', 'rb') as f:
-                total += sum(int(line.split()[14]) for line in list(f)[1:])
-        except (OSError, ValueError, IndexError):
-            pass
     return total
 
 
-def run_pids(req, pid):
-    if req['isolate']:  # /proc here is the run's own (pid 1 mounted it in the namespace we share)
-        return [name for name in os.listdir('/proc') if name.isdigit()]
+def run_proc_dirs(req, pid):
+    if req['isolate']:  # the run's own /proc, which pid 1 mounted in its namespaces
+        proc = '/proc/%d/root/proc/' % pid
+        return [proc + name for name in os.listdir(proc) if name.isdigit()]
     out = []
     for name in os.listdir('/proc'):  # SANDBOX=process: the run's session
         try:
             with open('/proc/%s/stat' % name, 'rb') as f:
                 if name.isdigit() and int(f.read().rsplit(b')', 1)[1].split()[3]) == pid:
-                    out.append(name)
+                    out.append('/proc/' + name)
         except (OSError, ValueError, IndexError):
             pass
     return out
 
 
 def task_state(pid):
-    # pid as /proc here numbers it: an isolated run's monitor sees the run's /proc, where pid 1 is its init.
     try:
         with open('/proc/%d/status' % pid) as f:
             state = [line.split(':', 1)[1].strip() for line in f if line.startswith('State:')]
@@ -861,6 +963,10 @@ def describe_outcome(req, wait_status, ended_by, out, err, report, out_trunc, er
 
 # ---------------------------------------------------------------- the server loop
 
+SERVICE_FD = 0  # request and cancel frames from the service
+STRAGGLERS = set()  # pids of killed runs reported before the kernel let them go; reaped later
+
+
 def serve(config):
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     config['cap_last_cap'] = last_capability()
@@ -868,63 +974,55 @@ def serve(config):
     machine = os.uname().machine
     if machine not in SECCOMP_ARCHES:
         raise OSError('no seccomp filter for %s (x86_64 and aarch64 only): refusing to run code' % machine)
-    config['seccomp'] = seccomp_program(machine)
+    config['seccomp'] = seccomp_program(machine, without_sysv_shm=config['memory_watchdog'])
     if config['isolate']:
+        if threads_of_this_process() != 1:
+            raise PreloadError('SANDBOX_PRELOAD: the preloaded modules started %d threads in the fork server; '
+                               'it must stay single-threaded (runs are cloned from it)' % (threads_of_this_process() - 1))
+        config['clone'] = RawClone(machine)
         run_environment('/tmp')  # every isolated run's cwd
-    running = {}  # run id -> (monitor pid, control fd)
-    spare = prepare_monitor(config, running)
+    import gc
+    gc.collect()
+    gc.freeze()  # what the server holds is never scanned again: no run copies its pages for a collection
+    spare = prepare_spare(config)
     write_frame(1, {'op': 'ready', 'pid': os.getpid(), 'uid': os.getuid()})
     while True:
-        header = read_exact(0, 4)
-        if header is None:
+        msg = read_frame(SERVICE_FD)
+        if msg is None:
             return
-        body = read_exact(0, struct.unpack('>I', header)[0])
-        if body is None:
-            return
-        msg = json.loads(body)
-        reap(running)
-        if msg['op'] == 'run':
-            for _ in range(2):
-                if spare is None:
-                    spare = prepare_monitor(config, running)
-                pid, ctrl_w = spare
-                spare = None
-                try:
-                    write_all(ctrl_w, header + body)
-                except OSError:  # that monitor died before its run came: try a fresh one
-                    os.close(ctrl_w)
-                    continue
-                running[msg['id']] = (pid, ctrl_w)
-                break
-            else:
-                write_frame(1, {'op': 'done', 'id': msg['id'], 'status': 'setup_failed', 'error': 'no monitor'})
-            del msg, body
-            spare = prepare_monitor(config, running)
-        elif msg['op'] == 'cancel':
-            entry = running.get(msg['id'])
-            if entry:
-                try:
-                    os.write(entry[1], b'c')
-                except OSError:
-                    pass
+        reap_stragglers()
+        if msg['op'] != 'run':
+            continue  # a cancel for a run that has ended
+        run, spare = spare, None
+        outcome = run_one(config, msg, run)
+        del msg
+        write_frame(1, outcome)
+        del outcome
+        spare = prepare_spare(config)
 
 
-def prepare_monitor(config, running):
-    """Forks the monitor of the next run; it prepares that run and waits for its request."""
-    ctrl_r, ctrl_w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.close(ctrl_w)
-            for _, other in running.values():
-                os.close(other)
-            monitor(config, ctrl_r)
-        except BaseException as exc:
-            log('monitor failed: %s: %s' % (type(exc).__name__, exc))
-            os._exit(1)
-        os._exit(0)
-    os.close(ctrl_r)
-    return pid, ctrl_w
+def prepare_spare(config):
+    try:
+        return prepare_run(config)
+    except OSError as exc:  # e.g. no memory for new namespaces: that run's answer says so
+        return exc
+
+
+def read_frame(fd):
+    header = read_exact(fd, 4)
+    body = header and read_exact(fd, struct.unpack('>I', header)[0])
+    return json.loads(body) if body else None
+
+
+def control_frame(run_id):
+    """A frame from the service while a run is supervised: its cancel, or nothing to act on."""
+    msg = read_frame(SERVICE_FD)
+    if msg is None:
+        os._exit(0)  # the service is gone: the run dies with us (its parent-death signal)
+    if msg['op'] == 'run':  # one run at a time: the service never does this
+        write_frame(1, {'op': 'done', 'id': msg['id'], 'status': 'setup_failed', 'error': 'server busy'})
+        return None
+    return msg['op'] if msg.get('id') == run_id else None
 
 
 def write_all(fd, data):
@@ -933,15 +1031,14 @@ def write_all(fd, data):
         view = view[os.write(fd, view):]
 
 
-def reap(running):
-    for run_id, (pid, ctrl_w) in list(running.items()):
+def reap_stragglers():
+    for pid in list(STRAGGLERS):
         try:
             done, _ = os.waitpid(pid, os.WNOHANG)
         except ChildProcessError:
             done = pid
         if done:
-            os.close(ctrl_w)
-            del running[run_id]
+            STRAGGLERS.discard(pid)
 
 
 if __name__ == '__main__':
