@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -479,7 +480,58 @@ rc = libc.syscall(NR['request_key'], b'user', b'pyexec-planted', None, 0)
     expect(result.stdin).toBe('mine');
     expect(result.request_key).toEqual([-1, 'EPERM']);
   });
+
+  it("no run finds the previous run's code, stdin, output or result anywhere in its own memory", async () => {
+    const marker = `pyexec-marker-${randomBytes(8).toString('hex')}`;
+    const first = await run(`s = input()\nprint(s, '${marker}')\n'${marker}' + s  # ${marker}`, `${marker}\n`);
+    expect(first.body.response.stdout).toBe(`${marker} ${marker}\n`);
+    const scan = await run(memoryScanPy(marker));
+    expect(scan.body.queue_id).toBe(first.body.queue_id);
+    expect(scan.body.response.result).toBe(1); // only the scan's own control copy
+  });
 });
+
+/**
+ * Run 2 scans all of its own readable memory for a marker that run 1 had in its code, stdin, output and
+ * result. The marker is held in the scanning code only with every byte ^ 1; one live copy (`control`)
+ * must be found, which shows the scan sees the heap. Runs are cloned from a process that never saw a
+ * request or an output, so freed blocks holding one cannot be inherited.
+ */
+function memoryScanPy(marker: string): string {
+  const hidden = Buffer.from(marker).map((byte) => byte ^ 1);
+  return `import ctypes, mmap, os
+secret = bytearray.fromhex('${Buffer.from(hidden).toString('hex')}')
+for i in range(len(secret)):
+    secret[i] ^= 1
+own = ctypes.addressof((ctypes.c_char * len(secret)).from_buffer(secret))
+control = bytes(secret)
+buf = mmap.mmap(-1, 1 << 20)
+view = memoryview(buf)
+skip = ctypes.addressof(ctypes.c_char.from_buffer(buf))
+regions = []
+with open('/proc/self/maps') as f:
+    for line in f:
+        parts = line.split()
+        lo, hi = (int(x, 16) for x in parts[0].split('-'))
+        if parts[1][0] == 'r' and lo != skip and not line.rstrip().endswith(('[vvar]', '[vsyscall]', '[vvar_vclock]')):
+            regions.append((lo, hi))
+hits = 0
+fd = os.open('/proc/self/mem', os.O_RDONLY)
+for lo, hi in regions:
+    at = lo
+    while at < hi:
+        n = min(hi - at, len(buf) - 64)
+        try:
+            got = os.preadv(fd, [view[:n]], at)
+        except OSError:
+            break
+        pos = buf.find(secret, 0, got)
+        while pos >= 0:
+            hits += at + pos != own
+            pos = buf.find(secret, pos + 1, got)
+        at += max(1, n - len(secret))
+hits`;
+}
 
 async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void> {
   const until = Date.now() + timeoutMs;

@@ -22,7 +22,7 @@ export interface RunnerSettings {
 }
 
 const MAX_PROCESSES_PER_RUN = 64;
-/** A server's own tasks besides its run's: 2 bwrap, the server, the prepared pid 1, slack. */
+/** A server's own tasks besides its run's: 2 bwrap, the server, its template, the prepared pid 1, slack. */
 const SERVER_OVERHEAD_TASKS = 16;
 const RECYCLE_AFTER_RUNS = 2000;
 const RECYCLE_AFTER_MS = 30 * 60 * 1000;

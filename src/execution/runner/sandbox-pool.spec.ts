@@ -162,16 +162,16 @@ describe('SandboxPool: the fork server supervises its runs itself', () => {
   async function settledState(bwrapPid: number): Promise<{ fds: number; children: number[] }> {
     for (let i = 0; i < 100; i++) {
       const state = serverState(bwrapPid);
-      if (state.children.length === 1) return state;
+      if (state.children.length === 2) return state;
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     return serverState(bwrapPid);
   }
 
-  it('keeps no descriptor or process of an ended run, however it ended: one prepared run is all it holds', async () => {
+  it('keeps no descriptor or process of an ended run, however it ended: its template and one prepared run are all it holds', async () => {
     const first = await run('first', '1');
     const before = await settledState(first.serverPid!);
-    expect(before.children).toHaveLength(1); // the next run, prepared
+    expect(before.children).toHaveLength(2); // the template runs are cloned from, and the next run, prepared
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 300);
     const outcomes = [
@@ -196,7 +196,8 @@ describe('SandboxPool: the fork server supervises its runs itself', () => {
     expect(outcomes[4].exitCode).toBe(3);
     const after = await settledState(first.serverPid!);
     expect(after.fds).toBe(before.fds);
-    expect(after.children).toHaveLength(1);
-    expect(after.children).not.toEqual(before.children);
+    expect(after.children).toHaveLength(2);
+    expect(after.children[0]).toBe(before.children[0]); // the same template
+    expect(after.children[1]).not.toBe(before.children[1]); // a new prepared run
   }, 30_000);
 });

@@ -2,8 +2,9 @@
 #   python3 -I -S -B -c <this file's text> <limits as JSON>
 # It talks to the service over fd 0 (requests) and fd 1 (responses): frames of a 4-byte
 # big-endian length followed by UTF-8 JSON. It holds no secrets and no job data between runs.
-# Per run it clones pid 1 of the run straight into new user/pid/mount/net/ipc/uts namespaces
-# (one process per run) and supervises it itself: killing that pid kills every process the run
+# Per run one process is made: pid 1 of the run, cloned straight into new user/pid/mount/net/ipc/uts
+# namespaces from a template process (forked at start, before any request: it never holds job data),
+# as the server's own child; the server supervises it: killing that pid kills every process the run
 # started, including daemonised grandchildren.
 # The next run's pid 1 is prepared ahead, while the server waits for the next request
 # (namespaces, mounts, limits, no capabilities; no job data), so a request only pays for its own
@@ -16,6 +17,7 @@ import resource  # every run sets limits: a shared library, ~0.4 ms of CPU to lo
 import select
 import signal
 import site
+import socket
 import struct
 import sys
 import time
@@ -92,7 +94,7 @@ def write_file(path, text):
 # reseed `random`, reset locks and threads, as for os.fork), and glibc's cached thread id in the
 # child set by the kernel (CLONE_CHILD_SETTID), as glibc's fork() does. Needs a single-threaded
 # server (checked at start): glibc's fork handlers, which only matter with other threads, do not run.
-CLONE_CHILD_SETTID = 0x01000000
+CLONE_CHILD_SETTID, CLONE_PARENT = 0x01000000, 0x00008000
 RUN_NAMESPACES = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS
 
 
@@ -136,7 +138,9 @@ def threads_of_this_process():
 
 
 def clone_run(config):
-    return config['clone'](RUN_NAMESPACES) if config['isolate'] else os.fork()
+    # CLONE_PARENT: the run is the server's child (it waits for it and is its parent for the parent-death
+    # signal), though the template made it.
+    return config['clone']((RUN_NAMESPACES if config['isolate'] else 0) | CLONE_PARENT)
 
 
 def last_capability():
@@ -662,7 +666,63 @@ def memory_limit_exceeded(outcome):
         outcome['exit_code'] = 128 + signal.SIGKILL
 
 
+# ---------------------------------------------------------------- the template: where runs come from
+# The server reads requests and runs' output: its memory holds what runs wrote (in freed blocks, too),
+# so no run may be cloned from it. Runs are cloned from the template, forked once at start before
+# any request, which never sees a request or an output: every run starts from the same clean memory.
+
+def start_template(config):
+    """Forks the template; returns the server's end of its socket."""
+    server_end, template_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    pid = os.fork()
+    if pid == 0:
+        try:
+            server_end.close()
+            LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+            devnull = os.open('/dev/null', os.O_RDWR)
+            os.dup2(devnull, 0)  # never the service's pipes: only the server talks to it
+            os.dup2(devnull, 1)
+            os.close(devnull)
+            template_loop(config, template_end)
+        except BaseException as exc:
+            log('template failed: %s: %s' % (type(exc).__name__, exc))
+        os._exit(1)
+    template_end.close()
+    config['template_pid'] = pid
+    return server_end
+
+
+def template_loop(config, sock):
+    while sock.recv(16):
+        try:
+            run = make_run(config)
+        except OSError as exc:  # e.g. no memory for new namespaces: that run's answer says so
+            sock.send(json.dumps({'error': str(exc)}).encode())
+            continue
+        pid, fds, scratch_dir = run[0], run[1:6], run[6]
+        socket.send_fds(sock, [json.dumps({'pid': pid, 'scratch_dir': scratch_dir}).encode()], fds)
+        for fd in fds:
+            os.close(fd)
+
+
 def prepare_run(config):
+    """The next run, from the template: (pid, in_w, out_r, err_r, res_r, req_w, scratch_dir)."""
+    sock = config['template']
+    try:
+        sock.send(b'r')
+        msg, fds, _, _ = socket.recv_fds(sock, 4096, 5)
+    except OSError:
+        msg, fds = b'', []
+    if not msg:
+        log('the template is gone: stopping (the service starts a new server)')
+        os._exit(1)
+    reply = json.loads(msg)
+    if 'error' in reply:
+        raise OSError(reply['error'])
+    return (reply['pid'], *fds, reply['scratch_dir'])
+
+
+def make_run(config):
     """New namespaces and pid 1 in them (one clone), sandboxed and waiting for its code on REQUEST_FD.
     Nothing of a request is in it yet: it is made while the server waits for the next request."""
     scratch_dir = None
@@ -975,15 +1035,16 @@ def serve(config):
     if machine not in SECCOMP_ARCHES:
         raise OSError('no seccomp filter for %s (x86_64 and aarch64 only): refusing to run code' % machine)
     config['seccomp'] = seccomp_program(machine, without_sysv_shm=config['memory_watchdog'])
+    if threads_of_this_process() != 1:
+        raise PreloadError('SANDBOX_PRELOAD: the preloaded modules started %d threads in the fork server; '
+                           'it must stay single-threaded (runs are cloned from it)' % (threads_of_this_process() - 1))
+    config['clone'] = RawClone(machine)
     if config['isolate']:
-        if threads_of_this_process() != 1:
-            raise PreloadError('SANDBOX_PRELOAD: the preloaded modules started %d threads in the fork server; '
-                               'it must stay single-threaded (runs are cloned from it)' % (threads_of_this_process() - 1))
-        config['clone'] = RawClone(machine)
         run_environment('/tmp')  # every isolated run's cwd
     import gc
     gc.collect()
-    gc.freeze()  # what the server holds is never scanned again: no run copies its pages for a collection
+    gc.freeze()  # what the template holds is never scanned again: no run copies its pages for a collection
+    config['template'] = start_template(config)
     spare = prepare_spare(config)
     write_frame(1, {'op': 'ready', 'pid': os.getpid(), 'uid': os.getuid()})
     while True:
