@@ -35,7 +35,7 @@ export type ConfigLogLevel = 'error' | 'warn' | 'log' | 'debug' | 'verbose';
 const kib = 1024;
 const mib = 1024 * kib;
 const gib = 1024 * mib;
-export const maxTimeoutCapSec = 300;
+const maxTimeoutCapSec = 300;
 // whsec_ must be followed by standard base64; any other text is a key as it is.
 const webhookSecretPattern =
   /^(?!whsec_)|^whsec_(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{4})$/;
@@ -48,7 +48,8 @@ const maxTimeoutOf = (env: EnvironmentVariables) =>
  * The environment the service reads, validated by @nestjs/config (see validate() in
  * environment.validate.ts): one property per variable, named as the variable, in the README's
  * order, which is the order they are checked in, so a boot error names the first bad one.
- * Initializers are the defaults; `undefined` ones are derived from other variables in toAppConfig().
+ * Initializers are the defaults; WORKER_CONCURRENCY, DEFAULT_TIMEOUT and BUILD_NUMBER get theirs in
+ * toAppConfig() (they depend on another variable, or run git).
  */
 export class EnvironmentVariables {
   @EnvironmentVariable(parseInteger)
