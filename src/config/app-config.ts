@@ -1,35 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { availableParallelism } from 'node:os';
 import { defaultBuildNumber } from './build-info';
-import {
-  ConfigError,
-  parseInteger,
-  oneOf,
-  parseBoolean,
-  parseWebhookSecret,
-  parseUidBase,
-  parsePythonBin,
-  parseSandboxPythonPath,
-  parseSandboxPreload,
-  readApiKeys,
-} from './config-parsers';
-import { readRedisConfig, RedisConfig } from './redis-config';
+import { apiKeysOf } from './environment.rules';
+import { ConfigLogLevel, EnvironmentVariables, Role, SandboxKind } from './environment.schema';
+import { ConfigError, validate } from './environment.validate';
+import { RedisConfig } from './redis-config';
 
-export type Role = 'all' | 'api' | 'worker';
-export type SandboxKind = 'bwrap' | 'process';
-export type ConfigLogLevel = 'error' | 'warn' | 'log' | 'debug' | 'verbose';
-
-const roles: readonly Role[] = ['all', 'api', 'worker'];
-const sandboxKinds: readonly SandboxKind[] = ['bwrap', 'process'];
-const logLevels: readonly ConfigLogLevel[] = ['error', 'warn', 'log', 'debug', 'verbose'];
-
-const kib = 1024;
-const mib = 1024 * kib;
-const gib = 1024 * mib;
-const maxTimeoutCapSec = 300;
-const documentedDefaultTimeoutSec = 30;
-
+export type { ConfigLogLevel, Role, SandboxKind };
 export { ConfigError };
+
+const documentedDefaultTimeoutSec = 30;
 
 /** Validated, immutable service configuration. Injected by type (`constructor(config: AppConfig)`). */
 export class AppConfig implements RedisConfig {
@@ -84,6 +63,8 @@ export class AppConfig implements RedisConfig {
   readonly buildNumber: string;
   readonly logLevel: ConfigLogLevel;
   readonly production: boolean;
+  /** The validated variables this config was mapped from; @nestjs/config's ConfigService serves them. */
+  readonly environment: Readonly<EnvironmentVariables>;
 
   constructor(values: AppConfigValues) {
     Object.assign(this, values);
@@ -93,71 +74,56 @@ export class AppConfig implements RedisConfig {
 
 export type AppConfigValues = { -readonly [K in keyof AppConfig]: AppConfig[K] };
 
-/** Parses and validates the environment; throws ConfigError naming the first bad variable. */
+/** Validates the environment (the same validate() @nestjs/config is given) and maps it; throws ConfigError. */
 export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
-  const read = (name: string): string | undefined => {
-    const value = env[name]?.trim();
-    return value === undefined || value === '' ? undefined : value;
-  };
-  const int = (name: string, fallback: number, min: number, max: number): number =>
-    parseInteger(name, read(name), fallback, min, max);
-  const production = read('NODE_ENV') === 'production';
+  return toAppConfig(validate(env));
+}
 
-  const maxTimeoutSec = int('MAX_TIMEOUT', maxTimeoutCapSec, 1, maxTimeoutCapSec);
-  // The documented default is capped by MAX_TIMEOUT; an explicit DEFAULT_TIMEOUT above it is an error.
-  const defaultTimeoutSec = int(
-    'DEFAULT_TIMEOUT',
-    Math.min(documentedDefaultTimeoutSec, maxTimeoutSec),
-    1,
-    maxTimeoutSec,
-  );
-  const sandboxServers = int('SANDBOX_SERVERS', availableParallelism(), 1, 256);
-  const sandbox = oneOf('SANDBOX', read('SANDBOX'), sandboxKinds, 'bwrap');
-  if (production && sandbox !== 'bwrap') {
-    throw new ConfigError('SANDBOX=process is not allowed when NODE_ENV=production (use SANDBOX=bwrap)');
-  }
-
-  const apiKeys = readApiKeys(read('API_KEYS'), read('API_KEYS_FILE'));
-  let generatedApiKey: string | undefined;
-  if (apiKeys.length === 0) {
-    if (production) throw new ConfigError('API_KEYS or API_KEYS_FILE must be set when NODE_ENV=production');
-    generatedApiKey = randomBytes(24).toString('base64url');
-    apiKeys.push(generatedApiKey);
-  }
-
+/** The one mapping from the validated variables to the typed config; derived defaults are applied here. */
+export function toAppConfig(env: Readonly<EnvironmentVariables>): AppConfig {
+  const apiKeys = apiKeysOf(env);
+  // Only outside production (validate() refuses production without keys): printed once by main.ts.
+  const generatedApiKey = apiKeys.length === 0 ? randomBytes(24).toString('base64url') : undefined;
+  if (generatedApiKey) apiKeys.push(generatedApiKey);
   return new AppConfig({
-    port: int('PORT', 3000, 0, 65535),
-    role: oneOf('ROLE', read('ROLE'), roles, 'all'),
+    port: env.PORT,
+    role: env.ROLE,
     apiKeys: Object.freeze(apiKeys),
     generatedApiKey,
-    ...readRedisConfig(read, int, (message) => new ConfigError(message)),
-    workerConcurrency: int('WORKER_CONCURRENCY', sandboxServers, 1, 1024),
-    maxQueueLength: int('MAX_QUEUE_LENGTH', 0, 0, 10_000_000),
-    defaultTimeoutSec,
-    maxTimeoutSec,
-    memoryLimitMb: int('MEMORY_LIMIT_MB', 256, 32, 1024 * 1024),
-    maxOutputBytes: int('MAX_OUTPUT_BYTES', mib, 1, gib),
-    maxCodeBytes: int('MAX_CODE_BYTES', 256 * kib, 1, gib),
-    maxBodyBytes: int('MAX_BODY_BYTES', mib, 1, gib),
-    scratchMb: int('SCRATCH_MB', 64, 1, 1024 * 1024),
-    jobRetentionSec: int('JOB_RETENTION_SECONDS', 3600, 1, 366 * 24 * 3600),
-    stalledCheckMs: int('STALLED_CHECK_MS', 10_000, 500, 600_000),
-    shutdownGraceMs: int('SHUTDOWN_GRACE_MS', 25_000, 0, 3_600_000),
-    webhookSecret: parseWebhookSecret(read('WEBHOOK_SECRET')),
-    webhookTimeoutMs: int('WEBHOOK_TIMEOUT_MS', 10_000, 1, 300_000),
-    webhookMaxAttempts: int('WEBHOOK_MAX_ATTEMPTS', 8, 1, 100),
-    webhookBackoffBaseMs: int('WEBHOOK_BACKOFF_BASE_MS', 1000, 1, 300_000),
-    webhookConcurrency: int('WEBHOOK_CONCURRENCY', 16, 1, 1000),
-    webhookAllowPrivate: parseBoolean('WEBHOOK_ALLOW_PRIVATE', read('WEBHOOK_ALLOW_PRIVATE'), false),
-    sandbox,
-    sandboxServers,
-    sandboxUidBase: parseUidBase(read, sandboxServers),
-    pythonBin: parsePythonBin(read('PYTHON_BIN')),
-    sandboxPythonPath: parseSandboxPythonPath(read('SANDBOX_PYTHONPATH')),
-    sandboxPreload: parseSandboxPreload(read('SANDBOX_PRELOAD')),
-    rateLimitPerMinute: int('RATE_LIMIT_PER_MINUTE', 0, 0, 1_000_000),
-    buildNumber: read('BUILD_NUMBER') ?? defaultBuildNumber(),
-    logLevel: oneOf('LOG_LEVEL', read('LOG_LEVEL'), logLevels, 'log'),
-    production,
+    redisUrl: env.REDIS_URL,
+    redisPrefix: env.REDIS_PREFIX,
+    redisSentinels: env.REDIS_SENTINELS,
+    redisSentinelName: env.REDIS_SENTINEL_NAME,
+    redisCommandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS,
+    dataDir: env.DATA_DIR,
+    workerConcurrency: env.WORKER_CONCURRENCY ?? env.SANDBOX_SERVERS,
+    maxQueueLength: env.MAX_QUEUE_LENGTH,
+    defaultTimeoutSec: env.DEFAULT_TIMEOUT ?? Math.min(documentedDefaultTimeoutSec, env.MAX_TIMEOUT),
+    maxTimeoutSec: env.MAX_TIMEOUT,
+    memoryLimitMb: env.MEMORY_LIMIT_MB,
+    maxOutputBytes: env.MAX_OUTPUT_BYTES,
+    maxCodeBytes: env.MAX_CODE_BYTES,
+    maxBodyBytes: env.MAX_BODY_BYTES,
+    scratchMb: env.SCRATCH_MB,
+    jobRetentionSec: env.JOB_RETENTION_SECONDS,
+    stalledCheckMs: env.STALLED_CHECK_MS,
+    shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
+    webhookSecret: env.WEBHOOK_SECRET,
+    webhookTimeoutMs: env.WEBHOOK_TIMEOUT_MS,
+    webhookMaxAttempts: env.WEBHOOK_MAX_ATTEMPTS,
+    webhookBackoffBaseMs: env.WEBHOOK_BACKOFF_BASE_MS,
+    webhookConcurrency: env.WEBHOOK_CONCURRENCY,
+    webhookAllowPrivate: env.WEBHOOK_ALLOW_PRIVATE,
+    sandbox: env.SANDBOX,
+    sandboxServers: env.SANDBOX_SERVERS,
+    sandboxUidBase: env.SANDBOX_UID_BASE,
+    pythonBin: env.PYTHON_BIN,
+    sandboxPythonPath: env.SANDBOX_PYTHONPATH,
+    sandboxPreload: env.SANDBOX_PRELOAD,
+    rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
+    buildNumber: env.BUILD_NUMBER ?? defaultBuildNumber(),
+    logLevel: env.LOG_LEVEL,
+    production: env.NODE_ENV === 'production',
+    environment: env,
   });
 }

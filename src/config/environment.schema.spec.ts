@@ -1,0 +1,172 @@
+import { ConfigModule, ConfigService } from '@nestjs/config';
+import { Test } from '@nestjs/testing';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AppConfig, loadConfig } from './app-config';
+import { AppConfigModule } from './app-config.module';
+import { variablesOf } from './environment.decorators';
+import { EnvironmentVariables } from './environment.schema';
+import { ConfigError, validate } from './environment.validate';
+
+const dir = mkdtempSync(join(tmpdir(), 'pyexec-schema-spec-'));
+const keysFile = join(dir, 'keys');
+writeFileSync(keysFile, 'file-key\n');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A good text for every variable, and a bad one where a bad one exists; `with`: what the value also needs. */
+const samples: Record<string, { good?: string; bad?: string; with?: Record<string, string> }> = {
+  PORT: { good: '8080', bad: 'abc' },
+  ROLE: { good: 'api', bad: 'both' },
+  API_KEYS: { good: 'a,b' },
+  API_KEYS_FILE: { good: keysFile, bad: join(dir, 'missing') },
+  REDIS_URL: { good: 'redis://127.0.0.1:6380/1', bad: 'http://127.0.0.1:6379' },
+  DATA_DIR: { good: '/var/lib/pyexec' },
+  REDIS_SENTINELS: { good: '127.0.0.1:26379', bad: '127.0.0.1' },
+  REDIS_SENTINEL_NAME: { good: 'primary', bad: 'my master' },
+  REDIS_COMMAND_TIMEOUT_MS: { good: '2500', bad: '10' },
+  REDIS_PREFIX: { good: 'run:1', bad: 'has space' },
+  WORKER_CONCURRENCY: { good: '4', bad: '0' },
+  MAX_QUEUE_LENGTH: { good: '100', bad: '-5' },
+  DEFAULT_TIMEOUT: { good: '5', bad: '0' },
+  MAX_TIMEOUT: { good: '60', bad: '301' },
+  MEMORY_LIMIT_MB: { good: '512', bad: '8' },
+  SCRATCH_MB: { good: '16', bad: '0' },
+  MAX_OUTPUT_BYTES: { good: '2048', bad: '1MB' },
+  MAX_CODE_BYTES: { good: '1000', bad: '0' },
+  MAX_BODY_BYTES: { good: '5000', bad: 'lots' },
+  JOB_RETENTION_SECONDS: { good: '60', bad: '0' },
+  STALLED_CHECK_MS: { good: '2000', bad: '100' },
+  SHUTDOWN_GRACE_MS: { good: '0', bad: '-1' },
+  SANDBOX: { good: 'process', bad: 'docker' },
+  SANDBOX_SERVERS: { good: '129', bad: '0' },
+  SANDBOX_UID_BASE: { good: '700000', bad: '0' },
+  SANDBOX_UID: { bad: '65534' },
+  PYTHON_BIN: { good: '/opt/python/bin/python3', bad: 'python3' },
+  SANDBOX_PYTHONPATH: { good: '/usr/lib', bad: '/tmp' },
+  SANDBOX_PRELOAD: { good: 'numpy', bad: '1abc' },
+  WEBHOOK_SECRET: { good: 's3cret', bad: 'whsec_abc' },
+  WEBHOOK_TIMEOUT_MS: { good: '500', bad: '10s' },
+  WEBHOOK_MAX_ATTEMPTS: { good: '1', bad: '0' },
+  WEBHOOK_BACKOFF_BASE_MS: { good: '20', bad: '0' },
+  WEBHOOK_CONCURRENCY: { good: '4', bad: '0' },
+  WEBHOOK_ALLOW_PRIVATE: { good: 'true', bad: 'yes' },
+  RATE_LIMIT_PER_MINUTE: { good: '60', bad: '-1' },
+  BUILD_NUMBER: { good: '1.2.3+abc' },
+  LOG_LEVEL: { good: 'debug', bad: 'info' },
+  NODE_ENV: { good: 'production', with: { API_KEYS: 'k' }, bad: 'production' }, // bad: no key
+};
+const variables = variablesOf(EnvironmentVariables);
+const withGood = variables.filter((name) => samples[name]?.good !== undefined);
+const withBad = variables.filter((name) => samples[name]?.bad !== undefined);
+
+const word = (name: string) => new RegExp(`\\b${name}\\b`);
+
+function failureOf(action: () => unknown): string {
+  try {
+    action();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+/** The variables of the README's Configuration table, in its order (OTEL_* are the OpenTelemetry SDK's). */
+function documentedVariables(): string[] {
+  const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
+  const section = readme.split('\n## Configuration\n')[1].split('\n## ')[0];
+  const rows = section.split('\n').filter((line) => line.startsWith('| `'));
+  const names = rows.flatMap((row) => [...row.split('|')[1].matchAll(/`([A-Z][A-Z0-9_]*)`/g)].map((m) => m[1]));
+  return names.filter((name) => !name.startsWith('OTEL_'));
+}
+
+describe('EnvironmentVariables', () => {
+  it('has one property per variable of the README table, in the table order', () => {
+    expect(documentedVariables().length).toBeGreaterThan(30);
+    expect(variables).toEqual(documentedVariables());
+  });
+
+  it('has samples for every variable (so the cases below cover them all)', () => {
+    expect(Object.keys(samples).sort()).toEqual([...variables].sort());
+  });
+
+  it.each(withGood)('%s: a good value is read, with surrounding whitespace trimmed', (name) => {
+    const { good, with: extra } = samples[name];
+    const read = validate({ ...extra, [name]: good });
+    expect(read).not.toEqual(validate({ ...extra }));
+    expect(validate({ ...extra, [name]: ` \t${good}  ` })).toEqual(read);
+  });
+
+  it.each(variables)('%s: empty or blank is the same as unset', (name) => {
+    const unset = validate({});
+    expect(validate({ [name]: '' })).toEqual(unset);
+    expect(validate({ [name]: ' \t ' })).toEqual(unset);
+  });
+
+  it.each(withBad)('%s: a bad value is refused with a message naming it', (name) => {
+    expect(() => validate({ [name]: samples[name].bad })).toThrow(ConfigError);
+    expect(() => validate({ [name]: samples[name].bad })).toThrow(word(name));
+  });
+
+  it('names the first bad variable in the documented order, whatever the order of the environment', () => {
+    const env: Record<string, string | undefined> = Object.fromEntries(
+      [...withBad].reverse().map((name) => [name, samples[name].bad]),
+    );
+    for (const name of withBad) {
+      const message = failureOf(() => validate(env));
+      expect(message).toMatch(word(name));
+      for (const other of Object.keys(env).filter((key) => key !== name)) expect(message).not.toMatch(word(other));
+      delete env[name];
+    }
+    expect(() => validate(env)).not.toThrow();
+  });
+
+  it('checks DEFAULT_TIMEOUT against MAX_TIMEOUT, and against the cap when MAX_TIMEOUT is bad', () => {
+    expect(() => validate({ DEFAULT_TIMEOUT: '60', MAX_TIMEOUT: '30' })).toThrow(
+      'Invalid DEFAULT_TIMEOUT: "60" (expected an integer 1..30)',
+    );
+    expect(() => validate({ DEFAULT_TIMEOUT: '60', MAX_TIMEOUT: 'abc' })).toThrow('Invalid MAX_TIMEOUT: "abc"');
+    expect(() => validate({ DEFAULT_TIMEOUT: '400', MAX_TIMEOUT: 'abc' })).toThrow(
+      'Invalid DEFAULT_TIMEOUT: "400" (expected an integer 1..300)',
+    );
+  });
+
+  it('keeps only the declared variables, typed, and is frozen', () => {
+    const read = validate({ PATH: '/usr/bin', HOME: '/root', PORT: '8080', SANDBOX_PRELOAD: 'numpy' });
+    expect(read).toBeInstanceOf(EnvironmentVariables);
+    expect(Object.keys(read)).not.toContain('PATH');
+    expect(read).toMatchObject({ PORT: 8080, ROLE: 'all', SANDBOX_PRELOAD: ['numpy'] });
+    expect(Object.isFrozen(read)).toBe(true);
+    expect(Object.isFrozen(read.SANDBOX_PRELOAD)).toBe(true);
+  });
+
+  it('is the validate() of @nestjs/config: its ConfigError stops ConfigModule.forRoot', async () => {
+    await expect(
+      ConfigModule.forRoot({
+        ignoreEnvFile: true,
+        validatePredefined: false,
+        validate: (loaded) => validate({ ...loaded, PORT: 'abc' }),
+      }),
+    ).rejects.toThrow(new ConfigError('Invalid PORT: "abc" (expected an integer 0..65535)'));
+  });
+});
+
+describe('AppConfigModule', () => {
+  it('provides the AppConfig given and ConfigService with its validated variables, leaving process.env alone', async () => {
+    const config = loadConfig({ API_KEYS: 'k', PORT: '8080', REDIS_PREFIX: 'spec', BUILD_NUMBER: 'test' });
+    const before = { ...process.env };
+    const moduleRef = await Test.createTestingModule({ imports: [AppConfigModule.forRoot(config)] }).compile();
+    try {
+      const configService = moduleRef.get<ConfigService<EnvironmentVariables, true>>(ConfigService);
+      expect(moduleRef.get(AppConfig)).toBe(config);
+      expect(configService.get('PORT', { infer: true })).toBe(8080);
+      expect(configService.get('REDIS_PREFIX', { infer: true })).toBe('spec');
+      expect(configService.get('MAX_TIMEOUT', { infer: true })).toBe(300);
+      expect(moduleRef.get(ConfigService).get<string>('PATH')).toBeUndefined(); // never raw process.env
+      expect(process.env).toEqual(before);
+    } finally {
+      await moduleRef.close();
+    }
+  });
+});
