@@ -28,7 +28,7 @@ LIBC = ctypes.CDLL(None, use_errno=True)
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
 MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x8, 0x1000, 0x4000, 0x40000
-PR_SET_PDEATHSIG, PR_SET_SECCOMP, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 22, 24, 38
+PR_SET_PDEATHSIG, PR_SET_NAME, PR_SET_SECCOMP, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 15, 22, 24, 38
 SECCOMP_MODE_FILTER = 2
 SYS_CAPSET = {'x86_64': 126, 'aarch64': 91}.get(os.uname().machine, 126)
 SANDBOX_UID = 1000  # the uid user code sees inside its namespace
@@ -131,6 +131,10 @@ class RawClone:
         if pid < 0:
             raise OSError(err, 'clone: %s' % os.strerror(err))
         return pid
+
+
+def set_process_name(name):
+    LIBC.prctl(PR_SET_NAME, name, 0, 0, 0)
 
 
 def threads_of_this_process():
@@ -679,6 +683,7 @@ def start_template(config):
         try:
             server_end.close()
             LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+            set_process_name(b'pyexec-template')
             devnull = os.open('/dev/null', os.O_RDWR)
             os.dup2(devnull, 0)  # never the service's pipes: only the server talks to it
             os.dup2(devnull, 1)
@@ -743,6 +748,7 @@ def make_run(config):
                 os._exit(125)  # the server failed to map it
             os.close(maps_r)
             LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+            set_process_name(b'python3')
             if config['run_cgroup']:
                 os.dup2(config['run_cgroup']['tasks_fd'], CGROUP_TASKS_FD, inheritable=False)
             os.dup2(in_r, 0)
@@ -1029,6 +1035,7 @@ STRAGGLERS = set()  # pids of killed runs reported before the kernel let them go
 
 def serve(config):
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    set_process_name(b'pyexec-server')  # in ps and top; runs keep python3's name
     config['cap_last_cap'] = last_capability()
     load_libraries(config)
     machine = os.uname().machine
