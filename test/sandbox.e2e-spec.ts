@@ -323,6 +323,31 @@ libc.shmctl(shmid, 0, None)  # IPC_RMID
     expect(res.body.response.result).toBe(isRoot ? 'written' : 'shmget: ENOSYS');
   });
 
+  it('cannot hide memory from the watchdog (no memory cgroup): non-dumpable and memfd refused, an unreadable process ends the run', async () => {
+    const res = await run(`
+import ctypes, os, shutil, subprocess
+libc = ctypes.CDLL(None, use_errno=True)
+out = {'set_dumpable': [libc.prctl(4, 0, 0, 0, 0), ctypes.get_errno()]}
+try:
+    os.close(os.memfd_create('x'))
+    out['memfd'] = 'created'
+except OSError as e:
+    out['memfd'] = e.errno
+shutil.copy('/usr/bin/python3', '/tmp/python-unreadable')
+os.chmod('/tmp/python-unreadable', 0o111)  # exec of a file it cannot read makes the process non-dumpable
+out['unreadable'] = subprocess.run(['/tmp/python-unreadable', '-c', 'import time; time.sleep(1)']).returncode
+out`);
+    if (isRoot) {
+      // Measured by the memory cgroup, which sees everything: nothing to refuse.
+      expect(res.status).toBe(200);
+      expect(res.body.response.result).toEqual({ set_dumpable: [0, 0], memfd: 'created', unreadable: 0 });
+    } else {
+      // set_dumpable and memfd were refused; the unreadable process could not be measured: over the limit.
+      expect(res.status).toBe(400);
+      expect(res.body.error).toBe('Memory limit exceeded');
+    }
+  });
+
   it('garbage on every inherited descriptor, forged reports included, cannot replace a later `return 7`', async () => {
     const res = await run(`${FRAME_PY}
 import os

@@ -176,6 +176,7 @@ describe('SandboxPool: the fork server supervises its runs itself', () => {
     setTimeout(() => controller.abort(), 300);
     const outcomes = [
       await run('stdin', 'input()', 5000, 'line\n'),
+      await run('lone-surrogate', 'len(input())', 5000, 'a\ud800b\n'),
       await run('big-stdin', 'len(open(0).read(10))', 5000, 'x'.repeat(1 << 20)),
       await run('timeout', 'while True:\n    pass', 300),
       await run('cancel', 'import time; time.sleep(30)', 10_000, '', controller.signal),
@@ -186,6 +187,7 @@ describe('SandboxPool: the fork server supervises its runs itself', () => {
     expect(outcomes.map((o) => o.status)).toEqual([
       'exited',
       'exited',
+      'exited',
       'timeout',
       'cancelled',
       'exited',
@@ -193,7 +195,8 @@ describe('SandboxPool: the fork server supervises its runs itself', () => {
       'exited',
     ]);
     expect(outcomes[0].result).toBe('line');
-    expect(outcomes[4].exitCode).toBe(3);
+    expect(outcomes[1].result).toBe(5); // a, the surrogate's three bytes (escaped), b
+    expect(outcomes[5].exitCode).toBe(3);
     const after = await settledState(first.serverPid!);
     expect(after.fds).toBe(before.fds);
     expect(after.children).toHaveLength(2);

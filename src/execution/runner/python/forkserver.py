@@ -111,6 +111,11 @@ class RawClone:
             raise OSError('cannot locate glibc\'s thread id field: refusing to clone')
         self.tid = ctypes.c_void_p(tid_address)
         self.x86_64 = machine == 'x86_64'
+        # The kernel forgets a thread's robust-futex list in a clone; glibc's fork() registers it again.
+        get_robust_list, self.set_robust_list = {'x86_64': (274, 273), 'aarch64': (100, 99)}[machine]
+        self.robust_head, self.robust_len = ctypes.c_void_p(), ctypes.c_size_t()
+        if LIBC.syscall(get_robust_list, 0, ctypes.byref(self.robust_head), ctypes.byref(self.robust_len)) != 0:
+            raise OSError(ctypes.get_errno(), 'get_robust_list')
 
     def __call__(self, namespaces):
         if threads_of_this_process() != 1:
@@ -124,6 +129,7 @@ class RawClone:
         else:
             pid = self.syscall(self.nr, flags, None, None, None, self.tid)
         if pid == 0:
+            self.syscall(ctypes.c_long(self.set_robust_list), self.robust_head, self.robust_len)
             api.PyOS_AfterFork_Child()
             return 0
         err = ctypes.get_errno()
@@ -175,16 +181,19 @@ DENIED_SYSCALLS = {
     'quotactl_fd': (443, 443), 'lookup_dcookie': (212, 18), 'vhangup': (153, 58), 'fanotify_init': (300, 262),
 }
 SECCOMP_ARCHES = {'x86_64': (0, 0xC000003E, 56, 435), 'aarch64': (1, 0xC00000B7, 220, 435)}  # column, AUDIT_ARCH, clone, clone3
-SYS_SHMGET = (29, 194)
+SYS_SHMGET, SYS_MEMFD_CREATE, SYS_PRCTL = (29, 194), (319, 279), (157, 167)  # x86_64, aarch64
+PR_SET_DUMPABLE = 4
 CLONE_NAMESPACE_FLAGS = 0x7E020000  # NEWNS | NEWCGROUP | NEWUTS | NEWIPC | NEWUSER | NEWPID | NEWNET
 X32_SYSCALL_BIT = 0x40000000
 
 
-def seccomp_program(machine, without_sysv_shm=False):
+def seccomp_program(machine, watchdog=False):
     """Classic BPF for SECCOMP_MODE_FILTER: other ABIs (i386, x32, arm32) and foreign arches are
     refused, the denied syscalls and clone() with namespace flags fail with EPERM, clone3 with ENOSYS
-    (its flags live in memory a filter cannot read; libc then falls back to clone). Runs without a
-    memory cgroup get ENOSYS for shmget: the server's watchdog cannot see their ipc namespace."""
+    (its flags live in memory a filter cannot read; libc then falls back to clone). Runs measured by
+    the server's watchdog (no memory cgroup) also cannot hide memory from it: shmget and memfd_create
+    get ENOSYS (their pages live where the watchdog cannot count them), prctl(PR_SET_DUMPABLE) EPERM
+    (a non-dumpable process's memory cannot be read from outside)."""
     column, audit_arch, nr_clone, nr_clone3 = SECCOMP_ARCHES[machine]
     ld, jeq, jge, jset, ret = 0x20, 0x15, 0x35, 0x45, 0x06
     allow, kill, errno = 0x7FFF0000, 0x80000000, 0x00050000
@@ -193,12 +202,23 @@ def seccomp_program(machine, without_sysv_shm=False):
         prog.append((jge, 'enosys', 'next', X32_SYSCALL_BIT))
     for nr in sorted({numbers[column] for numbers in DENIED_SYSCALLS.values()}):
         prog.append((jeq, 'eperm', 'next', nr))
-    if without_sysv_shm:
-        prog.append((jeq, 'enosys', 'next', SYS_SHMGET[column]))
+    if watchdog:
+        prog += [(jeq, 'enosys', 'next', SYS_SHMGET[column]), (jeq, 'enosys', 'next', SYS_MEMFD_CREATE[column]),
+                 (jeq, 'next', 'not_prctl', SYS_PRCTL[column]),
+                 (ld, 'next', 'next', 16),  # prctl's option
+                 (jeq, 'eperm', 'allow', PR_SET_DUMPABLE),
+                 'not_prctl']
     prog += [(jeq, 'enosys', 'next', nr_clone3), (jeq, 'next', 'allow', nr_clone),
              (ld, 'next', 'next', 16),  # low word of args[0] (little-endian): clone's flags
              (jset, 'eperm', 'allow', CLONE_NAMESPACE_FLAGS)]
-    labels = {'allow': len(prog), 'eperm': len(prog) + 1, 'enosys': len(prog) + 2, 'kill': len(prog) + 3}
+    labels, code = {}, []
+    for item in prog:  # a string marks where the instruction after it is
+        if type(item) is str:
+            labels[item] = len(code)
+        else:
+            code.append(item)
+    prog = code
+    labels.update({'allow': len(prog), 'eperm': len(prog) + 1, 'enosys': len(prog) + 2, 'kill': len(prog) + 3})
     prog += [(ret, 0, 0, allow), (ret, 0, 0, errno | 1), (ret, 0, 0, errno | 38), (ret, 0, 0, kill)]
     out = bytearray()
     for i, (code, jt, jf, k) in enumerate(prog):
@@ -573,8 +593,21 @@ def run_one(config, req, run):
         return {'op': 'done', 'id': req['id'], 'status': 'setup_failed', 'error': 'cannot prepare a run: %s' % run}
     pid, in_w, out_r, err_r, res_r, req_w, scratch_dir = run
     req.update(config)
+    held = {in_w, out_r, err_r, res_r}  # closed when the run is over, however it ended
+    try:
+        return run_prepared(req, pid, held, run, started)
+    finally:
+        for fd in held:
+            os.close(fd)
+        if scratch_dir:
+            import shutil
+            shutil.rmtree(scratch_dir, ignore_errors=True)
+
+
+def run_prepared(req, pid, held, run, started):
+    in_w, out_r, err_r, res_r, req_w = run[1:6]
     setup_error = wait_ready(res_r)
-    cgroup = config['run_cgroup']
+    cgroup = req['run_cgroup']
     oom_kills_before = 0
     if setup_error is None and cgroup:
         try:
@@ -582,7 +615,8 @@ def run_one(config, req, run):
         except BaseException as exc:  # fail closed: no run without its memory bound
             setup_error = 'run cgroup: %s' % exc
     if setup_error is not None:
-        abandon(run)
+        os.close(req_w)
+        kill_and_reap(req['isolate'], pid)
         return {'op': 'done', 'id': req['id'], 'status': 'setup_failed', 'error': setup_error}
     try:
         data = json.dumps({'code': req.pop('code'), 'cpu_sec': req['cpu_sec']}).encode('utf-8', 'surrogatepass')
@@ -591,39 +625,32 @@ def run_one(config, req, run):
         pass  # pid 1 died while being prepared: its exit status and setup error tell
     os.close(req_w)
     try:
-        outcome = supervise(req, pid, in_w, out_r, err_r, res_r, started)
+        outcome = supervise(req, pid, held, in_w, out_r, err_r, res_r, started)
     except BaseException as exc:  # a bug of ours: still answer (a 500), never leave the run to the backstop
         log('run %s: supervision failed: %s: %s' % (req['id'], type(exc).__name__, exc))
-        kill_run(req['isolate'], pid)
+        kill_and_reap(req['isolate'], pid)
         outcome = {'op': 'done', 'id': req['id'], 'status': 'setup_failed',
                    'error': 'supervision failed: %s' % type(exc).__name__}
     if cgroup and outcome['status'] in ('exited', 'signaled') and oom_killed_since(cgroup, oom_kills_before):
         memory_limit_exceeded(outcome)
-    if scratch_dir:
-        import shutil
-        shutil.rmtree(scratch_dir, ignore_errors=True)
     return outcome
 
 
-def abandon(run):
-    """A prepared run that will not be used: killed, reaped, its pipes and scratch folder gone."""
-    pid, scratch_dir = run[0], run[6]
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    try:
-        os.waitpid(pid, 0)
-    except ChildProcessError:
-        pass
-    for fd in run[1:6]:
+def kill_and_reap(isolate, pid):
+    """For a run that is not supervised to its end: killed, and reaped now or, if the kernel holds
+    it, by the server loop later (never a zombie per failed run)."""
+    kill_run(isolate, pid)
+    until = time.monotonic() + KILL_GRACE_SEC
+    while True:
         try:
-            os.close(fd)
-        except OSError:
-            pass
-    if scratch_dir:
-        import shutil
-        shutil.rmtree(scratch_dir, ignore_errors=True)
+            if os.waitpid(pid, os.WNOHANG)[0]:
+                return
+        except ChildProcessError:
+            return
+        if time.monotonic() > until:
+            STRAGGLERS.add(pid)
+            return
+        time.sleep(0.005)
 
 
 def kill_run(isolate, pid):
@@ -734,13 +761,19 @@ def make_run(config):
     if not config['isolate']:  # SANDBOX=process: no namespaces, a scratch folder of its own
         scratch_dir = '/tmp/pyexec-run-%d-%s' % (os.getpid(), os.urandom(6).hex())
         os.mkdir(scratch_dir, 0o700)
-    in_r, in_w = os.pipe()
-    out_r, out_w = os.pipe()
-    err_r, err_w = os.pipe()
-    res_r, res_w = os.pipe()
-    req_r, req_w = os.pipe()
-    maps_r, maps_w = os.pipe()  # the server -> pid 1: its uid/gid maps are written
-    pid = clone_run(config)
+    fds = []
+    try:
+        for _ in range(6):
+            fds.extend(os.pipe())
+        pid = clone_run(config)
+    except OSError:  # nothing of a failed attempt stays in the template
+        for fd in fds:
+            os.close(fd)
+        if scratch_dir:
+            os.rmdir(scratch_dir)
+        raise
+    in_r, in_w, out_r, out_w, err_r, err_w, res_r, res_w, req_r, req_w, maps_r, maps_w = fds
+    # maps: the template -> pid 1: its uid/gid maps are written
     if pid == 0:
         try:
             os.close(maps_w)
@@ -790,20 +823,27 @@ def make_run(config):
     return pid, in_w, out_r, err_r, res_r, req_w, scratch_dir
 
 
-def supervise(req, pid, in_w, out_r, err_r, res_r, started):
-    stdin = memoryview(req['stdin'].encode('utf-8', 'surrogateescape'))
+def supervise(req, pid, held, in_w, out_r, err_r, res_r, started):
+    try:
+        stdin = memoryview(req['stdin'].encode('utf-8', 'surrogateescape'))
+    except UnicodeEncodeError:  # a lone surrogate JSON can carry but no byte stands for
+        stdin = memoryview(req['stdin'].encode('utf-8', 'surrogatepass'))
     os.set_blocking(in_w, False)
+
+    def close(fd):
+        held.discard(fd)
+        os.close(fd)
     if not stdin:
-        os.close(in_w)
+        close(in_w)
         in_w = None
     pidfd = os.pidfd_open(pid)
     try:
-        return supervise_loop(req, pid, pidfd, in_w, stdin, out_r, err_r, res_r, started)
+        return supervise_loop(req, pid, pidfd, close, in_w, stdin, out_r, err_r, res_r, started)
     finally:
         os.close(pidfd)
 
 
-def supervise_loop(req, pid, pidfd, in_w, stdin, out_r, err_r, res_r, started):
+def supervise_loop(req, pid, pidfd, close, in_w, stdin, out_r, err_r, res_r, started):
     cap = req['max_output_bytes']
     deadline = started + req['timeout_ms'] / 1000.0
     bufs = {out_r: bytearray(), err_r: bytearray(), res_r: bytearray()}
@@ -851,7 +891,7 @@ def supervise_loop(req, pid, pidfd, in_w, stdin, out_r, err_r, res_r, started):
                 except OSError:  # user code closed its stdin
                     stdin = stdin[:0]
                 if not stdin:
-                    os.close(in_w)
+                    close(in_w)
                     in_w = None
             for fd in readable:
                 if fd == SERVICE_FD:
@@ -865,7 +905,7 @@ def supervise_loop(req, pid, pidfd, in_w, stdin, out_r, err_r, res_r, started):
                 chunk = os.read(fd, READ_CHUNK)
                 if not chunk:
                     open_fds.discard(fd)
-                    os.close(fd)
+                    close(fd)
                     continue
                 if fd == res_r:  # untrusted: keep its tail, where the harness's report comes last
                     if start_marker is None:  # written by pid 1 before user code: trusted
@@ -880,7 +920,7 @@ def supervise_loop(req, pid, pidfd, in_w, stdin, out_r, err_r, res_r, started):
                     truncated[fd] = True
     finally:  # whatever ended the loop, the server keeps none of this run's descriptors
         for fd in open_fds | ({in_w} if in_w is not None else set()):
-            os.close(fd)
+            close(fd)
     run_ms = (time.monotonic() - started) * 1000.0
     if ended_by is None and (start_marker or b'')[:1] != STARTED:
         # pid 1 failed between its request and user code (nothing of the user's ran): ours, a 500.
@@ -922,11 +962,15 @@ def valid_report(report):
 
 
 def watchdog_bytes(req, pid):
+    """Fails closed: a run whose memory cannot be read is over its limit (pid 1 gone: its run is ending)."""
     try:
         return run_memory_bytes(req, pid)
-    except Exception as exc:  # never lose the run's answer over a measurement
-        log('run %s: memory watchdog: %s: %s' % (req['id'], type(exc).__name__, exc))
+    except (FileNotFoundError, ProcessLookupError):
         return 0
+    except Exception as exc:
+        log('run %s: memory watchdog cannot measure it (%s: %s): killed as over its limit'
+            % (req['id'], type(exc).__name__, exc))
+        return float('inf')
 
 
 def run_memory_bytes(req, pid):
@@ -949,8 +993,8 @@ def run_memory_bytes(req, pid):
                     if (st.st_dev, st.st_ino) not in files:
                         files.add((st.st_dev, st.st_ino))
                         total += st.st_blocks * 512
-        except (OSError, ValueError, IndexError):
-            pass  # exited meanwhile
+        except (FileNotFoundError, ProcessLookupError):
+            pass  # exited meanwhile (PermissionError is not: see watchdog_bytes)
     if req['isolate']:
         st = os.statvfs('/proc/%d/root/tmp' % pid)
         total += (st.f_blocks - st.f_bfree) * st.f_frsize
@@ -1041,7 +1085,7 @@ def serve(config):
     machine = os.uname().machine
     if machine not in SECCOMP_ARCHES:
         raise OSError('no seccomp filter for %s (x86_64 and aarch64 only): refusing to run code' % machine)
-    config['seccomp'] = seccomp_program(machine, without_sysv_shm=config['memory_watchdog'])
+    config['seccomp'] = seccomp_program(machine, watchdog=config['memory_watchdog'])
     if threads_of_this_process() != 1:
         raise PreloadError('SANDBOX_PRELOAD: the preloaded modules started %d threads in the fork server; '
                            'it must stay single-threaded (runs are cloned from it)' % (threads_of_this_process() - 1))
