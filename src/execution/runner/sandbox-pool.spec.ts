@@ -158,11 +158,17 @@ describe('SandboxPool: the fork server supervises its runs itself', () => {
     while (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('/usr/bin/python3')) pid = children(pid)[0];
     return { fds: readdirSync(`/proc/${pid}/fd`).length, children: children(pid) };
   }
-  /** Once the next run is prepared (right after the server answered, so a moment after we have the answer). */
+  /**
+   * Once the next run is prepared: right after the server answered, so a moment after we have the
+   * answer (the template clones it, then hands its pipes to the server): two children, and the same
+   * descriptors for 100 ms.
+   */
   async function settledState(bwrapPid: number): Promise<{ fds: number; children: number[] }> {
-    for (let i = 0; i < 100; i++) {
+    const seen: string[] = [];
+    for (let i = 0; i < 150; i++) {
       const state = serverState(bwrapPid);
-      if (state.children.length === 2) return state;
+      seen.push(JSON.stringify(state));
+      if (state.children.length === 2 && seen.length >= 5 && new Set(seen.slice(-5)).size === 1) return state;
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     return serverState(bwrapPid);
