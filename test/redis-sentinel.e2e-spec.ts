@@ -113,7 +113,19 @@ describe('Redis Sentinel: a failover under load loses no accepted job (real redi
     stopLoad = true;
     await Promise.all(loops);
 
-    expect(statuses.filter((s) => ![200, 202, 503].includes(s as number))).toEqual([]);
+    const unexpected = statuses.filter((s) => ![200, 202, 503].includes(s as number));
+    if (unexpected.length > 0) {
+      // What the service logged about it, to tell a lost job from a Redis error from a sandbox failure.
+      console.log(
+        service
+          .output()
+          .split('\n')
+          .filter((line) => /error|fail|lost|stalled/i.test(line))
+          .slice(-80)
+          .join('\n'),
+      );
+    }
+    expect(unexpected).toEqual([]);
     expect(String(await ask(newPrimary, 'ROLE'))).toMatch(/^master/);
     for (const { jobId, marker } of accepted) {
       const job = await waitFor(
