@@ -161,21 +161,24 @@ export class EditorController {
     @Req() request: Request,
     @Res({ passthrough: true }) response: Response,
   ): Promise<EditorExecuteSuccessDto | EditorExecuteFailureDto | EditorExecuteAcceptedDto> {
-    const record = await this.submitter.submit({
-      owner,
-      clientId: null,
-      code: body.code,
-      stdin: '',
-      timeoutSec: body.timeout,
-      webhookUrl: null,
-      endpoint: request.path,
-      idempotencyKey: null,
-    });
+    const submission = await this.submitter.submit(
+      {
+        owner,
+        clientId: null,
+        code: body.code,
+        stdin: '',
+        timeoutSec: body.timeout,
+        webhookUrl: null,
+        endpoint: request.path,
+        idempotencyKey: null,
+      },
+      { sync: !body.async },
+    );
     if (body.async) {
       response.status(202);
-      return { success: true, job_id: record.jobId, status: record.status };
+      return { success: true, job_id: submission.record.jobId, status: submission.record.status };
     }
-    const outcome = editorExecuteOutcome(await this.submitter.waitForEnd(record.jobId, body.timeout, response));
+    const outcome = editorExecuteOutcome(await this.submitter.waitForEnd(submission, body.timeout, response));
     response.status(outcome.status);
     return outcome.body;
   }

@@ -107,27 +107,31 @@ export class ExecutionController {
     @Req() request: Request,
     @Res({ passthrough: true }) response: Response,
   ): Promise<EnvelopeDraft> {
-    const record = await this.submitter.submit({
-      owner,
-      clientId: body.id ?? null,
-      code: body.code,
-      stdin: body.stdin ?? '',
-      timeoutSec: body.timeout,
-      webhookUrl: body.webhook_url ?? null,
-      endpoint: request.path,
-      idempotencyKey: idempotencyKey?.trim() || null,
-    });
-    if (body.async || body.webhook_url) {
+    const sync = !(body.async || body.webhook_url);
+    const submission = await this.submitter.submit(
+      {
+        owner,
+        clientId: body.id ?? null,
+        code: body.code,
+        stdin: body.stdin ?? '',
+        timeoutSec: body.timeout,
+        webhookUrl: body.webhook_url ?? null,
+        endpoint: request.path,
+        idempotencyKey: idempotencyKey?.trim() || null,
+      },
+      { sync },
+    );
+    if (!sync) {
       return {
         code: 202,
         message: 'processing',
-        job_id: record.jobId,
-        id: record.clientId,
+        job_id: submission.record.jobId,
+        id: submission.record.clientId,
         queue_length: await this.queue.waitingCount(),
         max_queue_length: this.config.maxQueueLength,
       };
     }
-    const ended = await this.submitter.waitForEnd(record.jobId, body.timeout, response);
+    const ended = await this.submitter.waitForEnd(submission, body.timeout, response);
     return v1Envelope(ended, this.config.buildNumber)!;
   }
 }

@@ -7,6 +7,12 @@ import type { JobRecord } from './job.types';
 
 export type EventType = 'ended' | 'cancel';
 
+/** Interest in one job's ending: resolves with the ended record when this process ended it, else with nothing. */
+export interface EndWatch {
+  promise: Promise<JobRecord | undefined>;
+  dispose: () => void;
+}
+
 /** Cluster-wide job events over one Redis pub/sub channel: "a job ended", "cancel this job". */
 @Injectable()
 export class JobEvents implements OnModuleInit, OnApplicationShutdown {
@@ -66,7 +72,7 @@ export class JobEvents implements OnModuleInit, OnApplicationShutdown {
    * Registers interest before the caller checks the record, so no ending is missed in between.
    * Resolves with the ended record when this process ended the job, else with nothing (read it).
    */
-  whenEnded(jobId: string): { promise: Promise<JobRecord | undefined>; dispose: () => void } {
+  whenEnded(jobId: string): EndWatch {
     let dispose = () => undefined as void;
     const promise = new Promise<JobRecord | undefined>((resolve) => {
       const waiters = this.endWaiters.get(jobId) ?? new Set();

@@ -61,8 +61,10 @@ class FakeRepository {
 class FakeQueue {
   readonly waiting = new Map<string, ExecutionJobData>();
   readonly connection = {};
+  onAdd?: (jobId: string) => void;
   async add(data: ExecutionJobData): Promise<void> {
     this.waiting.set(data.jobId, data);
+    this.onAdd?.(data.jobId);
   }
   async remove(jobId: string): Promise<void> {
     this.waiting.delete(jobId);
@@ -133,6 +135,16 @@ describe('JobLifecycle', () => {
     expect(again).toEqual({ record: first.record, replayed: true });
     expect(other.record.jobId).not.toBe(first.record.jobId);
     expect(queue.waiting.size).toBe(2);
+  });
+
+  it('submit with watchEnd: the watch, registered before queueing, sees an ending that beats the reply', async () => {
+    const { queue, lifecycle } = setup();
+    let finished: Promise<unknown> | undefined;
+    queue.onAdd = (jobId) => (finished = lifecycle.finish(jobId, success())); // a worker faster than Redis' answer
+    const { record, endWatch } = await lifecycle.submit(input(), { watchEnd: true });
+    await finished;
+    await expect(endWatch?.promise).resolves.toMatchObject({ jobId: record.jobId, status: 'completed' });
+    expect((await lifecycle.submit(input())).endWatch).toBeUndefined();
   });
 
   it('submit: a full queue is a 429 and creates nothing', async () => {

@@ -3,7 +3,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { AppConfig } from '../config/app-config';
 import { queueFullMessage } from '../common/messages';
 import { ExecutionQueue } from './execution.queue';
-import { JobEvents } from './job-events';
+import { EndWatch, JobEvents } from './job-events';
 import { cancelledOutcome, lostOutcome } from './job-outcomes';
 import { JobRepository } from './job.repository';
 import { ExecutionJobData, isEnded, JobOutcome, JobRecord, statusOf, SubmitInput } from './job.types';
@@ -14,6 +14,8 @@ export class QueueFullException extends HttpException {
   }
 }
 
+/** A submitted job; `endWatch` (asked for with `watchEnd`, new jobs only) was registered before it was queued. */
+export type Submission = { record: JobRecord; replayed: boolean; endWatch?: EndWatch };
 export type CancelResult = { outcome: 'cancelled' | 'ended' | 'missing'; record: JobRecord | null };
 export type EndedListener = (record: JobRecord) => Promise<void> | void;
 
@@ -33,8 +35,12 @@ export class JobLifecycle {
     private readonly config: AppConfig,
   ) {}
 
-  /** Queues a run, or returns the job an earlier request with the same Idempotency-Key created. */
-  async submit(input: SubmitInput): Promise<{ record: JobRecord; replayed: boolean }> {
+  /**
+   * Queues a run, or returns the job an earlier request with the same Idempotency-Key created.
+   * `watchEnd` (sync callers): also watch the new job's ending from before it is queued, so the
+   * waiter needs no read to learn it has not ended yet (JobWaiters.waitForEnd).
+   */
+  async submit(input: SubmitInput, options: { watchEnd?: boolean } = {}): Promise<Submission> {
     const jobId = randomUUID();
     if (input.idempotencyKey) {
       const keyHash = createHash('sha256').update(input.idempotencyKey).digest('hex');
@@ -55,9 +61,15 @@ export class JobLifecycle {
       timeoutSec: input.timeoutSec,
       endpoint: input.endpoint,
     };
-    // Both on Bull's connection, sent back to back: one round trip, and the record is written first.
-    await Promise.all([this.repository.create(record, this.queue.connection), this.queue.add(data)]);
-    return { record, replayed: false };
+    const endWatch = options.watchEnd ? this.events.whenEnded(jobId) : undefined;
+    try {
+      // Both on Bull's connection, sent back to back: one round trip, and the record is written first.
+      await Promise.all([this.repository.create(record, this.queue.connection), this.queue.add(data)]);
+    } catch (err) {
+      endWatch?.dispose();
+      throw err;
+    }
+    return { record, replayed: false, endWatch };
   }
 
   /**
