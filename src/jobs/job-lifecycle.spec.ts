@@ -9,6 +9,7 @@ import { ExecutionJobData, isEnded, JobOutcome, JobRecord, SubmitInput } from '.
 
 /** Redis, as the repository's scripts behave: one ending per job, times measured from the record. */
 class FakeRepository {
+  constructor(private readonly queue: FakeQueue) {}
   readonly records = new Map<string, JobRecord>();
   readonly idempotency = new Map<string, string>();
   readonly published: string[] = [];
@@ -22,10 +23,10 @@ class FakeRepository {
   }
   async start(jobId: string, startedAtMs: number): Promise<StartResult> {
     const record = this.records.get(jobId);
-    if (!record || isEnded(record.status)) return { result: 'ended' };
-    if (record.cancelRequested) return { result: 'cancel_requested' };
+    if (!record || isEnded(record.status)) return 'ended';
+    if (record.cancelRequested) return 'cancel_requested';
     Object.assign(record, { status: 'running', startedAtMs });
-    return { result: 'started', record: structuredClone(record) };
+    return 'started';
   }
   async requestCancel(jobId: string): Promise<boolean> {
     const record = this.records.get(jobId);
@@ -42,7 +43,7 @@ class FakeRepository {
       endedAtMs: ending.endedAtMs,
       queueTimeSec: ((started ?? ending.endedAtMs) - record.createdAtMs) / 1000,
       runTimeSec: (ending.outcome.runMs ?? (started === null ? 0 : ending.endedAtMs - started)) / 1000,
-      queueLength: ending.queueLength,
+      queueLength: this.queue.lengthOf(ending.waitingLists),
       outcome: ending.outcome,
     });
     this.published.push(ending.endedMessage);
@@ -61,6 +62,11 @@ class FakeRepository {
 class FakeQueue {
   readonly waiting = new Map<string, ExecutionJobData>();
   readonly connection = {};
+  readonly waitingLists = ['spec:wait', 'spec:paused'] as const;
+  lengthOf(lists: readonly string[]): number {
+    expect(lists).toEqual(this.waitingLists);
+    return this.waiting.size;
+  }
   onAdd?: (jobId: string) => void;
   async add(data: ExecutionJobData): Promise<void> {
     this.waiting.set(data.jobId, data);
@@ -99,8 +105,8 @@ const success = (runMs = 12): JobOutcome => ({
 });
 
 function setup(overrides: Partial<AppConfig> = {}) {
-  const repository = new FakeRepository();
   const queue = new FakeQueue();
+  const repository = new FakeRepository(queue);
   const publisher = { publish: jest.fn(async () => 1) };
   const events = new JobEvents(publisher as never, {} as never, config);
   const lifecycle = new JobLifecycle(
@@ -159,8 +165,11 @@ describe('JobLifecycle', () => {
     const { record } = await lifecycle.submit(input());
     await lifecycle.submit(input()); // one job left waiting
     queue.waiting.delete(record.jobId); // a worker took it
-    const started = await lifecycle.start(record.jobId, record.createdAtMs + 30);
-    expect(started).toMatchObject({ status: 'running', startedAtMs: record.createdAtMs + 30 });
+    expect(await lifecycle.start(record.jobId, record.createdAtMs + 30)).toBe(true);
+    expect(repository.records.get(record.jobId)).toMatchObject({
+      status: 'running',
+      startedAtMs: record.createdAtMs + 30,
+    });
     const listener = jest.fn();
     lifecycle.onEnded(listener);
     const waiter = events.whenEnded(record.jobId);
@@ -212,7 +221,7 @@ describe('JobLifecycle', () => {
     });
     expect(queue.waiting.has(record.jobId)).toBe(false);
     expect(publisher.publish).toHaveBeenCalledWith('spec:job-events', `cancel:${record.jobId}`);
-    expect(await lifecycle.start(record.jobId, Date.now())).toBeNull(); // a worker that took it anyway does not run it
+    expect(await lifecycle.start(record.jobId, Date.now())).toBe(false); // a worker that took it anyway does not run it
     expect(repository.records.get(record.jobId)?.status).toBe('cancelled');
   });
 
@@ -249,7 +258,7 @@ describe('JobLifecycle', () => {
     const { repository, lifecycle } = setup();
     const { record } = await lifecycle.submit(input());
     await repository.requestCancel(record.jobId);
-    expect(await lifecycle.start(record.jobId, Date.now())).toBeNull();
+    expect(await lifecycle.start(record.jobId, Date.now())).toBe(false);
     expect(repository.records.get(record.jobId)).toMatchObject({
       status: 'cancelled',
       outcome: { code: CANCELLED_CODE },

@@ -73,26 +73,26 @@ export class JobLifecycle {
   }
 
   /**
-   * Worker side: pending → running (a re-run after a dead worker starts again). Null when the job
+   * Worker side: pending → running (a re-run after a dead worker starts again). False when the job
    * must not run: it ended meanwhile, or its cancellation was requested (then it ends here).
    */
-  async start(jobId: string, startedAtMs: number): Promise<JobRecord | null> {
+  async start(jobId: string, startedAtMs: number): Promise<boolean> {
     const start = await this.repository.start(jobId, startedAtMs);
-    if (start.result === 'started') return start.record;
-    if (start.result === 'cancel_requested') await this.finish(jobId, cancelledOutcome());
-    return null;
+    if (start === 'started') return true;
+    if (start === 'cancel_requested') await this.finish(jobId, cancelledOutcome());
+    return false;
   }
 
   /**
    * The one way a job ends: stores its outcome once (a later ending of the same job is ignored and
-   * answers null) with its times and the queue length, and tells every waiter in the cluster.
+   * answers null) with its times and the queue length (all in one script), and tells every waiter
+   * in the cluster.
    */
   async finish(jobId: string, outcome: JobOutcome): Promise<JobRecord | null> {
-    const queueLength = await this.queue.waitingCount();
     const ended = await this.repository.finish(jobId, {
       status: statusOf(outcome),
       endedAtMs: Date.now(),
-      queueLength,
+      waitingLists: this.queue.waitingLists,
       outcome,
       channel: this.events.channel,
       endedMessage: JobEvents.message('ended', jobId),
