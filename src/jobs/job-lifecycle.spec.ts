@@ -13,6 +13,8 @@ class FakeRepository {
   readonly records = new Map<string, JobRecord>();
   readonly idempotency = new Map<string, string>();
   readonly published: string[] = [];
+  /** Runs while the finish script is "in flight" (e.g. its "ended" message overtaking the reply). */
+  duringFinish?: (jobId: string) => void;
 
   async create(record: JobRecord): Promise<void> {
     this.records.set(record.jobId, structuredClone(record));
@@ -35,6 +37,8 @@ class FakeRepository {
     return true;
   }
   async finish(jobId: string, ending: Ending): Promise<JobRecord | null> {
+    await Promise.resolve();
+    this.duringFinish?.(jobId);
     const record = this.records.get(jobId);
     if (!record || isEnded(record.status)) return null;
     const started = record.startedAtMs;
@@ -185,6 +189,33 @@ describe('JobLifecycle', () => {
     expect(await waiter.promise).toEqual(ended);
     expect(listener).toHaveBeenCalledWith(ended);
     expect(repository.published).toEqual([`ended:${record.jobId}`]);
+  });
+
+  it('finish: an "ended" message that overtakes the reply is held, so local waiters still get the record', async () => {
+    const { repository, events, lifecycle } = setup();
+    const { record } = await lifecycle.submit(input());
+    const waiter = events.whenEnded(record.jobId);
+    repository.duringFinish = (jobId) => events.dispatch(`ended:${jobId}`);
+    const ended = await lifecycle.finish(record.jobId, success());
+    expect(ended).toMatchObject({ status: 'completed' });
+    expect(await waiter.promise).toEqual(ended);
+  });
+
+  it('finish that loses to another ending: a held "ended" message still wakes the waiters (to read)', async () => {
+    const { repository, events, lifecycle } = setup();
+    const { record } = await lifecycle.submit(input());
+    await lifecycle.finish(record.jobId, success()); // ended elsewhere first
+    const heard = events.whenEnded(record.jobId);
+    repository.duringFinish = (jobId) => events.dispatch(`ended:${jobId}`);
+    expect(await lifecycle.finish(record.jobId, lostOutcome())).toBeNull();
+    expect(await heard.promise).toBeUndefined();
+    // Without a message meanwhile, a finish that recorded nothing wakes nobody.
+    const untouched = jest.fn();
+    void events.whenEnded(record.jobId).promise.then(untouched);
+    repository.duringFinish = undefined;
+    expect(await lifecycle.finish(record.jobId, lostOutcome())).toBeNull();
+    await Promise.resolve();
+    expect(untouched).not.toHaveBeenCalled();
   });
 
   it('finish: the first ending wins; a second one changes nothing and tells nobody', async () => {

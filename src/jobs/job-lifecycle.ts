@@ -89,16 +89,21 @@ export class JobLifecycle {
    * in the cluster.
    */
   async finish(jobId: string, outcome: JobOutcome): Promise<JobRecord | null> {
-    const ended = await this.repository.finish(jobId, {
-      status: statusOf(outcome),
-      endedAtMs: Date.now(),
-      waitingLists: this.queue.waitingLists,
-      outcome,
-      channel: this.events.channel,
-      endedMessage: JobEvents.message('ended', jobId),
-    });
+    let ended: JobRecord | null = null;
+    this.events.endingStarted(jobId);
+    try {
+      ended = await this.repository.finish(jobId, {
+        status: statusOf(outcome),
+        endedAtMs: Date.now(),
+        waitingLists: this.queue.waitingLists,
+        outcome,
+        channel: this.events.channel,
+        endedMessage: JobEvents.message('ended', jobId),
+      });
+    } finally {
+      this.events.endingDone(jobId, ended ?? undefined);
+    }
     if (!ended) return null;
-    this.events.wakeEnded(jobId, ended);
     for (const listener of this.endedListeners) {
       try {
         await listener(ended);
