@@ -53,7 +53,8 @@ export class JobRepository {
    */
   async create(record: JobRecord, via: Redis = this.redis): Promise<void> {
     const fields = Object.entries(toHash(record)).flat();
-    await CREATE_SCRIPT.run(
+    // In order: a NOSCRIPT retry would land after the queueing that follows on `via`.
+    await CREATE_SCRIPT.runInOrder(
       via,
       [this.jobKey(record.jobId), this.ownerKey(record.owner)],
       // Listing prunes entries whose records expired; this bounds an index nobody lists.

@@ -6,7 +6,7 @@ type Arg = string | number;
 /**
  * A Lua script called by its SHA1 (EVALSHA), on any client: Redis neither receives nor hashes the
  * source on every call. The source is sent (EVAL, which caches it) only when Redis does not know
- * the script yet: first use, a restarted Redis, SCRIPT FLUSH.
+ * the script yet: first use, a restarted Redis, SCRIPT FLUSH, a failover.
  */
 export class LuaScript {
   private readonly sha: string;
@@ -22,5 +22,13 @@ export class LuaScript {
       if (!String((err as Error).message).startsWith('NOSCRIPT')) throw err;
       return client.eval(this.source, keys.length, ...keys, ...args);
     }
+  }
+
+  /**
+   * With its source (EVAL): for a call whose order against the next command on the connection
+   * matters. A NOSCRIPT retry would run it after that command.
+   */
+  runInOrder(client: Redis, keys: readonly string[], args: readonly Arg[]): Promise<unknown> {
+    return client.eval(this.source, keys.length, ...keys, ...args);
   }
 }
