@@ -71,6 +71,8 @@ const idQuery = ApiQuery({
   description: 'The job_id (from either dialect)',
   example: exampleJobId,
 });
+/** What the editor dialect's runs never have: a client id, stdin, a webhook, an Idempotency-Key. */
+const editorRunDefaults = { clientId: null, stdin: '', webhookUrl: null, idempotencyKey: null };
 const missingIdExample = editorError('MISSING_PARAMETER', "Query parameter 'id' is required");
 const notFoundExample = editorError('JOB_NOT_FOUND', `Job '${exampleJobId}' not found`);
 
@@ -162,16 +164,7 @@ export class EditorController {
     @Res({ passthrough: true }) response: Response,
   ): Promise<EditorExecuteSuccessDto | EditorExecuteFailureDto | EditorExecuteAcceptedDto> {
     const submission = await this.submitter.submit(
-      {
-        owner,
-        clientId: null,
-        code: body.code,
-        stdin: '',
-        timeoutSec: body.timeout,
-        webhookUrl: null,
-        endpoint: request.path,
-        idempotencyKey: null,
-      },
+      { ...editorRunDefaults, owner, code: body.code, timeoutSec: body.timeout, endpoint: request.path },
       { sync: !body.async },
     );
     if (body.async) {
