@@ -71,6 +71,8 @@ const idQuery = ApiQuery({
   description: 'The job_id (from either dialect)',
   example: exampleJobId,
 });
+/** What the editor dialect's runs never have: a client id, stdin, a webhook, an Idempotency-Key. */
+const editorRunDefaults = { clientId: null, stdin: '', webhookUrl: null, idempotencyKey: null };
 const missingIdExample = editorError('MISSING_PARAMETER', "Query parameter 'id' is required");
 const notFoundExample = editorError('JOB_NOT_FOUND', `Job '${exampleJobId}' not found`);
 
@@ -161,21 +163,15 @@ export class EditorController {
     @Req() request: Request,
     @Res({ passthrough: true }) response: Response,
   ): Promise<EditorExecuteSuccessDto | EditorExecuteFailureDto | EditorExecuteAcceptedDto> {
-    const record = await this.submitter.submit({
-      owner,
-      clientId: null,
-      code: body.code,
-      stdin: '',
-      timeoutSec: body.timeout,
-      webhookUrl: null,
-      endpoint: request.path,
-      idempotencyKey: null,
-    });
+    const submission = await this.submitter.submit(
+      { ...editorRunDefaults, owner, code: body.code, timeoutSec: body.timeout, endpoint: request.path },
+      { sync: !body.async },
+    );
     if (body.async) {
       response.status(202);
-      return { success: true, job_id: record.jobId, status: record.status };
+      return { success: true, job_id: submission.record.jobId, status: submission.record.status };
     }
-    const outcome = editorExecuteOutcome(await this.submitter.waitForEnd(record.jobId, body.timeout, response));
+    const outcome = editorExecuteOutcome(await this.submitter.waitForEnd(submission, body.timeout, response));
     response.status(outcome.status);
     return outcome.body;
   }

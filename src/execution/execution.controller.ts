@@ -1,5 +1,5 @@
 import { ApiV1AuthAndInternalErrors } from '../common/api-error-responses';
-import { Body, Controller, Headers, HttpCode, Post, Req, Res, UseInterceptors } from '@nestjs/common';
+import { Body, Controller, Headers, HttpCode, Post, Req, Res } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBadRequestResponse,
@@ -18,8 +18,8 @@ import type { Request, Response } from 'express';
 import { ApiKeyAuth, CallerKeyId } from '../auth/auth.decorators';
 import { RateLimited } from '../auth/rate-limit.guard';
 import { AppConfig } from '../config/app-config';
-import { EnvelopeDraft, ErrorEnvelopeDto } from '../common/envelope';
-import { EnvelopeInterceptor } from '../common/envelope.interceptor';
+import { Envelope, ErrorEnvelopeDto } from '../common/envelope';
+import { envelopeResponse } from '../common/envelope.interceptor';
 import { ExecutionQueue } from '../jobs/execution.queue';
 import { v1Envelope } from '../jobs/job-envelope';
 import { ExecutePythonDto } from './dto/execute-python.dto';
@@ -38,7 +38,6 @@ import {
 
 @ApiTags('execution')
 @ApiKeyAuth()
-@UseInterceptors(EnvelopeInterceptor)
 @Controller('v1/code/execute')
 export class ExecutionController {
   constructor(
@@ -106,28 +105,35 @@ export class ExecutionController {
     @Headers('idempotency-key') idempotencyKey: string | undefined,
     @Req() request: Request,
     @Res({ passthrough: true }) response: Response,
-  ): Promise<EnvelopeDraft> {
-    const record = await this.submitter.submit({
-      owner,
-      clientId: body.id ?? null,
-      code: body.code,
-      stdin: body.stdin ?? '',
-      timeoutSec: body.timeout,
-      webhookUrl: body.webhook_url ?? null,
-      endpoint: request.path,
-      idempotencyKey: idempotencyKey?.trim() || null,
-    });
-    if (body.async || body.webhook_url) {
-      return {
+  ): Promise<Envelope> {
+    const sync = !(body.async || body.webhook_url);
+    const submission = await this.submitter.submit(
+      {
+        owner,
+        clientId: body.id ?? null,
+        code: body.code,
+        stdin: body.stdin ?? '',
+        timeoutSec: body.timeout,
+        webhookUrl: body.webhook_url ?? null,
+        endpoint: request.path,
+        idempotencyKey: idempotencyKey?.trim() || null,
+      },
+      { sync },
+    );
+    // Completed here rather than by EnvelopeInterceptor (see there): this is the hot route.
+    const { buildNumber } = this.config;
+    if (!sync) {
+      const accepted = {
         code: 202,
         message: 'processing',
-        job_id: record.jobId,
-        id: record.clientId,
+        job_id: submission.record.jobId,
+        id: submission.record.clientId,
         queue_length: await this.queue.waitingCount(),
         max_queue_length: this.config.maxQueueLength,
       };
+      return envelopeResponse(accepted, request, response, buildNumber);
     }
-    const ended = await this.submitter.waitForEnd(record.jobId, body.timeout, response);
-    return v1Envelope(ended, this.config.buildNumber)!;
+    const ended = await this.submitter.waitForEnd(submission, body.timeout, response);
+    return envelopeResponse(v1Envelope(ended, buildNumber)!, request, response, buildNumber);
   }
 }

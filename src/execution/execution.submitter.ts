@@ -2,9 +2,9 @@ import { BadRequestException, Injectable } from '@nestjs/common';
 import type { Response } from 'express';
 import { AppConfig } from '../config/app-config';
 import { INVALID_PARAMETERS } from '../common/messages';
-import { JobLifecycle } from '../jobs/job-lifecycle';
+import { JobLifecycle, Submission } from '../jobs/job-lifecycle';
 import { JobWaiters } from '../jobs/job-waiters';
-import { JobRecord, SubmitInput } from '../jobs/job.types';
+import type { JobRecord, SubmitInput } from '../jobs/job.types';
 import { RedisConnection } from '../redis/redis-connection';
 import { ServiceUnavailableError } from '../redis/redis-unavailable';
 import { SYNC_WAIT_GRACE_MS, waitBounded } from './sync-wait';
@@ -13,6 +13,8 @@ import { SYNC_WAIT_GRACE_MS, waitBounded } from './sync-wait';
 export const SERVICE_UNAVAILABLE_DOC =
   'Redis is unreachable (Retry-After: 1). Nothing was queued when job_id is null; with job_id set, the job was accepted ' +
   'but Redis failed while a sync caller waited and the outcome was not known by timeout + 3 s: poll GET /v1/jobs/{job_id}';
+
+const callerGoneReason = new Error('the caller went away');
 
 /** A run as either dialect asks for it: `timeoutSec` undefined means DEFAULT_TIMEOUT. */
 export type ExecutionRequest = Omit<SubmitInput, 'timeoutSec'> & { timeoutSec: number | undefined };
@@ -27,19 +29,21 @@ export class ExecutionSubmitter {
     private readonly connection: RedisConnection,
   ) {}
 
-  /** Queues the run (or returns the job an earlier request with the same Idempotency-Key created). */
-  async submit(request: ExecutionRequest): Promise<JobRecord> {
+  /**
+   * Queues the run (or returns the job an earlier request with the same Idempotency-Key created).
+   * `sync`: the caller will waitForEnd(), which then needs no read to start waiting.
+   */
+  async submit(request: ExecutionRequest, options: { sync: boolean }): Promise<Submission> {
     if (Buffer.byteLength(request.code, 'utf8') > this.config.maxCodeBytes) {
       throw new BadRequestException({
         message: INVALID_PARAMETERS,
         details: [`code must be at most ${this.config.maxCodeBytes} bytes`],
       });
     }
-    const { record } = await this.lifecycle.submit({
-      ...request,
-      timeoutSec: this.effectiveTimeoutSec(request.timeoutSec),
-    });
-    return record;
+    return this.lifecycle.submit(
+      { ...request, timeoutSec: this.effectiveTimeoutSec(request.timeoutSec) },
+      { watchEnd: options.sync },
+    );
   }
 
   /**
@@ -47,15 +51,33 @@ export class ExecutionSubmitter {
    * If Redis is unreachable during the wait, answers by timeout + SYNC_WAIT_GRACE_MS at the latest:
    * a 503 carrying the job_id to poll when the outcome is not known by then.
    */
-  async waitForEnd(jobId: string, requestedTimeoutSec: number | undefined, response: Response): Promise<JobRecord> {
+  async waitForEnd(
+    submission: Submission,
+    requestedTimeoutSec: number | undefined,
+    response: Response,
+  ): Promise<JobRecord> {
+    const jobId = submission.record.jobId;
     const callerGone = new AbortController();
-    response.on('close', () => callerGone.abort());
-    const ended = await waitBounded({
-      wait: (signal) => this.waiters.waitForEnd(jobId, signal),
-      connection: this.connection,
-      deadlineMs: Date.now() + this.effectiveTimeoutSec(requestedTimeoutSec) * 1000 + SYNC_WAIT_GRACE_MS,
-      callerGone: callerGone.signal,
-    });
+    const onClose = () => callerGone.abort(callerGoneReason);
+    response.once('close', onClose);
+    // The first attempt uses the watch submit() registered; a later one (after an outage) reads the record.
+    let registered = submission.endWatch;
+    let ended: JobRecord | 'unknown';
+    try {
+      ended = await waitBounded({
+        wait: (signal) => {
+          const watch = registered;
+          registered = undefined;
+          return this.waiters.waitForEnd(jobId, signal, watch);
+        },
+        connection: this.connection,
+        deadlineMs: Date.now() + this.effectiveTimeoutSec(requestedTimeoutSec) * 1000 + SYNC_WAIT_GRACE_MS,
+        callerGone: callerGone.signal,
+      });
+    } finally {
+      response.off('close', onClose);
+      registered?.dispose();
+    }
     if (ended !== 'unknown') return ended;
     throw new ServiceUnavailableError(
       `Redis was unavailable while this job ran and its outcome is not known yet; poll GET /v1/jobs/${jobId}`,

@@ -6,6 +6,9 @@ import { isRedisUnavailableError } from '../redis/redis-unavailable';
 export const SYNC_WAIT_GRACE_MS = 3000;
 const retryAfterErrorMs = 500;
 const recheckAfterDeadlineMs = 1000;
+// Abort reasons made once: abort() without one builds a DOMException (and its stack) every time.
+const settledReason = new Error('the sync wait has settled');
+const supersededReason = new Error('a newer attempt replaced this one');
 
 export interface SyncWaitOptions {
   /** The job core's wait: resolves with the ended record, rejects when `signal` aborts. */
@@ -27,7 +30,7 @@ export function waitBounded(options: SyncWaitOptions): Promise<JobRecord | 'unkn
   const { wait, connection, deadlineMs, callerGone } = options;
   return new Promise((resolve, reject) => {
     let outageSeen = !connection.isAvailable();
-    let attempt = new AbortController();
+    let attempt: AbortController | undefined; // the wait in progress, if any
     let settled = false;
     const timers: NodeJS.Timeout[] = [];
     const unsubscribe = connection.onAvailabilityChange((available) => {
@@ -41,7 +44,7 @@ export function waitBounded(options: SyncWaitOptions): Promise<JobRecord | 'unkn
       unsubscribe();
       timers.forEach(clearTimeout);
       callerGone.removeEventListener('abort', onCallerGone);
-      attempt.abort();
+      attempt?.abort(settledReason);
       settle();
     };
     const checkDeadline = () => {
@@ -49,10 +52,13 @@ export function waitBounded(options: SyncWaitOptions): Promise<JobRecord | 'unkn
     };
     const start = () => {
       if (settled) return;
-      attempt.abort();
+      attempt?.abort(supersededReason);
       const current = (attempt = new AbortController());
       wait(current.signal).then(
-        (record) => finish(() => resolve(record)),
+        (record) => {
+          if (attempt === current) attempt = undefined; // done: nothing to abort
+          finish(() => resolve(record));
+        },
         (error: unknown) => {
           if (current.signal.aborted || settled) return; // superseded by a newer attempt, or done
           if (!isRedisUnavailableError(error)) return finish(() => reject(error));

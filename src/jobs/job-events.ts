@@ -7,6 +7,12 @@ import type { JobRecord } from './job.types';
 
 export type EventType = 'ended' | 'cancel';
 
+/** Interest in one job's ending: resolves with the ended record when this process ended it, else with nothing. */
+export interface EndWatch {
+  promise: Promise<JobRecord | undefined>;
+  dispose: () => void;
+}
+
 /** Cluster-wide job events over one Redis pub/sub channel: "a job ended", "cancel this job". */
 @Injectable()
 export class JobEvents implements OnModuleInit, OnApplicationShutdown {
@@ -14,6 +20,8 @@ export class JobEvents implements OnModuleInit, OnApplicationShutdown {
   private subscriber?: Redis;
   private readonly endWaiters = new Map<string, Set<(record?: JobRecord) => void>>();
   private readonly cancelListeners: Array<(jobId: string) => void> = [];
+  /** Jobs whose ending this process is recording (count of finish() calls; whether an "ended" came meanwhile). */
+  private readonly ending = new Map<string, { calls: number; heard: boolean }>();
 
   constructor(
     @Inject(REDIS_CLIENT) private readonly publisher: Redis,
@@ -42,8 +50,12 @@ export class JobEvents implements OnModuleInit, OnApplicationShutdown {
   /** Acts on one message of the channel, wherever it was published. */
   dispatch(message: string): void {
     const [type, jobId] = message.split(':', 2) as [EventType, string];
-    if (type === 'ended') this.wakeEnded(jobId);
-    else if (type === 'cancel') for (const listener of this.cancelListeners) listener(jobId);
+    if (type === 'ended') {
+      const ending = this.ending.get(jobId);
+      if (ending)
+        ending.heard = true; // endingDone() wakes the waiters, with the record when it has it
+      else this.wakeEnded(jobId);
+    } else if (type === 'cancel') for (const listener of this.cancelListeners) listener(jobId);
   }
 
   // Not onModuleDestroy: that runs before the SIGTERM drain, whose sync callers still wait for 'ended'.
@@ -66,7 +78,7 @@ export class JobEvents implements OnModuleInit, OnApplicationShutdown {
    * Registers interest before the caller checks the record, so no ending is missed in between.
    * Resolves with the ended record when this process ended the job, else with nothing (read it).
    */
-  whenEnded(jobId: string): { promise: Promise<JobRecord | undefined>; dispose: () => void } {
+  whenEnded(jobId: string): EndWatch {
     let dispose = () => undefined as void;
     const promise = new Promise<JobRecord | undefined>((resolve) => {
       const waiters = this.endWaiters.get(jobId) ?? new Set();
@@ -78,6 +90,25 @@ export class JobEvents implements OnModuleInit, OnApplicationShutdown {
       };
     });
     return { promise, dispose };
+  }
+
+  /**
+   * finish() is about to record this job's ending: an "ended" message that overtakes its reply (it
+   * comes on another connection) is held until endingDone(), so the waiters get the record instead
+   * of reading it back.
+   */
+  endingStarted(jobId: string): void {
+    const ending = this.ending.get(jobId);
+    if (ending) ending.calls += 1;
+    else this.ending.set(jobId, { calls: 1, heard: false });
+  }
+
+  /** That finish() call is done: `record` when it recorded the ending, else nothing (then a held message wakes). */
+  endingDone(jobId: string, record: JobRecord | undefined): void {
+    const ending = this.ending.get(jobId);
+    if (ending && --ending.calls === 0) this.ending.delete(jobId);
+    if (record) this.wakeEnded(jobId, record);
+    else if (ending?.heard) this.wakeEnded(jobId);
   }
 
   /** Also called locally with the record: a process that ended a job answers its own waiters without a round trip. */

@@ -9,9 +9,12 @@ import { ExecutionJobData, isEnded, JobOutcome, JobRecord, SubmitInput } from '.
 
 /** Redis, as the repository's scripts behave: one ending per job, times measured from the record. */
 class FakeRepository {
+  constructor(private readonly queue: FakeQueue) {}
   readonly records = new Map<string, JobRecord>();
   readonly idempotency = new Map<string, string>();
   readonly published: string[] = [];
+  /** Runs while the finish script is "in flight" (e.g. its "ended" message overtaking the reply). */
+  duringFinish?: (jobId: string) => void;
 
   async create(record: JobRecord): Promise<void> {
     this.records.set(record.jobId, structuredClone(record));
@@ -22,10 +25,10 @@ class FakeRepository {
   }
   async start(jobId: string, startedAtMs: number): Promise<StartResult> {
     const record = this.records.get(jobId);
-    if (!record || isEnded(record.status)) return { result: 'ended' };
-    if (record.cancelRequested) return { result: 'cancel_requested' };
+    if (!record || isEnded(record.status)) return 'ended';
+    if (record.cancelRequested) return 'cancel_requested';
     Object.assign(record, { status: 'running', startedAtMs });
-    return { result: 'started', record: structuredClone(record) };
+    return 'started';
   }
   async requestCancel(jobId: string): Promise<boolean> {
     const record = this.records.get(jobId);
@@ -34,6 +37,8 @@ class FakeRepository {
     return true;
   }
   async finish(jobId: string, ending: Ending): Promise<JobRecord | null> {
+    await Promise.resolve();
+    this.duringFinish?.(jobId);
     const record = this.records.get(jobId);
     if (!record || isEnded(record.status)) return null;
     const started = record.startedAtMs;
@@ -42,7 +47,7 @@ class FakeRepository {
       endedAtMs: ending.endedAtMs,
       queueTimeSec: ((started ?? ending.endedAtMs) - record.createdAtMs) / 1000,
       runTimeSec: (ending.outcome.runMs ?? (started === null ? 0 : ending.endedAtMs - started)) / 1000,
-      queueLength: ending.queueLength,
+      queueLength: this.queue.lengthOf(ending.waitingLists),
       outcome: ending.outcome,
     });
     this.published.push(ending.endedMessage);
@@ -61,8 +66,15 @@ class FakeRepository {
 class FakeQueue {
   readonly waiting = new Map<string, ExecutionJobData>();
   readonly connection = {};
+  readonly waitingLists = ['spec:wait', 'spec:paused'] as const;
+  lengthOf(lists: readonly string[]): number {
+    expect(lists).toEqual(this.waitingLists);
+    return this.waiting.size;
+  }
+  onAdd?: (jobId: string) => void;
   async add(data: ExecutionJobData): Promise<void> {
     this.waiting.set(data.jobId, data);
+    this.onAdd?.(data.jobId);
   }
   async remove(jobId: string): Promise<void> {
     this.waiting.delete(jobId);
@@ -97,8 +109,8 @@ const success = (runMs = 12): JobOutcome => ({
 });
 
 function setup(overrides: Partial<AppConfig> = {}) {
-  const repository = new FakeRepository();
   const queue = new FakeQueue();
+  const repository = new FakeRepository(queue);
   const publisher = { publish: jest.fn(async () => 1) };
   const events = new JobEvents(publisher as never, {} as never, config);
   const lifecycle = new JobLifecycle(
@@ -135,6 +147,16 @@ describe('JobLifecycle', () => {
     expect(queue.waiting.size).toBe(2);
   });
 
+  it('submit with watchEnd: the watch, registered before queueing, sees an ending that beats the reply', async () => {
+    const { queue, lifecycle } = setup();
+    let finished: Promise<unknown> | undefined;
+    queue.onAdd = (jobId) => (finished = lifecycle.finish(jobId, success())); // a worker faster than Redis' answer
+    const { record, endWatch } = await lifecycle.submit(input(), { watchEnd: true });
+    await finished;
+    await expect(endWatch?.promise).resolves.toMatchObject({ jobId: record.jobId, status: 'completed' });
+    expect((await lifecycle.submit(input())).endWatch).toBeUndefined();
+  });
+
   it('submit: a full queue is a 429 and creates nothing', async () => {
     const { repository, lifecycle } = setup({ maxQueueLength: 1 });
     await lifecycle.submit(input());
@@ -147,8 +169,11 @@ describe('JobLifecycle', () => {
     const { record } = await lifecycle.submit(input());
     await lifecycle.submit(input()); // one job left waiting
     queue.waiting.delete(record.jobId); // a worker took it
-    const started = await lifecycle.start(record.jobId, record.createdAtMs + 30);
-    expect(started).toMatchObject({ status: 'running', startedAtMs: record.createdAtMs + 30 });
+    expect(await lifecycle.start(record.jobId, record.createdAtMs + 30)).toBe(true);
+    expect(repository.records.get(record.jobId)).toMatchObject({
+      status: 'running',
+      startedAtMs: record.createdAtMs + 30,
+    });
     const listener = jest.fn();
     lifecycle.onEnded(listener);
     const waiter = events.whenEnded(record.jobId);
@@ -164,6 +189,33 @@ describe('JobLifecycle', () => {
     expect(await waiter.promise).toEqual(ended);
     expect(listener).toHaveBeenCalledWith(ended);
     expect(repository.published).toEqual([`ended:${record.jobId}`]);
+  });
+
+  it('finish: an "ended" message that overtakes the reply is held, so local waiters still get the record', async () => {
+    const { repository, events, lifecycle } = setup();
+    const { record } = await lifecycle.submit(input());
+    const waiter = events.whenEnded(record.jobId);
+    repository.duringFinish = (jobId) => events.dispatch(`ended:${jobId}`);
+    const ended = await lifecycle.finish(record.jobId, success());
+    expect(ended).toMatchObject({ status: 'completed' });
+    expect(await waiter.promise).toEqual(ended);
+  });
+
+  it('finish that loses to another ending: a held "ended" message still wakes the waiters (to read)', async () => {
+    const { repository, events, lifecycle } = setup();
+    const { record } = await lifecycle.submit(input());
+    await lifecycle.finish(record.jobId, success()); // ended elsewhere first
+    const heard = events.whenEnded(record.jobId);
+    repository.duringFinish = (jobId) => events.dispatch(`ended:${jobId}`);
+    expect(await lifecycle.finish(record.jobId, lostOutcome())).toBeNull();
+    expect(await heard.promise).toBeUndefined();
+    // Without a message meanwhile, a finish that recorded nothing wakes nobody.
+    const untouched = jest.fn();
+    void events.whenEnded(record.jobId).promise.then(untouched);
+    repository.duringFinish = undefined;
+    expect(await lifecycle.finish(record.jobId, lostOutcome())).toBeNull();
+    await Promise.resolve();
+    expect(untouched).not.toHaveBeenCalled();
   });
 
   it('finish: the first ending wins; a second one changes nothing and tells nobody', async () => {
@@ -200,7 +252,7 @@ describe('JobLifecycle', () => {
     });
     expect(queue.waiting.has(record.jobId)).toBe(false);
     expect(publisher.publish).toHaveBeenCalledWith('spec:job-events', `cancel:${record.jobId}`);
-    expect(await lifecycle.start(record.jobId, Date.now())).toBeNull(); // a worker that took it anyway does not run it
+    expect(await lifecycle.start(record.jobId, Date.now())).toBe(false); // a worker that took it anyway does not run it
     expect(repository.records.get(record.jobId)?.status).toBe('cancelled');
   });
 
@@ -237,7 +289,7 @@ describe('JobLifecycle', () => {
     const { repository, lifecycle } = setup();
     const { record } = await lifecycle.submit(input());
     await repository.requestCancel(record.jobId);
-    expect(await lifecycle.start(record.jobId, Date.now())).toBeNull();
+    expect(await lifecycle.start(record.jobId, Date.now())).toBe(false);
     expect(repository.records.get(record.jobId)).toMatchObject({
       status: 'cancelled',
       outcome: { code: CANCELLED_CODE },

@@ -3,7 +3,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { AppConfig } from '../config/app-config';
 import { queueFullMessage } from '../common/messages';
 import { ExecutionQueue } from './execution.queue';
-import { JobEvents } from './job-events';
+import { EndWatch, JobEvents } from './job-events';
 import { cancelledOutcome, lostOutcome } from './job-outcomes';
 import { JobRepository } from './job.repository';
 import { ExecutionJobData, isEnded, JobOutcome, JobRecord, statusOf, SubmitInput } from './job.types';
@@ -14,6 +14,8 @@ export class QueueFullException extends HttpException {
   }
 }
 
+/** A submitted job; `endWatch` (asked for with `watchEnd`, new jobs only) was registered before it was queued. */
+export type Submission = { record: JobRecord; replayed: boolean; endWatch?: EndWatch };
 export type CancelResult = { outcome: 'cancelled' | 'ended' | 'missing'; record: JobRecord | null };
 export type EndedListener = (record: JobRecord) => Promise<void> | void;
 
@@ -33,8 +35,12 @@ export class JobLifecycle {
     private readonly config: AppConfig,
   ) {}
 
-  /** Queues a run, or returns the job an earlier request with the same Idempotency-Key created. */
-  async submit(input: SubmitInput): Promise<{ record: JobRecord; replayed: boolean }> {
+  /**
+   * Queues a run, or returns the job an earlier request with the same Idempotency-Key created.
+   * `watchEnd` (sync callers): also watch the new job's ending from before it is queued, so the
+   * waiter needs no read to learn it has not ended yet (JobWaiters.waitForEnd).
+   */
+  async submit(input: SubmitInput, options: { watchEnd?: boolean } = {}): Promise<Submission> {
     const jobId = randomUUID();
     if (input.idempotencyKey) {
       const keyHash = createHash('sha256').update(input.idempotencyKey).digest('hex');
@@ -55,38 +61,49 @@ export class JobLifecycle {
       timeoutSec: input.timeoutSec,
       endpoint: input.endpoint,
     };
-    // Both on Bull's connection, sent back to back: one round trip, and the record is written first.
-    await Promise.all([this.repository.create(record, this.queue.connection), this.queue.add(data)]);
-    return { record, replayed: false };
+    const endWatch = options.watchEnd ? this.events.whenEnded(jobId) : undefined;
+    try {
+      // Both on Bull's connection, sent back to back: one round trip, and the record is written first.
+      await Promise.all([this.repository.create(record, this.queue.connection), this.queue.add(data)]);
+    } catch (err) {
+      endWatch?.dispose();
+      throw err;
+    }
+    return { record, replayed: false, endWatch };
   }
 
   /**
-   * Worker side: pending → running (a re-run after a dead worker starts again). Null when the job
+   * Worker side: pending → running (a re-run after a dead worker starts again). False when the job
    * must not run: it ended meanwhile, or its cancellation was requested (then it ends here).
    */
-  async start(jobId: string, startedAtMs: number): Promise<JobRecord | null> {
+  async start(jobId: string, startedAtMs: number): Promise<boolean> {
     const start = await this.repository.start(jobId, startedAtMs);
-    if (start.result === 'started') return start.record;
-    if (start.result === 'cancel_requested') await this.finish(jobId, cancelledOutcome());
-    return null;
+    if (start === 'started') return true;
+    if (start === 'cancel_requested') await this.finish(jobId, cancelledOutcome());
+    return false;
   }
 
   /**
    * The one way a job ends: stores its outcome once (a later ending of the same job is ignored and
-   * answers null) with its times and the queue length, and tells every waiter in the cluster.
+   * answers null) with its times and the queue length (all in one script), and tells every waiter
+   * in the cluster.
    */
   async finish(jobId: string, outcome: JobOutcome): Promise<JobRecord | null> {
-    const queueLength = await this.queue.waitingCount();
-    const ended = await this.repository.finish(jobId, {
-      status: statusOf(outcome),
-      endedAtMs: Date.now(),
-      queueLength,
-      outcome,
-      channel: this.events.channel,
-      endedMessage: JobEvents.message('ended', jobId),
-    });
+    let ended: JobRecord | null = null;
+    this.events.endingStarted(jobId);
+    try {
+      ended = await this.repository.finish(jobId, {
+        status: statusOf(outcome),
+        endedAtMs: Date.now(),
+        waitingLists: this.queue.waitingLists,
+        outcome,
+        channel: this.events.channel,
+        endedMessage: JobEvents.message('ended', jobId),
+      });
+    } finally {
+      this.events.endingDone(jobId, ended ?? undefined);
+    }
     if (!ended) return null;
-    this.events.wakeEnded(jobId, ended);
     for (const listener of this.endedListeners) {
       try {
         await listener(ended);

@@ -13,8 +13,15 @@ export function toHash(record: JobRecord): Record<string, string> {
   return fields;
 }
 
-/** A job's Redis hash (as HGETALL answers it), or null when there is none. */
-export function fromHash(jobId: string, h: Record<string, string> | null | undefined): JobRecord | null {
+/**
+ * A job's Redis hash (as HGETALL answers it), or null when there is none. `outcome`: the outcome
+ * the caller just stored, instead of parsing its JSON back.
+ */
+export function fromHash(
+  jobId: string,
+  h: Record<string, string> | null | undefined,
+  outcome?: JobOutcome,
+): JobRecord | null {
   if (!h || !h.status) return null;
   const queueMs = num(h.queue_ms);
   const runMs = num(h.run_ms);
@@ -31,15 +38,18 @@ export function fromHash(jobId: string, h: Record<string, string> | null | undef
     queueTimeSec: queueMs === null ? null : queueMs / 1000,
     runTimeSec: runMs === null ? null : runMs / 1000,
     queueLength: num(h.queue_length),
-    outcome: h.outcome ? (JSON.parse(h.outcome) as JobOutcome) : null,
+    outcome: outcome ?? (h.outcome ? (JSON.parse(h.outcome) as JobOutcome) : null),
     webhook: h.webhook ? (JSON.parse(h.webhook) as WebhookState) : null,
   };
 }
 
-/** A flat [field, value, ...] reply (HGETALL inside a script) as an object. */
-export function pairs(flat: string[]): Record<string, string> {
+/** A flat [field, value, ...] script reply as an object; a null value (an absent field) is left out. */
+export function pairs(flat: Array<string | null>): Record<string, string> {
   const hash: Record<string, string> = {};
-  for (let i = 0; i < flat.length; i += 2) hash[flat[i]] = flat[i + 1];
+  for (let i = 0; i < flat.length; i += 2) {
+    const value = flat[i + 1];
+    if (value !== null && value !== undefined) hash[flat[i] as string] = value;
+  }
   return hash;
 }
 

@@ -1,57 +1,18 @@
 import type Redis from 'ioredis';
 import { fromHash, pairs, toHash } from './job-record.codec';
+import { CANCEL_SCRIPT, CREATE_SCRIPT, FINISH_SCRIPT, SET_WEBHOOK_SCRIPT, START_SCRIPT } from './job.scripts';
 import type { JobOutcome, JobRecord, JobStatus, WebhookState } from './job.types';
-
-// pending -> running, atomically, answering with the record (one round trip). 'running' ->
-// 'running' is a re-run after a stalled worker; a job whose cancellation was requested (its worker
-// may have died meanwhile) does not start. Answers 0 when the job ended, 2 when cancel was requested.
-const START_SCRIPT = `
-local status, cancel = unpack(redis.call('HMGET', KEYS[1], 'status', 'cancel_requested'))
-if status ~= 'pending' and status ~= 'running' then return 0 end
-if cancel == '1' then return 2 end
-redis.call('HSET', KEYS[1], 'status', 'running', 'started_at', ARGV[1])
-return redis.call('HGETALL', KEYS[1])`;
-
-// Marks a job that has not ended as to be cancelled; any worker that picks it up later refuses it.
-const CANCEL_SCRIPT = `
-local status = redis.call('HGET', KEYS[1], 'status')
-if status ~= 'pending' and status ~= 'running' then return 0 end
-redis.call('HSET', KEYS[1], 'cancel_requested', '1')
-return 1`;
-
-// The final state, once: a job that already ended keeps its first ending (answers 0). Times are
-// measured here from the record (run time from the sandbox when it ran there). In the same atomic
-// step: a job with a webhook enters the delivery outbox, and "ended" is published.
-const FINISH_SCRIPT = `
-local status, created, started, webhook = unpack(redis.call('HMGET', KEYS[1], 'status', 'created_at', 'started_at', 'webhook'))
-if not status or status == 'completed' or status == 'failed' or status == 'cancelled' then return 0 end
-local ended = tonumber(ARGV[2])
-started = tonumber(started)
-local run_ms = ARGV[3]
-if run_ms == '' then run_ms = started and (ended - started) or 0 end
-redis.call('HSET', KEYS[1], 'status', ARGV[1], 'ended_at', ARGV[2], 'queue_ms', (started or ended) - tonumber(created),
-  'run_ms', run_ms, 'queue_length', ARGV[4], 'outcome', ARGV[5])
-redis.call('EXPIRE', KEYS[1], ARGV[6])
-if webhook then redis.call('ZADD', KEYS[2], ARGV[2], ARGV[7]) end
-redis.call('PUBLISH', ARGV[8], ARGV[9])
-return redis.call('HGETALL', KEYS[1])`;
-
-// Only while the record exists: a write after retention expired it must not recreate it without a TTL.
-const SET_WEBHOOK_SCRIPT = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('HSET', KEYS[1], 'webhook', ARGV[1])
-return 1`;
 
 /** Index entries outlive their records by this much at most (a job ends within a day). */
 const INDEX_SLACK_SEC = 24 * 3600;
 
-export type StartResult =
-  { result: 'started'; record: JobRecord } | { result: 'ended' } | { result: 'cancel_requested' };
+export type StartResult = 'started' | 'ended' | 'cancel_requested';
 
 export interface Ending {
   status: JobStatus;
   endedAtMs: number;
-  queueLength: number;
+  /** The lists whose total length, read in the same step, is the job's queue_length (Bull's wait and paused). */
+  waitingLists: readonly [string, string];
   outcome: JobOutcome;
   /** Where "ended" is announced, in the same step. */
   channel: string;
@@ -91,15 +52,20 @@ export class JobRepository {
    * connection run in order, so the record exists before any worker can take the job.
    */
   async create(record: JobRecord, via: Redis = this.redis): Promise<void> {
-    const owner = this.ownerKey(record.owner);
-    await via
-      .multi()
-      .hset(this.jobKey(record.jobId), toHash(record))
-      .zadd(owner, record.createdAtMs, record.jobId)
+    const fields = Object.entries(toHash(record)).flat();
+    // In order: a NOSCRIPT retry would land after the queueing that follows on `via`.
+    await CREATE_SCRIPT.runInOrder(
+      via,
+      [this.jobKey(record.jobId), this.ownerKey(record.owner)],
       // Listing prunes entries whose records expired; this bounds an index nobody lists.
-      .zremrangebyscore(owner, '-inf', `(${record.createdAtMs - this.indexWindowMs()}`)
-      .pexpire(owner, this.indexWindowMs())
-      .exec();
+      [
+        record.createdAtMs,
+        record.jobId,
+        `(${record.createdAtMs - this.indexWindowMs()}`,
+        this.indexWindowMs(),
+        ...fields,
+      ],
+    );
   }
 
   async get(jobId: string): Promise<JobRecord | null> {
@@ -114,43 +80,45 @@ export class JobRepository {
     return results.map(([, hash], i) => fromHash(jobIds[i], hash as Record<string, string>));
   }
 
-  /** pending|running -> running, with the record; or why it must not run. */
+  /** pending|running -> running; or why it must not run. */
   async start(jobId: string, startedAtMs: number): Promise<StartResult> {
-    const result = (await this.redis.eval(START_SCRIPT, 1, this.jobKey(jobId), String(startedAtMs))) as
-      number | string[];
-    if (result === 2) return { result: 'cancel_requested' };
-    const record = Array.isArray(result) ? fromHash(jobId, pairs(result)) : null;
-    return record ? { result: 'started', record } : { result: 'ended' };
+    const result = await START_SCRIPT.run(this.redis, [this.jobKey(jobId)], [startedAtMs]);
+    return result === 1 ? 'started' : result === 2 ? 'cancel_requested' : 'ended';
   }
 
   /** False when the job has already ended (or does not exist). */
   async requestCancel(jobId: string): Promise<boolean> {
-    return (await this.redis.eval(CANCEL_SCRIPT, 1, this.jobKey(jobId))) === 1;
+    return (await CANCEL_SCRIPT.run(this.redis, [this.jobKey(jobId)], [])) === 1;
   }
 
   /** The ended record, or null when the job had already ended (or does not exist). */
   async finish(jobId: string, ending: Ending): Promise<JobRecord | null> {
-    const result = (await this.redis.eval(
-      FINISH_SCRIPT,
-      2,
-      this.jobKey(jobId),
-      this.outboxKey(),
-      ending.status,
-      String(ending.endedAtMs),
-      ending.outcome.runMs === null ? '' : String(ending.outcome.runMs),
-      String(ending.queueLength),
-      JSON.stringify(ending.outcome),
-      String(this.retentionSec),
-      jobId,
-      ending.channel,
-      ending.endedMessage,
-    )) as number | string[];
-    return Array.isArray(result) ? fromHash(jobId, pairs(result)) : null;
+    const outcomeJson = JSON.stringify(ending.outcome);
+    const result = await FINISH_SCRIPT.run(
+      this.redis,
+      [this.jobKey(jobId), this.outboxKey(), ...ending.waitingLists],
+      [
+        ending.status,
+        ending.endedAtMs,
+        ending.outcome.runMs === null ? '' : String(ending.outcome.runMs),
+        outcomeJson,
+        this.retentionSec,
+        jobId,
+        ending.channel,
+        ending.endedMessage,
+      ],
+    );
+    if (!Array.isArray(result)) return null;
+    // The script answers what was stored before; the rest is what this call just wrote.
+    const hash = pairs(result as Array<string | null>);
+    hash.status = ending.status;
+    hash.ended_at = String(ending.endedAtMs);
+    return fromHash(jobId, hash, ending.outcome);
   }
 
   /** False when the record no longer exists. HSET keeps the record's TTL. */
   async setWebhook(jobId: string, webhook: WebhookState): Promise<boolean> {
-    return (await this.redis.eval(SET_WEBHOOK_SCRIPT, 1, this.jobKey(jobId), JSON.stringify(webhook))) === 1;
+    return (await SET_WEBHOOK_SCRIPT.run(this.redis, [this.jobKey(jobId)], [JSON.stringify(webhook)])) === 1;
   }
 
   /** Up to `count` job ids in the webhook outbox that ended before `endedBeforeMs`, oldest first. */

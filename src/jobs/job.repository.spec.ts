@@ -1,0 +1,155 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import Redis from 'ioredis';
+import { LuaScript } from '../redis/lua-script';
+import { JobRepository } from './job.repository';
+import type { JobOutcome, JobRecord } from './job.types';
+
+// The repository's scripts on the machine's shared Redis, under a prefix of their own.
+const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
+const prefix = `pyexec-test-repo-${process.pid}-${randomBytes(4).toString('hex')}`;
+
+const outcome: JobOutcome = {
+  code: 200,
+  exitCode: 0,
+  output: { stdout: 'hi\n', stderr: '', stdoutTruncated: false, stderrTruncated: false },
+  result: { a: [1, 'two'] },
+  error: null,
+  limit: null,
+  runMs: 4.25,
+  pid: 11,
+  serverPid: 12,
+};
+
+function newRecord(over: Partial<JobRecord> = {}): JobRecord {
+  return {
+    jobId: randomUUID(),
+    endpoint: '/v1/code/execute/python',
+    owner: 'owner-a',
+    clientId: 'c-1',
+    status: 'pending',
+    cancelRequested: false,
+    createdAtMs: Date.now() - 50,
+    startedAtMs: null,
+    endedAtMs: null,
+    queueTimeSec: null,
+    runTimeSec: null,
+    queueLength: null,
+    outcome: null,
+    webhook: null,
+    ...over,
+  };
+}
+
+describe('JobRepository (its Lua scripts on a real Redis)', () => {
+  let redis: Redis;
+  let repository: JobRepository;
+  const lists = [`${prefix}:wait`, `${prefix}:paused`] as const;
+  const ending = (over: Partial<JobOutcome> = {}) => ({
+    status: 'completed' as const,
+    endedAtMs: Date.now(),
+    waitingLists: lists,
+    outcome: { ...outcome, ...over },
+    channel: `${prefix}:job-events`,
+    endedMessage: 'ended:x',
+  });
+
+  beforeAll(() => {
+    redis = new Redis(redisUrl);
+    repository = new JobRepository(redis, prefix, 600);
+  });
+  afterAll(async () => {
+    const keys = await redis.keys(`${prefix}:*`);
+    if (keys.length) await redis.del(...keys);
+    redis.disconnect();
+  });
+
+  it('create: the record reads back as written, and is in its owner index', async () => {
+    const record = newRecord({ clientId: null });
+    await repository.create(record);
+    expect(await repository.get(record.jobId)).toEqual(record);
+    expect(await repository.listIds('owner-a', 10, null)).toContainEqual({ id: record.jobId, ms: record.createdAtMs });
+    expect(await redis.pttl(`${prefix}:owner:owner-a`)).toBeGreaterThan(0);
+  });
+
+  it('start: pending -> running (again after a stalled worker); refused once cancel was requested or it ended', async () => {
+    const record = newRecord();
+    await repository.create(record);
+    expect(await repository.start(record.jobId, record.createdAtMs + 7)).toBe('started');
+    expect(await repository.get(record.jobId)).toMatchObject({
+      status: 'running',
+      startedAtMs: record.createdAtMs + 7,
+    });
+    expect(await repository.start(record.jobId, record.createdAtMs + 9)).toBe('started');
+    expect(await repository.requestCancel(record.jobId)).toBe(true);
+    expect(await repository.start(record.jobId, Date.now())).toBe('cancel_requested');
+    await repository.finish(record.jobId, ending());
+    expect(await repository.start(record.jobId, Date.now())).toBe('ended');
+    expect(await repository.start(randomUUID(), Date.now())).toBe('ended');
+  });
+
+  it('finish answers exactly the record a later read gets; queue length from both lists; once only', async () => {
+    await redis.rpush(lists[0], 'a', 'b');
+    await redis.rpush(lists[1], 'c');
+    const webhook = {
+      url: 'https://example.com/h',
+      status: 'pending' as const,
+      attempts: 0,
+      last_status_code: null,
+      last_error: null,
+      delivered_at: null,
+    };
+    const record = newRecord({ webhook });
+    await repository.create(record);
+    await repository.start(record.jobId, record.createdAtMs + 20);
+    const ended = await repository.finish(record.jobId, ending());
+    expect(ended).toMatchObject({
+      status: 'completed',
+      queueTimeSec: 0.02,
+      runTimeSec: 0.00425,
+      queueLength: 3,
+      webhook,
+    });
+    expect(ended).toEqual(await repository.get(record.jobId));
+    expect(await repository.undeliveredWebhooks(Date.now() + 1, 10)).toContain(record.jobId);
+    expect(await repository.finish(record.jobId, ending({ code: 500 }))).toBeNull();
+    expect((await repository.get(record.jobId))?.outcome).toEqual(outcome);
+  });
+
+  it('finish of a job that never started measures its run time as 0 and its queue time up to the end', async () => {
+    const record = newRecord({ clientId: null });
+    await repository.create(record);
+    const endedAtMs = record.createdAtMs + 30;
+    const ended = await repository.finish(record.jobId, { ...ending({ runMs: null }), endedAtMs });
+    expect(ended).toMatchObject({ startedAtMs: null, queueTimeSec: 0.03, runTimeSec: 0, clientId: null });
+    expect(ended).toEqual(await repository.get(record.jobId));
+  });
+});
+
+describe('LuaScript', () => {
+  it('runs a script Redis has not cached (EVAL once), then by its SHA1', async () => {
+    const redis = new Redis(redisUrl);
+    try {
+      const script = new LuaScript(`-- ${randomUUID()}\nreturn ARGV[1] .. KEYS[1]`);
+      expect(await script.run(redis, ['k'], ['v'])).toBe('vk');
+      expect(await script.run(redis, ['k2'], [3])).toBe('3k2');
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it('runInOrder: an uncached script still runs before the next command on the connection', async () => {
+    const redis = new Redis(redisUrl);
+    const key = `${prefix}:ordered`;
+    try {
+      const setter = () => new LuaScript(`-- ${randomUUID()}\nreturn redis.call('SET', KEYS[1], ARGV[1])`);
+      const [, seen] = await Promise.all([setter().runInOrder(redis, [key], ['first']), redis.get(key)]);
+      expect(seen).toBe('first');
+      // By SHA1, an uncached script fails NOSCRIPT and is sent again after the command that followed it.
+      const [, missed] = await Promise.all([setter().run(redis, [key], ['second']), redis.get(key)]);
+      expect(missed).toBe('first');
+    } finally {
+      await redis.del(key);
+      redis.disconnect();
+    }
+  });
+});
