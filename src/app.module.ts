@@ -9,6 +9,7 @@ import { RateLimitModule } from './auth/rate-limit.module';
 import { createPino, loggerParams } from './common/app-logger';
 import { HttpExceptionFilter } from './common/http-exception.filter';
 import { JsonBodyMiddleware } from './common/json-body.middleware';
+import { RequestIdMiddleware } from './common/request-id.middleware';
 import { APP_PINO, RequestLogMiddleware } from './common/request-log.middleware';
 import { AppConfig, Role } from './config/app-config';
 import { AppConfigModule } from './config/app-config.module';
@@ -75,8 +76,9 @@ export class AppModule implements NestModule {
   }
 
   configure(consumer: MiddlewareConsumer): void {
-    // RequestLogMiddleware also gives the request its id. The key is identified before the body is
-    // parsed: an unauthenticated request gets 401 whatever its body.
-    consumer.apply(RequestLogMiddleware, ApiKeyMiddleware, JsonBodyMiddleware).forRoutes('{*path}');
+    // The key is identified before the body is parsed: an unauthenticated request gets 401 whatever its body.
+    consumer
+      .apply(RequestLogMiddleware, RequestIdMiddleware, ApiKeyMiddleware, JsonBodyMiddleware)
+      .forRoutes('{*path}');
   }
 }

@@ -16,13 +16,11 @@ export function assignRequestId(request: ServiceRequest, response: ServerRespons
   return request.requestId;
 }
 
-/**
- * Gives a request its id, for the routes mounted ahead of Nest's middleware (Swagger UI);
- * RequestLogMiddleware does it for all the others.
- */
+/** Gives every request an id; RequestLogMiddleware (which runs first) calls the same function. */
 @Injectable()
 export class RequestIdMiddleware implements NestMiddleware {
   use(request: ServiceRequest, response: ServerResponse, next: () => void): void {
+    // Idempotent, so it can also run ahead of routes registered outside Nest (Swagger UI).
     assignRequestId(request, response);
     next();
   }
