@@ -1,5 +1,5 @@
 import { ApiV1AuthAndInternalErrors } from '../common/api-error-responses';
-import { Body, Controller, Headers, HttpCode, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Headers, HttpCode, Post, Req, Res, UseInterceptors } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBadRequestResponse,
@@ -18,8 +18,8 @@ import type { Request, Response } from 'express';
 import { ApiKeyAuth, CallerKeyId } from '../auth/auth.decorators';
 import { RateLimited } from '../auth/rate-limit.guard';
 import { AppConfig } from '../config/app-config';
-import { Envelope, ErrorEnvelopeDto } from '../common/envelope';
-import { envelopeResponse } from '../common/envelope.interceptor';
+import { EnvelopeDraft, ErrorEnvelopeDto } from '../common/envelope';
+import { EnvelopeInterceptor } from '../common/envelope.interceptor';
 import { ExecutionQueue } from '../jobs/execution.queue';
 import { v1Envelope } from '../jobs/job-envelope';
 import { ExecutePythonDto } from './dto/execute-python.dto';
@@ -38,6 +38,7 @@ import {
 
 @ApiTags('execution')
 @ApiKeyAuth()
+@UseInterceptors(EnvelopeInterceptor)
 @Controller('v1/code/execute')
 export class ExecutionController {
   constructor(
@@ -105,7 +106,7 @@ export class ExecutionController {
     @Headers('idempotency-key') idempotencyKey: string | undefined,
     @Req() request: Request,
     @Res({ passthrough: true }) response: Response,
-  ): Promise<Envelope> {
+  ): Promise<EnvelopeDraft> {
     const sync = !(body.async || body.webhook_url);
     const submission = await this.submitter.submit(
       {
@@ -120,10 +121,8 @@ export class ExecutionController {
       },
       { sync },
     );
-    // Completed here rather than by EnvelopeInterceptor (see there): this is the hot route.
-    const { buildNumber } = this.config;
     if (!sync) {
-      const accepted = {
+      return {
         code: 202,
         message: 'processing',
         job_id: submission.record.jobId,
@@ -131,9 +130,8 @@ export class ExecutionController {
         queue_length: await this.queue.waitingCount(),
         max_queue_length: this.config.maxQueueLength,
       };
-      return envelopeResponse(accepted, request, response, buildNumber);
     }
     const ended = await this.submitter.waitForEnd(submission, body.timeout, response);
-    return envelopeResponse(v1Envelope(ended, buildNumber)!, request, response, buildNumber);
+    return v1Envelope(ended, this.config.buildNumber)!;
   }
 }
