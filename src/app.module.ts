@@ -1,16 +1,13 @@
 import { BullModule } from '@nestjs/bull';
 import { DynamicModule, MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
-import { LoggerModule } from 'nestjs-pino';
-import type pino from 'pino';
+import { LoggerModule, Params as LoggerParams } from 'nestjs-pino';
 import { ApiKeyMiddleware } from './auth/api-key.middleware';
 import { AuthModule } from './auth/auth.module';
 import { RateLimitModule } from './auth/rate-limit.module';
-import { createPino, loggerParams } from './common/app-logger';
 import { HttpExceptionFilter } from './common/http-exception.filter';
 import { JsonBodyMiddleware } from './common/json-body.middleware';
 import { RequestIdMiddleware } from './common/request-id.middleware';
-import { APP_PINO, RequestLogMiddleware } from './common/request-log.middleware';
 import { AppConfig, Role } from './config/app-config';
 import { AppConfigModule } from './config/app-config.module';
 import { EditorErrorFormatter } from './editor/editor-error.formatter';
@@ -41,15 +38,11 @@ export function roleModules(role: Role): DynamicModule['imports'] {
 @Module({})
 export class AppModule implements NestModule {
   /** Config, Redis and the logger are made before Nest starts (main.ts, app.setup.ts), then handed in. */
-  static forRoot(
-    config: AppConfig,
-    connection: RedisConnection,
-    logger: pino.Logger = createPino(config),
-  ): DynamicModule {
+  static forRoot(config: AppConfig, connection: RedisConnection, logging: LoggerParams = {}): DynamicModule {
     return {
       module: AppModule,
       imports: [
-        LoggerModule.forRoot(loggerParams(logger)),
+        LoggerModule.forRoot(logging),
         AppConfigModule.forRoot(config),
         RedisModule.forRoot(connection),
         BullModule.forRoot({ ...connection.bullQueueOptions(), prefix: `${config.redisPrefix}:bull` }),
@@ -63,7 +56,6 @@ export class AppModule implements NestModule {
         ...(roleModules(config.role) ?? []),
       ],
       providers: [
-        { provide: APP_PINO, useValue: logger },
         GracefulShutdown,
         TracingShutdown,
         {
@@ -77,8 +69,6 @@ export class AppModule implements NestModule {
 
   configure(consumer: MiddlewareConsumer): void {
     // The key is identified before the body is parsed: an unauthenticated request gets 401 whatever its body.
-    consumer
-      .apply(RequestLogMiddleware, RequestIdMiddleware, ApiKeyMiddleware, JsonBodyMiddleware)
-      .forRoutes('{*path}');
+    consumer.apply(RequestIdMiddleware, ApiKeyMiddleware, JsonBodyMiddleware).forRoutes('{*path}');
   }
 }

@@ -1,8 +1,10 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Logger as PinoNestLogger, Params, PinoLogger } from 'nestjs-pino';
 import pino, { Level } from 'pino';
 import pretty from 'pino-pretty';
 import type { AppConfig, ConfigLogLevel } from '../config/app-config';
+import { assignRequestId } from './request-id.middleware';
+import type { ServiceRequest } from './service-request';
 
 const pinoLevels: Record<ConfigLogLevel, Level> = {
   error: 'error',
@@ -20,49 +22,32 @@ const redactedPaths = [
   'res.headers["set-cookie"]',
 ];
 
-/** The id of the request being served (RequestLogMiddleware): every line logged meanwhile carries it. */
-const requestContext = new AsyncLocalStorage<string>();
-
-/** Runs `next` (the rest of the request's handling) with `requestId` as the request_id of its log lines. */
-export function runWithRequestId(requestId: string, next: () => void): void {
-  requestContext.run(requestId, next);
-}
-
-function requestIdOfContext(): { request_id?: string } {
-  const requestId = requestContext.getStore();
-  return requestId === undefined ? {} : { request_id: requestId };
-}
-
-/**
- * The process's pino logger: JSON lines in production, else pino-pretty (synchronous: no line is
- * lost on exit). `destination` replaces stdout for JSON lines (tests).
- */
-export function createPino(
-  config: Pick<AppConfig, 'logLevel' | 'production'>,
-  destination?: pino.DestinationStream,
-): pino.Logger {
-  const { stdSerializers } = pino;
+/** The process's pino logger: JSON lines in production, else pino-pretty (synchronous: no line is lost on exit). */
+export function createPino(config: Pick<AppConfig, 'logLevel' | 'production'>): pino.Logger {
   const options: pino.LoggerOptions = {
     level: pinoLevels[config.logLevel],
     redact: { paths: redactedPaths, censor: '[redacted]' },
-    // A request line's `req` and `res` as pino-http shows them (headers included, credentials redacted).
-    serializers: { req: stdSerializers.req, res: stdSerializers.res },
-    mixin: requestIdOfContext,
   };
-  if (config.production) return destination ? pino(options, destination) : pino(options);
+  if (config.production) return pino(options);
   return pino(
     options,
     pretty({ sync: true, singleLine: true, ignore: 'pid,hostname', colorize: process.stdout.isTTY }),
   );
 }
 
-/**
- * nestjs-pino's settings: its Nest logger writes to `logger`. Its request middleware (pino-http,
- * which builds two child loggers and serialises every request even when no request line is
- * written) is not mounted: RequestLogMiddleware writes the request lines and sets the request_id.
- */
+/** nestjs-pino's settings: pino-http logs one line per request, carrying the x-request-id the service echoes. */
 export function loggerParams(logger: pino.Logger): Params {
-  return { pinoHttp: { logger }, useExisting: true, forRoutes: [] };
+  return {
+    forRoutes: ['{*path}'],
+    pinoHttp: {
+      logger,
+      genReqId: (request: IncomingMessage, response: ServerResponse) =>
+        assignRequestId(request as ServiceRequest, response),
+      customProps: (request: IncomingMessage) => ({ request_id: (request as ServiceRequest).requestId }),
+      customSuccessMessage: (request, response) => `${request.method} ${request.url} ${response.statusCode}`,
+      customErrorMessage: (request, response) => `${request.method} ${request.url} ${response.statusCode}`,
+    },
+  };
 }
 
 /**

@@ -16,7 +16,7 @@ export function assignRequestId(request: ServiceRequest, response: ServerRespons
   return request.requestId;
 }
 
-/** Gives every request an id; RequestLogMiddleware (which runs first) calls the same function. */
+/** Gives every request an id; pino-http's genReqId (which may run first) calls the same function. */
 @Injectable()
 export class RequestIdMiddleware implements NestMiddleware {
   use(request: ServiceRequest, response: ServerResponse, next: () => void): void {
