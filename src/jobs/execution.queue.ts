@@ -15,15 +15,7 @@ export class ExecutionQueue {
   constructor(
     @InjectQueue(EXECUTIONS_QUEUE) private readonly queue: Queue<ExecutionJobData>,
     private readonly config: AppConfig,
-  ) {
-    this.waitingLists = [queue.toKey('wait'), queue.toKey('paused')];
-  }
-
-  /**
-   * Bull's lists of waiting jobs (wait, paused): their total is what waitingCount() answers, and the
-   * finish script reads it in the same step as the ending (one round trip less per job).
-   */
-  readonly waitingLists: readonly [string, string];
+  ) {}
 
   /** Bull's command connection: a write sent on it just before add() lands first. */
   get connection(): Redis {

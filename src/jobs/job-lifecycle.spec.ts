@@ -47,7 +47,7 @@ class FakeRepository {
       endedAtMs: ending.endedAtMs,
       queueTimeSec: ((started ?? ending.endedAtMs) - record.createdAtMs) / 1000,
       runTimeSec: (ending.outcome.runMs ?? (started === null ? 0 : ending.endedAtMs - started)) / 1000,
-      queueLength: this.queue.lengthOf(ending.waitingLists),
+      queueLength: ending.queueLength,
       outcome: ending.outcome,
     });
     this.published.push(ending.endedMessage);
@@ -66,11 +66,6 @@ class FakeRepository {
 class FakeQueue {
   readonly waiting = new Map<string, ExecutionJobData>();
   readonly connection = {};
-  readonly waitingLists = ['spec:wait', 'spec:paused'] as const;
-  lengthOf(lists: readonly string[]): number {
-    expect(lists).toEqual(this.waitingLists);
-    return this.waiting.size;
-  }
   onAdd?: (jobId: string) => void;
   async add(data: ExecutionJobData): Promise<void> {
     this.waiting.set(data.jobId, data);

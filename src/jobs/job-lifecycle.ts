@@ -90,12 +90,14 @@ export class JobLifecycle {
    */
   async finish(jobId: string, outcome: JobOutcome): Promise<JobRecord | null> {
     let ended: JobRecord | null = null;
+    // Read through Bull's API (its keys are Bull's own): one round trip before the finish script.
+    const queueLength = await this.queue.waitingCount();
     this.events.endingStarted(jobId);
     try {
       ended = await this.repository.finish(jobId, {
         status: statusOf(outcome),
         endedAtMs: Date.now(),
-        waitingLists: this.queue.waitingLists,
+        queueLength,
         outcome,
         channel: this.events.channel,
         endedMessage: JobEvents.message('ended', jobId),

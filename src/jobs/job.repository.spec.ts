@@ -43,11 +43,10 @@ function newRecord(over: Partial<JobRecord> = {}): JobRecord {
 describe('JobRepository (its Lua scripts on a real Redis)', () => {
   let redis: Redis;
   let repository: JobRepository;
-  const lists = [`${prefix}:wait`, `${prefix}:paused`] as const;
   const ending = (over: Partial<JobOutcome> = {}) => ({
     status: 'completed' as const,
     endedAtMs: Date.now(),
-    waitingLists: lists,
+    queueLength: 3,
     outcome: { ...outcome, ...over },
     channel: `${prefix}:job-events`,
     endedMessage: 'ended:x',
@@ -87,9 +86,7 @@ describe('JobRepository (its Lua scripts on a real Redis)', () => {
     expect(await repository.start(randomUUID(), Date.now())).toBe('ended');
   });
 
-  it('finish answers exactly the record a later read gets; queue length from both lists; once only', async () => {
-    await redis.rpush(lists[0], 'a', 'b');
-    await redis.rpush(lists[1], 'c');
+  it('finish answers exactly the record a later read gets, with the queue length it was given; once only', async () => {
     const webhook = {
       url: 'https://example.com/h',
       status: 'pending' as const,

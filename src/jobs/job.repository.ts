@@ -11,8 +11,8 @@ export type StartResult = 'started' | 'ended' | 'cancel_requested';
 export interface Ending {
   status: JobStatus;
   endedAtMs: number;
-  /** The lists whose total length, read in the same step, is the job's queue_length (Bull's wait and paused). */
-  waitingLists: readonly [string, string];
+  /** Jobs waiting in the queue as the job ends (Bull's getWaitingCount()). */
+  queueLength: number;
   outcome: JobOutcome;
   /** Where "ended" is announced, in the same step. */
   channel: string;
@@ -96,7 +96,7 @@ export class JobRepository {
     const outcomeJson = JSON.stringify(ending.outcome);
     const result = await FINISH_SCRIPT.run(
       this.redis,
-      [this.jobKey(jobId), this.outboxKey(), ...ending.waitingLists],
+      [this.jobKey(jobId), this.outboxKey()],
       [
         ending.status,
         ending.endedAtMs,
@@ -106,6 +106,7 @@ export class JobRepository {
         jobId,
         ending.channel,
         ending.endedMessage,
+        ending.queueLength,
       ],
     );
     if (!Array.isArray(result)) return null;

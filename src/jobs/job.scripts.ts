@@ -30,11 +30,12 @@ redis.call('HSET', KEYS[1], 'cancel_requested', '1')
 return 1`);
 
 // The final state, once: a job that already ended keeps its first ending (answers 0). Times are
-// measured here from the record (run time from the sandbox when it ran there), and queue_length is
-// the length of the waiting lists (KEYS[3], KEYS[4]: Bull's wait and paused) at this moment. In the
-// same atomic step: a job with a webhook enters the delivery outbox, and "ended" is published.
+// measured here from the record (run time from the sandbox when it ran there); queue_length is what
+// Bull's getWaitingCount() answered just before. In the same atomic step: a job with a webhook
+// enters the delivery outbox, and "ended" is published.
 // Answers the fields the caller does not already know, as [field, value, ...] (absent ones false).
-// ARGV: status, ended_at, run_ms ('' = measure), outcome JSON, retention s, job id, channel, message.
+// ARGV: status, ended_at, run_ms ('' = measure), outcome JSON, retention s, job id, channel, message,
+// queue_length.
 export const FINISH_SCRIPT = new LuaScript(`
 local fields = redis.call('HMGET', KEYS[1], 'status', 'created_at', 'started_at', 'webhook', 'owner', 'endpoint',
   'client_id', 'cancel_requested')
@@ -45,7 +46,7 @@ local started = tonumber(fields[3])
 local run_ms = ARGV[3]
 if run_ms == '' then run_ms = tostring(started and (ended - started) or 0) end
 local queue_ms = tostring((started or ended) - tonumber(fields[2]))
-local queue_length = tostring(redis.call('LLEN', KEYS[3]) + redis.call('LLEN', KEYS[4]))
+local queue_length = ARGV[9]
 redis.call('HSET', KEYS[1], 'status', ARGV[1], 'ended_at', ARGV[2], 'queue_ms', queue_ms, 'run_ms', run_ms,
   'queue_length', queue_length, 'outcome', ARGV[4])
 redis.call('EXPIRE', KEYS[1], ARGV[5])
