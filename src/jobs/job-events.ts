@@ -11,6 +11,8 @@ export type EventType = 'ended' | 'cancel';
 export interface EndWatch {
   promise: Promise<JobRecord | undefined>;
   dispose: () => void;
+  /** How many times the subscriber had lost its connection when the watch was made (see mayHaveMissed). */
+  drops: number;
 }
 
 /** Cluster-wide job events over one Redis pub/sub channel: "a job ended", "cancel this job". */
@@ -22,6 +24,8 @@ export class JobEvents implements OnModuleInit, OnApplicationShutdown {
   private readonly cancelListeners: Array<(jobId: string) => void> = [];
   /** Jobs whose ending this process is recording (count of finish() calls; whether an "ended" came meanwhile). */
   private readonly ending = new Map<string, { calls: number; heard: boolean }>();
+  /** Times the subscriber lost its connection: messages published meanwhile are gone. */
+  private subscriberDrops = 0;
 
   constructor(
     @Inject(REDIS_CLIENT) private readonly publisher: Redis,
@@ -44,6 +48,7 @@ export class JobEvents implements OnModuleInit, OnApplicationShutdown {
     this.subscriber.on('message', (channel: string, message: string) => {
       if (channel === this.channel) this.dispatch(message);
     });
+    this.subscriber.on('close', () => (this.subscriberDrops += 1));
     await this.subscriber.subscribe(this.channel);
   }
 
@@ -89,7 +94,12 @@ export class JobEvents implements OnModuleInit, OnApplicationShutdown {
         if (waiters.size === 0) this.endWaiters.delete(jobId);
       };
     });
-    return { promise, dispose };
+    return { promise, dispose, drops: this.subscriberDrops };
+  }
+
+  /** True when the subscriber lost its connection since `watch` was made: its "ended" may have been missed. */
+  mayHaveMissed(watch: EndWatch): boolean {
+    return watch.drops !== this.subscriberDrops;
   }
 
   /**

@@ -85,8 +85,8 @@ export class JobLifecycle {
 
   /**
    * The one way a job ends: stores its outcome once (a later ending of the same job is ignored and
-   * answers null) with its times and the queue length (all in one script), and tells every waiter
-   * in the cluster.
+   * answers null) with its times and the queue length (Bull's count, read just before; the rest in
+   * one script), and tells every waiter in the cluster.
    */
   async finish(jobId: string, outcome: JobOutcome): Promise<JobRecord | null> {
     let ended: JobRecord | null = null;

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { JobEvents } from './job-events';
 import type { JobRepository } from './job.repository';
 import type { JobRecord } from './job.types';
@@ -28,6 +29,19 @@ describe('JobWaiters.waitForEnd', () => {
     events.wakeEnded('j', ended);
     await expect(result).resolves.toBe(ended);
     expect(repository.get).not.toHaveBeenCalled();
+  });
+
+  it('a watch made before the subscriber lost its connection reads the record: its "ended" may be gone', async () => {
+    const subscriber = Object.assign(new EventEmitter(), { subscribe: jest.fn(async () => 1) });
+    const connection = { createWaitingClient: () => subscriber };
+    const events = new JobEvents({} as never, connection as never, { redisPrefix: 'spec' } as AppConfig);
+    await events.onModuleInit();
+    const repository = { get: jest.fn(async () => ended) };
+    const waiters = new JobWaiters(repository as unknown as JobRepository, events);
+    const watch = events.whenEnded('j');
+    subscriber.emit('close'); // the job's "ended" was published while it was away
+    await expect(waiters.waitForEnd('j', undefined, watch)).resolves.toBe(ended);
+    expect(repository.get).toHaveBeenCalledTimes(1);
   });
 
   it('an ending announced by another process (no record in the message) is read back', async () => {

@@ -20,7 +20,8 @@ export class JobWaiters {
     let fresh = registered;
     for (;;) {
       const waiter = fresh ?? this.events.whenEnded(jobId);
-      const mustRead = !fresh;
+      // A watch made before the job was queued needs no read, unless the subscriber dropped since.
+      const mustRead = !fresh || this.events.mayHaveMissed(fresh);
       fresh = undefined;
       try {
         if (mustRead) {
