@@ -128,14 +128,20 @@ describe('Redis Sentinel: a failover under load loses no accepted job (real redi
     expect(unexpected).toEqual([]);
     expect(String(await ask(newPrimary, 'ROLE'))).toMatch(/^master/);
     for (const { jobId, marker } of accepted) {
+      let last: unknown;
       const job = await waitFor(
         `job ${jobId} to end`,
         async () => {
           const res = await http().get(`/v1/jobs/${jobId}`).set('x-api-key', KEY);
+          last = res.body;
           return res.status === 200 && ENDED.includes(res.body.response.status) ? res.body.response : null;
         },
         15_000,
-      );
+      ).catch((err: Error) => {
+        const lines = service.output().split('\n');
+        console.log(JSON.stringify(last), '\n', lines.filter((line) => line.includes(jobId)).join('\n'));
+        throw err;
+      });
       expect({ jobId, status: job.status, result: job.result.response?.result }).toEqual({
         jobId,
         status: 'completed',

@@ -63,8 +63,11 @@ export class JobLifecycle {
     };
     const endWatch = options.watchEnd ? this.events.whenEnded(jobId) : undefined;
     try {
-      // Both on Bull's connection, sent back to back: one round trip, and the record is written first.
-      await Promise.all([this.repository.create(record, this.queue.connection), this.queue.add(data)]);
+      // The record, acknowledged, before the job: no worker can take a job whose record is not written.
+      // (Sent back to back on one connection they could still swap: after a failover ioredis resends a
+      // command that got READONLY behind one that was still waiting for its reply.)
+      await this.repository.create(record, this.queue.connection);
+      await this.queue.add(data);
     } catch (err) {
       endWatch?.dispose();
       throw err;
