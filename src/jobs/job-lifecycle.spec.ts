@@ -2,7 +2,7 @@ import { AppConfig } from '../config/app-config';
 import { CANCELLED_CODE } from '../common/messages';
 import type { ExecutionQueue } from './execution.queue';
 import { JobEvents } from './job-events';
-import { JobLifecycle, QueueFullException } from './job-lifecycle';
+import { JobLifecycle, SENTINEL_REPLICA_WAIT_MS, QueueFullException } from './job-lifecycle';
 import { lostOutcome } from './job-outcomes';
 import type { Ending, JobRepository, StartResult } from './job.repository';
 import { ExecutionJobData, isEnded, JobOutcome, JobRecord, SubmitInput } from './job.types';
@@ -65,7 +65,7 @@ class FakeRepository {
 /** Bull's executions queue: waiting jobs by id. */
 class FakeQueue {
   readonly waiting = new Map<string, ExecutionJobData>();
-  readonly connection = {};
+  readonly connection = { wait: jest.fn(async () => 1) };
   onAdd?: (jobId: string) => void;
   async add(data: ExecutionJobData): Promise<void> {
     this.waiting.set(data.jobId, data);
@@ -130,6 +130,21 @@ describe('JobLifecycle', () => {
     });
     expect(record.webhook).toMatchObject({ url: 'https://example.com/h', status: 'pending', attempts: 0 });
     expect(queue.waiting.get(record.jobId)).toMatchObject({ jobId: record.jobId, code: 'print(1)', timeoutSec: 5 });
+  });
+
+  it('submit: with Sentinel, waits for a replica to have the record and the job; without, does not', async () => {
+    const plain = setup();
+    await plain.lifecycle.submit(input());
+    expect(plain.queue.connection.wait).not.toHaveBeenCalled();
+    const sentinel = setup({ redisSentinels: [{ host: '127.0.0.1', port: 26379 }] });
+    let queuedBeforeWait = false;
+    sentinel.queue.connection.wait.mockImplementation(async () => {
+      queuedBeforeWait = sentinel.queue.waiting.size === 1;
+      return 1;
+    });
+    await sentinel.lifecycle.submit(input());
+    expect(sentinel.queue.connection.wait).toHaveBeenCalledWith(1, SENTINEL_REPLICA_WAIT_MS);
+    expect(queuedBeforeWait).toBe(true);
   });
 
   it('submit: the same Idempotency-Key of the same owner returns the first job and queues nothing more', async () => {

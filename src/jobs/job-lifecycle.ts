@@ -8,6 +8,9 @@ import { cancelledOutcome, lostOutcome } from './job-outcomes';
 import { JobRepository } from './job.repository';
 import { ExecutionJobData, isEnded, JobOutcome, JobRecord, statusOf, SubmitInput } from './job.types';
 
+/** How long a submit waits for a replica to confirm its writes (Sentinel only; WAIT 1 <ms>). */
+export const SENTINEL_REPLICA_WAIT_MS = 500;
+
 export class QueueFullException extends HttpException {
   constructor(maxQueueLength: number) {
     super({ message: queueFullMessage(maxQueueLength) }, HttpStatus.TOO_MANY_REQUESTS);
@@ -68,6 +71,10 @@ export class JobLifecycle {
       // command that got READONLY behind one that was still waiting for its reply.)
       await this.repository.create(record, this.queue.connection);
       await this.queue.add(data);
+      // Replication is asynchronous: with Sentinel, the submit is answered once a replica has the
+      // record and the job (or after SENTINEL_REPLICA_WAIT_MS), so a primary killed right after
+      // acknowledging them loses neither.
+      if (this.config.redisSentinels) await this.queue.connection.wait(1, SENTINEL_REPLICA_WAIT_MS);
     } catch (err) {
       endWatch?.dispose();
       throw err;
