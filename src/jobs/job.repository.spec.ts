@@ -133,20 +133,4 @@ describe('LuaScript', () => {
       redis.disconnect();
     }
   });
-
-  it('runInOrder: an uncached script still runs before the next command on the connection', async () => {
-    const redis = new Redis(redisUrl);
-    const key = `${prefix}:ordered`;
-    try {
-      const setter = () => new LuaScript(`-- ${randomUUID()}\nreturn redis.call('SET', KEYS[1], ARGV[1])`);
-      const [, seen] = await Promise.all([setter().runInOrder(redis, [key], ['first']), redis.get(key)]);
-      expect(seen).toBe('first');
-      // By SHA1, an uncached script fails NOSCRIPT and is sent again after the command that followed it.
-      const [, missed] = await Promise.all([setter().run(redis, [key], ['second']), redis.get(key)]);
-      expect(missed).toBe('first');
-    } finally {
-      await redis.del(key);
-      redis.disconnect();
-    }
-  });
 });

@@ -48,13 +48,12 @@ export class JobRepository {
   }
 
   /**
-   * `via` lets the caller write on the connection it queues the job on next: commands on one
-   * connection run in order, so the record exists before any worker can take the job.
+   * `via`: the connection the caller queues the job on next, so that one WAIT there (Sentinel)
+   * covers both writes.
    */
   async create(record: JobRecord, via: Redis = this.redis): Promise<void> {
     const fields = Object.entries(toHash(record)).flat();
-    // In order: a NOSCRIPT retry would land after the queueing that follows on `via`.
-    await CREATE_SCRIPT.runInOrder(
+    await CREATE_SCRIPT.run(
       via,
       [this.jobKey(record.jobId), this.ownerKey(record.owner)],
       // Listing prunes entries whose records expired; this bounds an index nobody lists.

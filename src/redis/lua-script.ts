@@ -23,12 +23,4 @@ export class LuaScript {
       return client.eval(this.source, keys.length, ...keys, ...args);
     }
   }
-
-  /**
-   * With its source (EVAL): for a call whose order against the next command on the connection
-   * matters. A NOSCRIPT retry would run it after that command.
-   */
-  runInOrder(client: Redis, keys: readonly string[], args: readonly Arg[]): Promise<unknown> {
-    return client.eval(this.source, keys.length, ...keys, ...args);
-  }
 }
