@@ -93,7 +93,8 @@ def write_file(path, text):
 # os.fork() with the flags: the raw syscall between Python's own before/after-fork hooks (which
 # reseed `random`, reset locks and threads, as for os.fork), and glibc's cached thread id in the
 # child set by the kernel (CLONE_CHILD_SETTID), as glibc's fork() does. Needs a single-threaded
-# server (checked at start): glibc's fork handlers, which only matter with other threads, do not run.
+# template: the server checks it has one thread before forking it (os.fork() copies only that one);
+# glibc's fork handlers, which only matter with other threads, do not run.
 CLONE_CHILD_SETTID, CLONE_PARENT = 0x01000000, 0x00008000
 RUN_NAMESPACES = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS
 
@@ -118,8 +119,6 @@ class RawClone:
             raise OSError(ctypes.get_errno(), 'get_robust_list')
 
     def __call__(self, namespaces):
-        if threads_of_this_process() != 1:
-            raise OSError('the fork server has other threads: refusing to clone')
         api = ctypes.pythonapi
         api.PyOS_BeforeFork()
         flags = ctypes.c_ulong(namespaces | CLONE_CHILD_SETTID | signal.SIGCHLD)
@@ -720,7 +719,6 @@ def start_template(config):
             log('template failed: %s: %s' % (type(exc).__name__, exc))
         os._exit(1)
     template_end.close()
-    config['template_pid'] = pid
     return server_end
 
 
@@ -859,68 +857,64 @@ def supervise_loop(req, pid, pidfd, close, in_w, stdin, out_r, err_r, res_r, sta
     open_fds = set(bufs)
     watchdog_at = started + WATCHDOG_SEC if req['memory_watchdog'] else float('inf')
     start_marker = None
-    try:
-        while open_fds or wait_status is None:
-            now = time.monotonic()
-            if ended_by is None and now >= deadline:
-                ended_by = 'timeout'
+    while open_fds or wait_status is None:
+        now = time.monotonic()
+        if ended_by is None and now >= deadline:
+            ended_by = 'timeout'
+            kill()
+        if ended_by is None and now >= watchdog_at:
+            watchdog_at = now + WATCHDOG_SEC
+            if watchdog_bytes(req, pid) > req['memory_mb'] * 1024 * 1024:
+                ended_by = 'memory'
                 kill()
-            if ended_by is None and now >= watchdog_at:
-                watchdog_at = now + WATCHDOG_SEC
-                if watchdog_bytes(req, pid) > req['memory_mb'] * 1024 * 1024:
-                    ended_by = 'memory'
+        if ended_by is not None:
+            killed_at = killed_at or now
+            if now - killed_at > KILL_GRACE_SEC:
+                # SIGKILLed but not gone (a task stuck in the kernel keeps the namespace alive):
+                # report now so the run's slot is not held; the kernel finishes the kill later.
+                log('run %s: pid %d not gone %.1f s after SIGKILL (%s); reporting it %s' % (
+                    req['id'], pid, now - killed_at, task_state(pid), ended_by))
+                if wait_status is None:
+                    STRAGGLERS.add(pid)  # reaped by the server loop once the kernel lets it go
+                    wait_status = signal.SIGKILL
+                break
+        rlist = list(open_fds) + ([pidfd] if wait_status is None else []) + ([SERVICE_FD] if ended_by is None else [])
+        wlist = [in_w] if in_w is not None else []
+        timeout = max(0.0, min(deadline, watchdog_at) - now) if ended_by is None else 0.25
+        readable, writable, _ = select.select(rlist, wlist, [], timeout)
+        if writable:
+            try:
+                stdin = stdin[os.write(in_w, stdin[:READ_CHUNK]):]
+            except OSError:  # user code closed its stdin
+                stdin = stdin[:0]
+            if not stdin:
+                close(in_w)
+                in_w = None
+        for fd in readable:
+            if fd == SERVICE_FD:
+                if ended_by is None and control_frame(req['id']) == 'cancel':
+                    ended_by = 'cancelled'
                     kill()
-            if ended_by is not None:
-                killed_at = killed_at or now
-                if now - killed_at > KILL_GRACE_SEC:
-                    # SIGKILLed but not gone (a task stuck in the kernel keeps the namespace alive):
-                    # report now so the run's slot is not held; the kernel finishes the kill later.
-                    log('run %s: pid %d not gone %.1f s after SIGKILL (%s); reporting it %s' % (
-                        req['id'], pid, now - killed_at, task_state(pid), ended_by))
-                    if wait_status is None:
-                        STRAGGLERS.add(pid)  # reaped by the server loop once the kernel lets it go
-                        wait_status = signal.SIGKILL
-                    break
-            rlist = list(open_fds) + ([pidfd] if wait_status is None else []) + ([SERVICE_FD] if ended_by is None else [])
-            wlist = [in_w] if in_w is not None else []
-            timeout = max(0.0, min(deadline, watchdog_at) - now) if ended_by is None else 0.25
-            readable, writable, _ = select.select(rlist, wlist, [], timeout)
-            if writable:
-                try:
-                    stdin = stdin[os.write(in_w, stdin[:READ_CHUNK]):]
-                except OSError:  # user code closed its stdin
-                    stdin = stdin[:0]
-                if not stdin:
-                    close(in_w)
-                    in_w = None
-            for fd in readable:
-                if fd == SERVICE_FD:
-                    if ended_by is None and control_frame(req['id']) == 'cancel':
-                        ended_by = 'cancelled'
-                        kill()
-                    continue
-                if fd == pidfd:
-                    wait_status = os.waitpid(pid, 0)[1]
-                    continue
-                chunk = os.read(fd, READ_CHUNK)
-                if not chunk:
-                    open_fds.discard(fd)
-                    close(fd)
-                    continue
-                if fd == res_r:  # untrusted: keep its tail, where the harness's report comes last
-                    if start_marker is None:  # written by pid 1 before user code: trusted
-                        start_marker = bytes(chunk[:200])
-                    bufs[fd] += chunk
-                    del bufs[fd][:-report_tail]
-                    continue
-                room = caps[fd] - len(bufs[fd])
-                if room > 0:
-                    bufs[fd] += chunk[:room]
-                if len(chunk) > room:
-                    truncated[fd] = True
-    finally:  # whatever ended the loop, the server keeps none of this run's descriptors
-        for fd in open_fds | ({in_w} if in_w is not None else set()):
-            close(fd)
+                continue
+            if fd == pidfd:
+                wait_status = os.waitpid(pid, 0)[1]
+                continue
+            chunk = os.read(fd, READ_CHUNK)
+            if not chunk:
+                open_fds.discard(fd)
+                close(fd)
+                continue
+            if fd == res_r:  # untrusted: keep its tail, where the harness's report comes last
+                if start_marker is None:  # written by pid 1 before user code: trusted
+                    start_marker = bytes(chunk[:200])
+                bufs[fd] += chunk
+                del bufs[fd][:-report_tail]
+                continue
+            room = caps[fd] - len(bufs[fd])
+            if room > 0:
+                bufs[fd] += chunk[:room]
+            if len(chunk) > room:
+                truncated[fd] = True
     run_ms = (time.monotonic() - started) * 1000.0
     if ended_by is None and (start_marker or b'')[:1] != STARTED:
         # pid 1 failed between its request and user code (nothing of the user's ran): ours, a 500.
@@ -976,7 +970,9 @@ def watchdog_bytes(req, pid):
 def run_memory_bytes(req, pid):
     """Without a memory cgroup: the run's PSS over all its processes, plus its tmpfs and memfd pages.
     The server reads them through pid 1's root: the run's own /proc and /tmp. (Such runs have no
-    SysV shared memory, which lives in the run's ipc namespace: see seccomp_program().)"""
+    SysV shared memory, which lives in the run's ipc namespace: see seccomp_program().) Listing a
+    process's descriptors also fails for one whose memory the server may not read (non-dumpable),
+    where its smaps_rollup does not."""
     total = 0
     files = set()
     for proc in run_proc_dirs(req, pid):
