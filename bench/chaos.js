@@ -17,9 +17,9 @@
 const { spawn, execFileSync } = require('node:child_process');
 const { mkdtempSync, rmSync } = require('node:fs');
 const http = require('node:http');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
+const { freePort } = require('./support');
 
 const ROOT = path.join(__dirname, '..');
 const SECONDS = Number(process.env.CHAOS_SECONDS ?? 60);
@@ -43,17 +43,6 @@ function generator(seed) {
 const killRandom = generator(firstSeed);
 const loadRandom = generator(firstSeed + 1);
 const between = (lo, hi, random = loadRandom) => lo + random() * (hi - lo);
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
 
 /** A process the script supervises: started again `restartDelayMs()` after it dies, until stopped. */
 class Supervised {

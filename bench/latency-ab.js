@@ -10,6 +10,7 @@ const http = require('node:http');
 const { mkdtempSync, rmSync } = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const { freePort } = require('./support');
 
 const [dirA, dirB] = process.argv.slice(2, 4).map((dir) => dir && path.resolve(dir));
 const requests = Number(process.argv[4] ?? 600);
@@ -58,7 +59,7 @@ function post(port) {
 }
 
 async function main() {
-  const sides = [start(dirA, 41701, 2_000_001_100), start(dirB, 41702, 2_000_001_200)];
+  const sides = [start(dirA, await freePort(), 2_000_001_100), start(dirB, await freePort(), 2_000_001_200)];
   for (let i = 0; ; i++) {
     try {
       await Promise.all(sides.map((side) => post(side.port)));

@@ -10,11 +10,11 @@
 // Env: BENCH_SECONDS (per level, default 5), BENCH_NO_BUILD=1, PYTHON_BIN, and anything the
 // service reads (SANDBOX_SERVERS, ...) is passed through.
 const { spawn, spawnSync, execFileSync } = require('node:child_process');
-const { existsSync, readFileSync, readdirSync } = require('node:fs');
+const { existsSync, readFileSync } = require('node:fs');
 const http = require('node:http');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
+const { freePort, processTree } = require('./support');
 
 const ROOT = path.join(__dirname, '..');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -120,37 +120,6 @@ async function serviceCall(port, agent, code = CODE, stdout = 'hi\n') {
   if (res.status !== 200 || res.body.response?.stdout !== stdout) {
     throw new Error(`HTTP ${res.status}: ${JSON.stringify(res.body).slice(0, 200)}`);
   }
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
-
-/** The service's pid and every descendant (embedded redis, bwrap, fork servers, runs). */
-function processTree(rootPid) {
-  const parents = new Map();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      parents.set(Number(entry), Number(fields[1]));
-    } catch {
-      // gone
-    }
-  }
-  const tree = [rootPid];
-  for (let i = 0; i < tree.length; i++) {
-    for (const [pid, ppid] of parents) if (ppid === tree[i]) tree.push(pid);
-  }
-  return tree;
 }
 
 /**

@@ -6,8 +6,9 @@
 // Prints p50/p90 of a run's round trip and the sandbox CPU per run (the fork server tree's
 // utime+stime including reaped monitors and runs). Root gives each side its cgroups, as in service.
 'use strict';
-const { readdirSync, readFileSync } = require('node:fs');
+const { readFileSync } = require('node:fs');
 const path = require('node:path');
+const { processTree } = require('./support');
 
 const [dirA, dirB] = process.argv.slice(2, 4).map((dir) => path.resolve(dir));
 const runs = Number(process.argv[4] ?? 1000);
@@ -36,31 +37,10 @@ function makePool(dir, uidBase) {
 
 const stat = (pid) => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
 
-function treeOf(root) {
-  const children = new Map();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const parent = Number(stat(entry)[1]);
-      children.set(parent, [...(children.get(parent) ?? []), Number(entry)]);
-    } catch {
-      // exited meanwhile
-    }
-  }
-  const out = [];
-  const todo = [root];
-  while (todo.length) {
-    const pid = todo.pop();
-    out.push(pid);
-    todo.push(...(children.get(pid) ?? []));
-  }
-  return out;
-}
-
 /** CPU ms of the long-lived processes of a server (bwrap, the server), reaped children included. */
 function serverCpuMs(serverPid) {
   let ms = 0;
-  for (const pid of treeOf(serverPid)) {
+  for (const pid of processTree(serverPid)) {
     try {
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
       if (!/bwrap|python3 -I -S -B -c/.test(cmd.slice(0, 200)) || stat(pid)[0] === 'Z') continue;

@@ -11,9 +11,9 @@
 const { spawn } = require('node:child_process');
 const { mkdtempSync, readdirSync, readFileSync, rmSync } = require('node:fs');
 const http = require('node:http');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
+const { freePort } = require('./support');
 
 const dirs = process.argv.slice(2, 4).map((dir) => path.resolve(dir));
 const [rounds, seconds, concurrency] = [4, 5, 6].map((i, k) => Number(process.argv[i] ?? [8, 5, 4][k]));
@@ -25,17 +25,6 @@ if (dirs.length !== 2) {
 const API_KEY = 'bench-key-0123456789';
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
 
 function post(side) {
   const payload = JSON.stringify({ code: "print('hi')", timeout: 10 });
