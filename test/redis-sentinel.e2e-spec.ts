@@ -154,7 +154,9 @@ describe('Redis Sentinel: a failover under load loses no accepted job (real redi
   it('planned switchover (writes paused on the primary, then SENTINEL FAILOVER) under load: no accepted job lost', async () => {
     await underLoad(async () => {
       // Replication is asynchronous: pausing writes first lets the replica catch up before it is promoted.
-      expect(await ask(primary, 'CLIENT', 'PAUSE', '3000', 'WRITE')).toBe('OK');
+      // The pause must outlast the failover (writes after it, on the old primary, are lost when it is
+      // demoted): under CI load a failover took longer than 3 s.
+      expect(await ask(primary, 'CLIENT', 'PAUSE', '8000', 'WRITE')).toBe('OK');
       expect(await ask(sentinels[0], 'SENTINEL', 'FAILOVER', NAME)).toBe('OK');
     }, replica);
   });

@@ -74,7 +74,9 @@ export class JobLifecycle {
       // Replication is asynchronous: with Sentinel, the submit is answered once a replica has the
       // record and the job (or after SENTINEL_REPLICA_WAIT_MS), so a primary killed right after
       // acknowledging them loses neither.
-      if (this.config.redisSentinels) await this.queue.connection.wait(1, SENTINEL_REPLICA_WAIT_MS);
+      if (this.config.redisSentinels && (await this.queue.connection.wait(1, SENTINEL_REPLICA_WAIT_MS)) < 1) {
+        this.logger.warn({ job_id: jobId }, 'no replica confirmed the new job: a failover now could lose it');
+      }
     } catch (err) {
       endWatch?.dispose();
       throw err;
