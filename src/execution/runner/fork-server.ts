@@ -2,11 +2,18 @@ import { Logger } from '@nestjs/common';
 import { ChildProcess, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { closeSync, openSync } from 'node:fs';
-import { encodeFrame, FrameDecoder } from './frame-codec';
 import { failedOutcome, RunOutcome, RunRequest } from './python-runner';
 import { sandboxCommand, SandboxCommandOptions } from './sandbox-command';
+import {
+  cancelFrame,
+  maxServerFrameBytes,
+  outcomeFromDone,
+  ProtocolError,
+  runFrame,
+  ServerMessage,
+  ServerMessageReader,
+} from './sandbox-protocol';
 import type { RunCgroup } from './slot-cgroups';
-import { fromWire, WireOutcome } from './fork-server.wire';
 
 const logger = new Logger('ForkServer');
 
@@ -58,7 +65,9 @@ export class ForkServer extends EventEmitter {
   readonly startedAtMs = Date.now();
   pid: number | undefined;
   private child?: ChildProcess;
-  private readonly decoder = new FrameDecoder();
+  private readonly reader: ServerMessageReader;
+  /** The server broke the protocol: nothing more it sends is read. */
+  private broken = false;
   private inFlight?: InFlight;
   private stderrTail = '';
   private exited = false;
@@ -68,6 +77,7 @@ export class ForkServer extends EventEmitter {
 
   constructor(private readonly options: ForkServerOptions) {
     super();
+    this.reader = new ServerMessageReader(maxServerFrameBytes(options.limits));
   }
 
   get busy(): boolean {
@@ -153,10 +163,9 @@ export class ForkServer extends EventEmitter {
     if (this.inFlight || !this.alive || !this.child) {
       return Promise.resolve(failedOutcome('crashed', 'fork server not available'));
     }
-    const timeoutSec = Math.ceil(request.timeoutMs / 1000);
     this.runsServed += 1;
     return new Promise<RunOutcome>((resolve) => {
-      const onAbort = () => this.send({ op: 'cancel', id: request.runId });
+      const onAbort = () => this.send(cancelFrame(request.runId));
       signal?.addEventListener('abort', onAbort, { once: true });
       const backstop = setTimeout(() => {
         // The server missed its own deadline by a wide margin: it is not trustworthy any more.
@@ -169,14 +178,7 @@ export class ForkServer extends EventEmitter {
         backstop,
         detachAbort: () => signal?.removeEventListener('abort', onAbort),
       };
-      this.send({
-        op: 'run',
-        id: request.runId,
-        code: request.code,
-        stdin: request.stdin,
-        timeout_ms: request.timeoutMs,
-        cpu_sec: timeoutSec + 1,
-      });
+      this.send(runFrame(request));
       if (signal?.aborted) onAbort();
     });
   }
@@ -186,29 +188,39 @@ export class ForkServer extends EventEmitter {
     if (this.child && !this.exited) this.child.kill('SIGKILL');
   }
 
-  private send(message: unknown): void {
-    if (!this.exited) this.child?.stdin?.write(encodeFrame(message));
+  private send(frame: Buffer): void {
+    if (!this.exited) this.child?.stdin?.write(frame);
   }
 
   private onData(chunk: Buffer): void {
-    let messages: unknown[];
+    if (this.broken) return;
+    let messages: ServerMessage[];
     try {
-      messages = this.decoder.push(chunk);
-    } catch {
-      this.kill();
-      this.finish(failedOutcome('crashed', 'fork server sent a malformed frame'));
+      messages = this.reader.push(chunk);
+    } catch (error) {
+      this.onProtocolError(error);
       return;
     }
-    for (const message of messages as Array<{ op: string }>) {
+    for (const message of messages) {
       if (message.op === 'ready') {
         this.ready = true;
         this.readyWaiter?.resolve();
         this.readyWaiter = undefined;
-      } else if (message.op === 'done') {
-        const wire = message as WireOutcome;
-        if (this.inFlight?.runId === wire.id) this.finish({ ...fromWire(wire), serverPid: this.pid });
+      } else if (this.inFlight?.runId === message.id) {
+        this.finish({ ...outcomeFromDone(message), serverPid: this.pid });
       }
     }
+  }
+
+  /** A server that breaks the protocol may be compromised: its run is a 500 and it is replaced (as if it died). */
+  private onProtocolError(error: unknown): void {
+    this.broken = true;
+    const what = error instanceof ProtocolError ? error.message : `reading its frames failed: ${String(error)}`;
+    logger.warn(`fork server ${this.pid} broke the protocol (${what}); replacing it`);
+    this.readyWaiter?.reject(new Error(`fork server broke the protocol: ${what}`));
+    this.readyWaiter = undefined;
+    this.kill();
+    this.finish(failedOutcome('crashed', 'fork server sent a malformed frame'));
   }
 
   private finish(outcome: RunOutcome): void {
@@ -224,7 +236,8 @@ export class ForkServer extends EventEmitter {
   private onExit(reason: string): void {
     if (this.exited) return;
     this.exited = true;
-    const detail = this.stderrTail.trim() ? `${reason}: ${this.stderrTail.trim()}` : reason;
+    const cut = this.reader.pendingBytes > 0 && !this.broken ? ' in the middle of a frame' : '';
+    const detail = this.stderrTail.trim() ? `${reason}${cut}: ${this.stderrTail.trim()}` : `${reason}${cut}`;
     this.readyWaiter?.reject(new Error(`fork server ${detail}`));
     this.readyWaiter = undefined;
     this.finish(failedOutcome('crashed', `fork server ${reason}`));

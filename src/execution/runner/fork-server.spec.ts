@@ -1,0 +1,106 @@
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ForkServer, ForkServerOptions } from './fork-server';
+import { SandboxPool } from './sandbox-pool';
+
+// A fork server that breaks the protocol on request (test/support/fake-fork-server.js): what Node does
+// with bad frames from the untrusted side, with a real child process and real pipes.
+const FAKE_SERVER = join(__dirname, '..', '..', '..', 'test', 'support', 'fake-fork-server.js');
+let binDir: string;
+
+/** An executable that starts the fake in the given start mode, whatever arguments the runner passes. */
+function fakePython(start: 'ready' | 'garbage'): string {
+  const file = join(binDir, `python-${start}`);
+  writeFileSync(file, `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(FAKE_SERVER)} ${start}\n`);
+  chmodSync(file, 0o755);
+  return file;
+}
+
+function serverOptions(start: 'ready' | 'garbage' = 'ready'): ForkServerOptions {
+  return {
+    mode: 'process',
+    pythonBin: fakePython(start),
+    bwrapBin: '/nonexistent/bwrap',
+    startTimeoutMs: 10_000,
+    backstopMs: 1_000,
+    limits: {
+      memoryMb: 64,
+      maxOutputBytes: 1024,
+      maxResultBytes: 1024,
+      scratchMb: 1,
+      maxProcesses: 8,
+      inotifyInstances: 1,
+      inotifyWatches: 1,
+    },
+  };
+}
+
+const request = (code: string) => ({ runId: `run-${code}`, code, stdin: '', timeoutMs: 10_000 });
+
+/** Resolves with the 'exit' event's detail. */
+const exited = (server: ForkServer) => new Promise<string>((resolve) => server.once('exit', resolve));
+
+beforeAll(() => {
+  binDir = mkdtempSync(join(tmpdir(), 'fake-fork-server-'));
+});
+afterAll(() => rmSync(binDir, { recursive: true, force: true }));
+
+describe('ForkServer with a server that breaks the protocol', () => {
+  const servers: ForkServer[] = [];
+  const started = async (start: 'ready' | 'garbage' = 'ready') => {
+    const server = new ForkServer(serverOptions(start));
+    servers.push(server);
+    await server.start();
+    return server;
+  };
+  afterEach(() => servers.splice(0).forEach((server) => server.kill()));
+
+  it('answers a well-formed frame, even one written a byte at a time', async () => {
+    const server = await started();
+    await expect(server.run(request('ok'))).resolves.toMatchObject({ status: 'exited', stdout: 'fake\n', result: 1 });
+    await expect(server.run(request('one-byte-at-a-time'))).resolves.toMatchObject({ stdout: 'slow\n' });
+    expect(server.alive).toBe(true);
+  });
+
+  it.each(['not-json', 'bad-shape', 'huge-length'])(
+    'ends the run as crashed and kills the server on %s',
+    async (code) => {
+      const server = await started();
+      const exit = exited(server);
+      const startedAt = Date.now();
+      const outcome = await server.run(request(code));
+      expect(outcome).toMatchObject({ status: 'crashed', error: 'fork server sent a malformed frame' });
+      // Well before the 10 s deadline and its backstop: nothing waited for a body that never comes.
+      expect(Date.now() - startedAt).toBeLessThan(5_000);
+      expect(server.alive).toBe(false);
+      await expect(exit).resolves.toMatch(/SIGKILL/);
+    },
+  );
+
+  it('says when the server died in the middle of a frame', async () => {
+    const server = await started();
+    const exit = exited(server);
+    await expect(server.run(request('cut-header'))).resolves.toMatchObject({ status: 'crashed' });
+    await expect(exit).resolves.toMatch(/exited with 3 in the middle of a frame/);
+  });
+
+  it('fails its start on a malformed frame instead of the ready message', async () => {
+    await expect(started('garbage')).rejects.toThrow(/broke the protocol: frame is not JSON/);
+  });
+});
+
+describe('SandboxPool with a server that breaks the protocol', () => {
+  let pool: SandboxPool;
+  beforeAll(async () => {
+    pool = new SandboxPool({ servers: 1, server: serverOptions(), maxRunsPerServer: 100, maxServerAgeMs: 60_000 });
+    await pool.start();
+  });
+  afterAll(() => pool.close());
+
+  it('replaces the server and the next run is answered', async () => {
+    await expect(pool.run(request('not-json'))).resolves.toMatchObject({ status: 'crashed' });
+    await expect(pool.run(request('ok'))).resolves.toMatchObject({ status: 'exited', result: 1 });
+    expect(pool.stats().restarts).toBe(1);
+  });
+});

@@ -1,0 +1,15 @@
+// The wire protocol with the Python fork server: frames, the messages in each direction, their checks and limits.
+export { encodeFrame, FrameDecoder, FRAME_HEADER_BYTES, FRAME_LENGTH_CAP, ProtocolError } from './frame-codec';
+export { MAX_SERVER_FRAME_BYTES, maxServerFrameBytes } from './frame-limits';
+export type { ServerFrameLimits } from './frame-limits';
+export {
+  cancelFrame,
+  MAX_RESULT_DEPTH,
+  outcomeFromDone,
+  parseServerMessage,
+  RUN_LIMITS,
+  runFrame,
+  SERVER_RUN_STATUSES,
+} from './messages';
+export type { CancelFrame, DoneMessage, ReadyMessage, RunFrame, ServerMessage, ServerRequest } from './messages';
+export { ServerMessageReader } from './server-message-reader';
