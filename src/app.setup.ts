@@ -18,6 +18,6 @@ export async function createApp(config: AppConfig, connection: RedisConnection):
   });
   app.disable('x-powered-by');
   app.useGlobalPipes(createValidationPipe());
-  setupSwagger(app);
+  if (config.role !== 'worker') setupSwagger(app); // a worker serves no API to document
   return app;
 }

@@ -30,11 +30,17 @@ async function bootstrap(): Promise<void> {
   }
   // SIGTERM/SIGINT: GracefulShutdown drains (beforeApplicationShutdown), Nest closes the rest, the process exits 0.
   app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
+  // Unset HOST: every interface, as listen() without a host.
+  const listen = (port: number) => (config.host ? app.listen(port, config.host) : app.listen(port));
   if (config.role === 'worker') {
-    await app.init();
-    logger.log(`worker started (pid ${process.pid}, concurrency ${config.workerConcurrency})`);
+    // A worker serves no API, only what an orchestrator probes: /health/live, /health/ready, /metrics.
+    await listen(config.healthPort);
+    logger.log(
+      `worker started (pid ${process.pid}, concurrency ${config.workerConcurrency}); ` +
+        `health and metrics on port ${config.healthPort}`,
+    );
   } else {
-    await app.listen(config.port);
+    await listen(config.port);
     logger.log(`listening on http://localhost:${config.port} (role ${config.role}); Swagger UI at /docs`);
   }
   if (config.generatedApiKey) {

@@ -31,10 +31,18 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Starts one service process on the shared test Redis under `prefix`; resolves once it is serving. */
-export async function startServiceProcess(prefix: string, env: Record<string, string>): Promise<ServiceProcess> {
+/**
+ * Starts one service process on the shared test Redis under `prefix`; resolves once it is serving.
+ * `wrap`: a command the service runs under (e.g. `unshare --pid --fork`); `child` is then that command.
+ */
+export async function startServiceProcess(
+  prefix: string,
+  env: Record<string, string>,
+  wrap: string[] = [],
+): Promise<ServiceProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, [serviceMain], {
+  const [file, ...args] = [...wrap, process.execPath, serviceMain];
+  const child = spawn(file, args, {
     cwd: root,
     env: {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
@@ -45,6 +53,7 @@ export async function startServiceProcess(prefix: string, env: Record<string, st
       LOG_LEVEL: 'log',
       BUILD_NUMBER: 'test',
       PORT: String(port),
+      HEALTH_PORT: String(port), // a worker's health and metrics: `url` reaches them whatever the role
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -67,7 +67,11 @@ export class HttpExceptionFilter implements ExceptionFilter {
       this.logger.warn(`request ${request.requestId ?? '-'}: 503, Redis unavailable (${err.message})`);
       return {
         status: HttpStatus.SERVICE_UNAVAILABLE,
-        body: { message: REDIS_UNAVAILABLE_MESSAGE, retryAfterSec: REDIS_RETRY_AFTER_SEC },
+        body: {
+          message: REDIS_UNAVAILABLE_MESSAGE,
+          retryAfterSec: REDIS_RETRY_AFTER_SEC,
+          error_code: 'SERVICE_UNAVAILABLE',
+        },
       };
     }
     // body-parser style errors that escaped as plain errors
@@ -83,6 +87,8 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const text = firstText(body.message) ?? fallback;
     const error = status === HttpStatus.BAD_REQUEST && body.details ? INVALID_PARAMETERS : text;
     const extra: Partial<Envelope> = { job_id: body.job_id ?? null, id: body.id ?? null };
+    // API.md's stable code, where the error carries one (the 503s so far).
+    if (typeof body.error_code === 'string') extra.error_code = body.error_code;
     if (body.details) extra.details = body.details;
     const message =
       status === HttpStatus.TOO_MANY_REQUESTS ||

@@ -13,6 +13,8 @@ describe('loadConfig', () => {
     expect(config).toMatchObject({
       port: 3000,
       role: 'all',
+      host: undefined,
+      healthPort: 3001,
       apiKeys: ['test-key'],
       redisUrl: undefined,
       redisPrefix: 'pyexec',
@@ -59,6 +61,8 @@ describe('loadConfig', () => {
   const good: Array<[string, Record<string, string>, Partial<AppConfig>]> = [
     ['PORT', { PORT: '8080' }, { port: 8080 }],
     ['PORT 0 (ephemeral)', { PORT: '0' }, { port: 0 }],
+    ['HOST', { HOST: '127.0.0.1' }, { host: '127.0.0.1' }],
+    ['HEALTH_PORT', { HEALTH_PORT: '9101' }, { healthPort: 9101 }],
     ['ROLE', { ROLE: 'worker' }, { role: 'worker' }],
     ['REDIS_URL', { REDIS_URL: 'redis://:pw@10.0.0.1:6380/2' }, { redisUrl: 'redis://:pw@10.0.0.1:6380/2' }],
     ['REDIS_URL tls', { REDIS_URL: 'rediss://cache.example:6380' }, { redisUrl: 'rediss://cache.example:6380' }],

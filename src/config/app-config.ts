@@ -12,7 +12,11 @@ const documentedDefaultTimeoutSec = 30;
 
 /** Validated, immutable service configuration. Injected by type (`constructor(config: AppConfig)`). */
 export class AppConfig implements RedisConfig {
+  /** Unset: every interface. */
+  readonly host?: string;
   readonly port: number;
+  /** ROLE=worker: the port of its health and metrics endpoints. */
+  readonly healthPort: number;
   readonly role: Role;
   /** Every accepted API key (from API_KEYS, API_KEYS_FILE, or generated). */
   readonly apiKeys: readonly string[];
@@ -86,7 +90,9 @@ export function toAppConfig(env: Readonly<EnvironmentVariables>): AppConfig {
   const generatedApiKey = apiKeys.length === 0 ? randomBytes(24).toString('base64url') : undefined;
   if (generatedApiKey) apiKeys.push(generatedApiKey);
   return new AppConfig({
+    host: env.HOST,
     port: env.PORT,
+    healthPort: env.HEALTH_PORT,
     role: env.ROLE,
     apiKeys: Object.freeze(apiKeys),
     generatedApiKey,

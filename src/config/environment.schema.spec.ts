@@ -16,7 +16,9 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A good text for every variable, and a bad one where a bad one exists; `with`: what the value also needs. */
 const samples: Record<string, { good?: string; bad?: string; with?: Record<string, string> }> = {
+  HOST: { good: '::1', bad: 'a host' },
   PORT: { good: '8080', bad: 'abc' },
+  HEALTH_PORT: { good: '9101', bad: '65536' },
   ROLE: { good: 'api', bad: 'both' },
   API_KEYS: { good: 'a,b' },
   API_KEYS_FILE: { good: keysFile, bad: join(dir, 'missing') },

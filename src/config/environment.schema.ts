@@ -52,9 +52,20 @@ const maxTimeoutOf = (env: EnvironmentVariables) =>
  * toAppConfig() (they depend on another variable, or run git).
  */
 export class EnvironmentVariables {
+  /** Unset: every interface, as Node's listen() does. */
+  @EnvironmentVariable()
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9._:%-]{1,255}$/, { message: invalid('expected an IP address or a host name') })
+  HOST?: string;
+
   @EnvironmentVariable(parseInteger)
   @IntegerIn(0, 65535)
   PORT = 3000;
+
+  /** ROLE=worker only: its /health/* and /metrics (a worker serves no API). */
+  @EnvironmentVariable(parseInteger)
+  @IntegerIn(0, 65535)
+  HEALTH_PORT = 3001;
 
   @EnvironmentVariable()
   @OneOf(['all', 'api', 'worker'])

@@ -1,4 +1,3 @@
-import { BULL_MODULE_QUEUE_PROCESS } from '@nestjs/bull/dist/bull.constants';
 import type { Job } from 'bull';
 import { AppConfig } from '../config/app-config';
 import { RUN_JOB } from '../jobs/execution.queue';
@@ -7,6 +6,9 @@ import type { JobLifecycle } from '../jobs/job-lifecycle';
 import type { ExecutionJobData } from '../jobs/job.types';
 import { RunningJobs } from '../jobs/running-jobs';
 import { ExecutionProcessor } from './execution.processor';
+
+// @nestjs/bull's metadata key for @Process (its package "exports" keeps dist/bull.constants private).
+const BULL_MODULE_QUEUE_PROCESS = 'bull:module_queue_process';
 import type { ExecutionService } from './execution.service';
 
 const data: ExecutionJobData = {

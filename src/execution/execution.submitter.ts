@@ -7,11 +7,14 @@ import { JobWaiters } from '../jobs/job-waiters';
 import type { JobRecord, SubmitInput } from '../jobs/job.types';
 import { RedisConnection } from '../redis/redis-connection';
 import { ServiceUnavailableError } from '../redis/redis-unavailable';
+import { NoWorkerError } from '../workers/no-worker.error';
+import { WorkerDirectory } from '../workers/worker-directory';
 import { SYNC_WAIT_GRACE_MS, waitBounded } from './sync-wait';
 
 /** The OpenAPI description of a 503 on the execute routes of both dialects. */
 export const SERVICE_UNAVAILABLE_DOC =
-  'Redis is unreachable (Retry-After: 1). Nothing was queued when job_id is null; with job_id set, the job was accepted ' +
+  'Redis is unreachable (Retry-After: 1), or a synchronous call found no live worker (Retry-After: 5; an async call ' +
+  'is accepted and waits in the queue). Nothing was queued when job_id is null; with job_id set, the job was accepted ' +
   'but Redis failed while a sync caller waited and the outcome was not known by timeout + 3 s: poll GET /v1/jobs/{job_id}';
 
 const callerGoneReason = new Error('the caller went away');
@@ -27,6 +30,7 @@ export class ExecutionSubmitter {
     private readonly waiters: JobWaiters,
     private readonly config: AppConfig,
     private readonly connection: RedisConnection,
+    private readonly workers: WorkerDirectory,
   ) {}
 
   /**
@@ -39,6 +43,10 @@ export class ExecutionSubmitter {
         message: INVALID_PARAMETERS,
         details: [`code must be at most ${this.config.maxCodeBytes} bytes`],
       });
+    }
+    // A sync caller would wait for its timeout with nobody to run the job: refused before any job is made.
+    if (options.sync && !(await this.workers.anyReady())) {
+      throw new NoWorkerError(request.clientId);
     }
     return this.lifecycle.submit(
       { ...request, timeoutSec: this.effectiveTimeoutSec(request.timeoutSec) },

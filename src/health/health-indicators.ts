@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 import type Redis from 'ioredis';
 import { REDIS_CLIENT } from '../redis/redis.module';
-import { SANDBOX_HEALTH, SandboxHealth } from './sandbox-health';
+import { SANDBOX_HEALTH, SandboxHealth, WORKERS_SEEN, WorkersSeen } from './sandbox-health';
 
 export const checkTimeoutMs = 2000;
 const logger = new Logger('Health');
@@ -52,5 +52,28 @@ export class SandboxHealthIndicator {
 
   check(): Promise<HealthIndicatorResult<'sandbox'>> {
     return timedCheck(this.indicators, 'sandbox', () => this.sandbox.isHealthy());
+  }
+}
+
+/**
+ * The workers seen in Redis: always up (an API process stays ready with no worker: async calls queue,
+ * sync calls get 503), listing them; down only when they cannot be read.
+ */
+@Injectable()
+export class WorkersHealthIndicator {
+  constructor(
+    private readonly indicators: HealthIndicatorService,
+    @Inject(WORKERS_SEEN) private readonly workers: WorkersSeen,
+  ) {}
+
+  async check(): Promise<HealthIndicatorResult<'workers'>> {
+    const indicator = this.indicators.check('workers');
+    try {
+      const workers = await this.workers.list();
+      return indicator.up({ count: workers.length, workers });
+    } catch (error) {
+      logger.warn(`workers check failed: ${(error as Error).message}`);
+      return indicator.down({ message: 'check failed' });
+    }
   }
 }

@@ -8,8 +8,8 @@ import {
 } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { HealthController } from './health.controller';
-import { RedisHealthIndicator, SandboxHealthIndicator } from './health-indicators';
-import { SANDBOX_HEALTH, SandboxHealth } from './sandbox-health';
+import { RedisHealthIndicator, SandboxHealthIndicator, WorkersHealthIndicator } from './health-indicators';
+import { SANDBOX_HEALTH, SandboxHealth, WORKERS_SEEN, WorkersSeen } from './sandbox-health';
 
 export interface HealthModuleOptions {
   /** Modules exporting what `sandboxHealth` needs. */
@@ -19,6 +19,8 @@ export interface HealthModuleOptions {
     | Omit<ExistingProvider<SandboxHealth>, 'provide'>
     | Omit<FactoryProvider<SandboxHealth>, 'provide'>
     | Omit<ValueProvider<SandboxHealth>, 'provide'>;
+  /** API processes: the workers their readiness body lists (a worker process leaves it out). */
+  workersSeen?: Omit<ExistingProvider<WorkersSeen>, 'provide'> | Omit<ValueProvider<WorkersSeen>, 'provide'>;
 }
 
 /** GET /health/live and /health/ready; needs RedisModule (global) and a SandboxHealth. */
@@ -29,7 +31,12 @@ export class HealthModule {
       module: HealthModule,
       imports: [TerminusModule.forRoot({ errorLogStyle: 'json' }), ...(options.imports ?? [])],
       controllers: [HealthController],
-      providers: [RedisHealthIndicator, SandboxHealthIndicator, { provide: SANDBOX_HEALTH, ...options.sandboxHealth }],
+      providers: [
+        RedisHealthIndicator,
+        SandboxHealthIndicator,
+        { provide: SANDBOX_HEALTH, ...options.sandboxHealth },
+        ...(options.workersSeen ? [WorkersHealthIndicator, { provide: WORKERS_SEEN, ...options.workersSeen }] : []),
+      ],
     };
   }
 }

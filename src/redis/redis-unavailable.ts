@@ -8,7 +8,10 @@ export const REDIS_UNAVAILABLE_MESSAGE = 'Service unavailable: Redis cannot be r
 /** 503 with Retry-After; `jobId` when a job was accepted and its outcome is not known yet (poll it). */
 export class ServiceUnavailableError extends HttpException {
   constructor(message = REDIS_UNAVAILABLE_MESSAGE, jobId?: string) {
-    super({ message, job_id: jobId, retryAfterSec: REDIS_RETRY_AFTER_SEC }, HttpStatus.SERVICE_UNAVAILABLE);
+    super(
+      { message, job_id: jobId, retryAfterSec: REDIS_RETRY_AFTER_SEC, error_code: 'SERVICE_UNAVAILABLE' },
+      HttpStatus.SERVICE_UNAVAILABLE,
+    );
   }
 }
 
