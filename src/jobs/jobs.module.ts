@@ -4,6 +4,7 @@ import type Redis from 'ioredis';
 import { AppConfig } from '../config/app-config';
 import { REDIS_CLIENT } from '../redis/redis.module';
 import { EXECUTIONS_QUEUE, ExecutionQueue } from './execution.queue';
+import { FairDispatch } from './fair-dispatch';
 import { JobEvents } from './job-events';
 import { JobLifecycle } from './job-lifecycle';
 import { JobListing } from './job-listing';
@@ -31,6 +32,11 @@ import { RunningJobs } from './running-jobs';
       inject: [REDIS_CLIENT, AppConfig],
       useFactory: (redis: Redis, config: AppConfig) =>
         new JobRepository(redis, config.redisPrefix, config.jobRetentionSec),
+    },
+    {
+      provide: FairDispatch,
+      inject: [REDIS_CLIENT, AppConfig],
+      useFactory: (redis: Redis, config: AppConfig) => new FairDispatch(redis, config.redisPrefix),
     },
     ExecutionQueue,
     JobEvents,
