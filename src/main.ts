@@ -11,7 +11,7 @@ async function bootstrap(): Promise<void> {
   let config: AppConfig;
   let connection: RedisConnection;
   try {
-    // The schema's validate() (the one @nestjs/config is given) + toAppConfig(): a bad variable is one line below.
+    // A bad variable is one line below, naming it.
     config = loadConfig(process.env);
     if (config.role !== 'api') checkSandboxPrerequisites(config);
     connection = await RedisConnection.start(config);

@@ -73,15 +73,11 @@ describe('jobs API (real Redis, real sandbox)', () => {
     const marker = `39.${process.pid}`; // the sandboxed `sleep` shows up on the host with this argument
     const code = `import subprocess\nsubprocess.run(['/usr/bin/sleep', '${marker}'])`;
     const sync = submit({ code, id: 'long' }).then((r) => r); // supertest sends on then()
-    let jobId = '';
-    for (let i = 0; i < 50 && !jobId; i++) {
-      await sleep(100);
+    const jobId = await waitFor('the job to run', async () => {
       const list = await t.http.get('/v1/jobs?status=running').set('x-api-key', KEY);
-      jobId = list.body.response.jobs[0]?.job_id ?? '';
-    }
-    expect(jobId).toBeTruthy();
-    for (let i = 0; i < 50 && hostPidsWith(`sleep ${marker}`).length === 0; i++) await sleep(50);
-    expect(hostPidsWith(`sleep ${marker}`).length).toBeGreaterThan(0);
+      return list.body.response.jobs[0]?.job_id as string | undefined;
+    });
+    await waitFor('the sandboxed sleep to start', () => hostPidsWith(`sleep ${marker}`).length > 0, 5000);
     const started = Date.now();
     const cancelled = await t.http.delete(`/v1/jobs/${jobId}`).set('x-api-key', KEY);
     expect(cancelled.status).toBe(200);

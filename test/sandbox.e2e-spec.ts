@@ -223,8 +223,14 @@ out`);
   });
 
   it('a fork bomb is contained (processes limit), does not starve the host or other runs, and ends by the timeout at the latest', async () => {
-    const bomb = run('import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass', 3);
-    await sleep(1000);
+    const marker = `${Math.floor(Math.random() * 1e6) + 1000}.75`; // a sleep the bomb starts first, seen on the host
+    const bomb = run(
+      `import os, subprocess\nsubprocess.Popen(['/usr/bin/sleep', '${marker}'])\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass`,
+      3,
+    ).then((r) => r); // sent now
+    await waitFor(() => hostPidsWith(`sleep ${marker}`).length > 0, 10_000);
+    const [sleeper] = hostPidsWith(`sleep ${marker}`);
+    await waitFor(() => descendantsOf(parentOf(sleeper)) >= 16); // a quarter of its 64 processes: the bomb is going
     // Meanwhile: the host can still start processes, and another run works.
     expect(execFileSync('/bin/echo', ['host ok']).toString()).toBe('host ok\n');
     const other = await run('6 * 7');
@@ -438,15 +444,17 @@ time.sleep(30)`,
       1,
     );
     expect(res.status).toBe(408);
-    await sleep(200);
-    expect(hostPidsWith(`sleep ${marker}`)).toEqual([]);
+    // Killed with the run's namespace: gone within a second of the answer (a bound, not a target).
+    await waitFor(() => hostPidsWith(`sleep ${marker}`).length === 0, 1000);
   });
 
   it('two concurrent runs cannot see each other’s files or processes', async () => {
-    const writer = run("import time\nopen('/tmp/mine.txt', 'w').write('secret')\ntime.sleep(1.5)\n'done'").then(
-      (r) => r,
-    ); // sent now
-    await sleep(300);
+    // The writer's 1.5 s sleep, seen on the host once the file is written: the reader runs meanwhile.
+    const marker = `1.5${String(Math.floor(Math.random() * 1e6)).padStart(6, '0')}`;
+    const writer = run(
+      `import subprocess\nopen('/tmp/mine.txt', 'w').write('secret')\nsubprocess.run(['/usr/bin/sleep', '${marker}'])\n'done'`,
+    ).then((r) => r); // sent now
+    await waitFor(() => hostPidsWith(`sleep ${marker}`).length > 0, 10_000);
     const reader = await run("import os\n(os.listdir('/tmp'), sorted(p for p in os.listdir('/proc') if p.isdigit()))");
     expect(reader.body.response.result).toEqual([[], ['1']]);
     expect((await writer).body.response.result).toBe('done');
@@ -564,6 +572,33 @@ async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void
     if (Date.now() > until) throw new Error('condition not met in time');
     await sleep(20);
   }
+}
+
+/** The parent pid of a host process (from /proc/<pid>/stat, readable whoever owns the process). */
+function parentOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+}
+
+/** How many host processes descend from `pid` now. */
+function descendantsOf(pid: number): number {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      const parent = parentOf(Number(entry));
+      children.set(parent, [...(children.get(parent) ?? []), Number(entry)]);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  let count = 0;
+  for (const queue = [pid]; queue.length > 0;) {
+    for (const child of children.get(queue.pop()!) ?? []) {
+      count += 1;
+      queue.push(child);
+    }
+  }
+  return count;
 }
 
 /** The most inotify instances one host process holds (the test's only hog is a sandboxed run). */

@@ -1,11 +1,7 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
-import { ConfigModule } from '@nestjs/config';
 import { AppConfig, loadConfig } from './app-config';
 
-/**
- * Makes the one AppConfig of the process injectable everywhere, and @nestjs/config's ConfigService
- * (global) with the validated EnvironmentVariables it was mapped from.
- */
+/** Makes the one AppConfig of the process injectable everywhere, by its class. */
 @Global()
 @Module({})
 export class AppConfigModule {
@@ -14,17 +10,6 @@ export class AppConfigModule {
     return {
       module: AppConfigModule,
       global: true,
-      imports: [
-        ConfigModule.forRoot({
-          isGlobal: true,
-          ignoreEnvFile: true, // the environment only
-          // Validated once, by loadConfig() with the same validate() (main.ts: from process.env, before Nest):
-          // not again here, and not through `validate`, which would copy every default into process.env.
-          validatePredefined: false,
-          skipProcessEnv: true, // ConfigService answers with validated values only, never raw process.env
-          load: [() => ({ ...config.environment })],
-        }),
-      ],
       providers: [{ provide: AppConfig, useValue: config }],
       exports: [AppConfig],
     };

@@ -169,7 +169,7 @@ describe('loadConfig', () => {
     [{ SANDBOX_UID_BASE: '0' }, 'Invalid SANDBOX_UID_BASE: "0"'],
     [
       { SANDBOX_UID_BASE: '65530', SANDBOX_SERVERS: '8' },
-      'Invalid SANDBOX_UID_BASE: 65530..65537 would include nobody',
+      'Invalid SANDBOX_UID_BASE: "65530" (65530..65537 would include nobody',
     ],
     [{ SANDBOX_UID_BASE: '2147483647', SANDBOX_SERVERS: '2' }, 'Invalid SANDBOX_UID_BASE: "2147483647"'],
     [{ SANDBOX_UID: '65534' }, 'SANDBOX_UID is no longer used'],
@@ -247,7 +247,7 @@ describe('loadConfig', () => {
 
     it('names API_KEYS_FILE when it cannot be read', () => {
       expect(() => loadConfig({ API_KEYS_FILE: join(dir, 'missing'), BUILD_NUMBER: 'x' })).toThrow(
-        /^Invalid API_KEYS_FILE: cannot read ".*missing" \(ENOENT\)$/,
+        /^Invalid API_KEYS_FILE: ".*missing" \(cannot read: ENOENT\)$/,
       );
     });
 

@@ -2,11 +2,11 @@ import { Logger } from '@nestjs/common';
 import type { QueueOptions } from 'bull';
 import Redis, { RedisOptions } from 'ioredis';
 import { EventEmitter } from 'node:events';
-import type { RedisConfig } from '../config/redis-config';
+import type { AppConfig } from '../config/app-config';
 import { EmbeddedRedisServer } from './embedded-redis.server';
 
 export type ConnectionSettings = Pick<
-  RedisConfig,
+  AppConfig,
   'redisUrl' | 'redisSentinels' | 'redisSentinelName' | 'redisCommandTimeoutMs' | 'dataDir'
 >;
 

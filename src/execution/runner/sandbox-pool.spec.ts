@@ -2,6 +2,15 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createSandboxPool, RunnerSettings } from './runner.factory';
 import { SandboxPool } from './sandbox-pool';
 
+/** Resolves once `condition` holds (checked every few ms); fails after `timeoutMs`. */
+async function until(what: string, condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
 /** A started pool of real fork servers for one describe block, closed after it. */
 function usePool(overrides: Partial<RunnerSettings>): () => SandboxPool {
   let pool: SandboxPool;
@@ -33,10 +42,13 @@ describe('SandboxPool (real bwrap + /usr/bin/python3)', () => {
   });
 
   it('runs two programs at once on two servers', async () => {
-    const started = Date.now();
-    const both = await Promise.all([run('import time; time.sleep(0.5)'), run('import time; time.sleep(0.5)')]);
+    // Each program reports when it started and ended (the host's clock): the two spans overlap.
+    const span = 'import time\nstart = time.time()\ntime.sleep(0.5)\n(start, time.time())';
+    const both = await Promise.all([run(span), run(span)]);
     expect(both.map((o) => o.status)).toEqual(['exited', 'exited']);
-    expect(Date.now() - started).toBeLessThan(1000);
+    expect(new Set(both.map((o) => o.serverPid)).size).toBe(2);
+    const [[start1, end1], [start2, end2]] = both.map((o) => o.result as [number, number]);
+    expect(start1 < end2 && start2 < end1).toBe(true);
   });
 
   it('truncates output at the cap', async () => {
@@ -47,24 +59,24 @@ describe('SandboxPool (real bwrap + /usr/bin/python3)', () => {
 
   it('cancels a running program through an AbortSignal', async () => {
     const controller = new AbortController();
-    setTimeout(() => controller.abort(), 300);
-    const started = Date.now();
-    const outcome = await pool().run(
+    const running = pool().run(
       { runId: 'c1', code: 'import time; time.sleep(30)', stdin: '', timeoutMs: 10_000 },
       controller.signal,
     );
-    expect(outcome.status).toBe('cancelled');
-    expect(Date.now() - started).toBeLessThan(1300);
+    await until('the run to be on a server', () => pool().stats().busy === 1);
+    const abortedAt = Date.now();
+    controller.abort();
+    expect((await running).status).toBe('cancelled');
+    expect(Date.now() - abortedAt).toBeLessThan(1000);
   }, 15_000);
 
   it('replaces a server that dies, and keeps answering', async () => {
     const before = pool().stats().restarts;
     // Kill every fork server from outside; runs afterwards must still work.
     for (const server of (pool() as unknown as { servers: Set<{ kill(): void }> }).servers) server.kill();
-    await new Promise((r) => setTimeout(r, 500));
+    await until('both servers to be replaced', () => pool().stats().restarts === before + 2);
     const outcome = await run('1 + 1');
     expect(outcome.result).toBe(2);
-    expect(pool().stats().restarts).toBeGreaterThan(before);
   });
 
   it('reports healthy', async () => {
@@ -80,7 +92,7 @@ describe('SandboxPool health while every server is busy', () => {
     const long = pool()
       .run({ runId: 'long', code: 'import time; time.sleep(3)', stdin: '', timeoutMs: 10_000 })
       .then((outcome) => ((runEnded = true), outcome));
-    while (pool().stats().busy < 1) await new Promise((r) => setImmediate(r));
+    await until('the run to be on the server', () => pool().stats().busy === 1);
     await expect(pool().isHealthy()).resolves.toBe(true);
     expect(runEnded).toBe(false);
     expect((await long).status).toBe('exited');
@@ -178,14 +190,19 @@ describe('SandboxPool: the fork server supervises its runs itself', () => {
     const first = await run('first', '1');
     const before = await settledState(first.serverPid!);
     expect(before.children).toHaveLength(2); // the template runs are cloned from, and the next run, prepared
-    const controller = new AbortController();
-    setTimeout(() => controller.abort(), 300);
+    const cancelled = async () => {
+      const controller = new AbortController();
+      const running = run('cancel', 'import time; time.sleep(30)', 10_000, '', controller.signal);
+      await until('the run to be on the server', () => pool().stats().busy === 1);
+      controller.abort();
+      return running;
+    };
     const outcomes = [
       await run('stdin', 'input()', 5000, 'line\n'),
       await run('lone-surrogate', 'len(input())', 5000, 'a\ud800b\n'),
       await run('big-stdin', 'len(open(0).read(10))', 5000, 'x'.repeat(1 << 20)),
       await run('timeout', 'while True:\n    pass', 300),
-      await run('cancel', 'import time; time.sleep(30)', 10_000, '', controller.signal),
+      await cancelled(),
       await run('crash', 'import os; os._exit(3)'),
       await run('daemon', 'import os, time\nif os.fork() == 0:\n    os.setsid()\n    time.sleep(30)\n"left"'),
       await run('output', "print('x' * 100000)"),

@@ -1,13 +1,10 @@
-import { ConfigModule, ConfigService } from '@nestjs/config';
 import { Test } from '@nestjs/testing';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppConfig, loadConfig } from './app-config';
 import { AppConfigModule } from './app-config.module';
-import { variablesOf } from './environment.decorators';
-import { EnvironmentVariables } from './environment.schema';
-import { ConfigError, validate } from './environment.validate';
+import { ConfigError, readVariables, variablesOf } from './environment.variable';
 
 const dir = mkdtempSync(join(tmpdir(), 'pyexec-schema-spec-'));
 const keysFile = join(dir, 'keys');
@@ -58,7 +55,8 @@ const samples: Record<string, { good?: string; bad?: string; with?: Record<strin
   LOG_LEVEL: { good: 'debug', bad: 'info' },
   NODE_ENV: { good: 'production', with: { API_KEYS: 'k' }, bad: 'production' }, // bad: no key
 };
-const variables = variablesOf(EnvironmentVariables);
+const variables = variablesOf(AppConfig).map((spec) => spec.name);
+const validate = (env: Record<string, string | undefined>) => readVariables(AppConfig, env);
 const withGood = variables.filter((name) => samples[name]?.good !== undefined);
 const withBad = variables.filter((name) => samples[name]?.bad !== undefined);
 
@@ -74,19 +72,10 @@ function failureOf(action: () => unknown): string {
   throw new Error('expected a ConfigError');
 }
 
-/** The variables of the README's Configuration table, in its order (OTEL_* are the OpenTelemetry SDK's). */
-function documentedVariables(): string[] {
-  const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
-  const section = readme.split('\n## Configuration\n')[1].split('\n## ')[0];
-  const rows = section.split('\n').filter((line) => line.startsWith('| `'));
-  const names = rows.flatMap((row) => [...row.split('|')[1].matchAll(/`([A-Z][A-Z0-9_]*)`/g)].map((m) => m[1]));
-  return names.filter((name) => !name.startsWith('OTEL_'));
-}
-
-describe('EnvironmentVariables', () => {
-  it('has one property per variable of the README table, in the table order', () => {
-    expect(documentedVariables().length).toBeGreaterThan(30);
-    expect(variables).toEqual(documentedVariables());
+describe('the @Variable declarations of AppConfig', () => {
+  it('declare each variable once', () => {
+    expect(variables.length).toBeGreaterThan(30);
+    expect(new Set(variables).size).toBe(variables.length);
   });
 
   it('has samples for every variable (so the cases below cover them all)', () => {
@@ -124,49 +113,40 @@ describe('EnvironmentVariables', () => {
     expect(() => validate(env)).not.toThrow();
   });
 
-  it('checks DEFAULT_TIMEOUT against MAX_TIMEOUT, and against the cap when MAX_TIMEOUT is bad', () => {
+  it('checks DEFAULT_TIMEOUT against MAX_TIMEOUT, which is checked first', () => {
     expect(() => validate({ DEFAULT_TIMEOUT: '60', MAX_TIMEOUT: '30' })).toThrow(
       'Invalid DEFAULT_TIMEOUT: "60" (expected an integer 1..30)',
     );
-    expect(() => validate({ DEFAULT_TIMEOUT: '60', MAX_TIMEOUT: 'abc' })).toThrow('Invalid MAX_TIMEOUT: "abc"');
     expect(() => validate({ DEFAULT_TIMEOUT: '400', MAX_TIMEOUT: 'abc' })).toThrow(
+      'Invalid MAX_TIMEOUT: "abc" (expected an integer 1..300)',
+    );
+    expect(() => validate({ DEFAULT_TIMEOUT: '400' })).toThrow(
       'Invalid DEFAULT_TIMEOUT: "400" (expected an integer 1..300)',
     );
   });
 
-  it('keeps only the declared variables, typed, and is frozen', () => {
+  it('reads only the declared variables, typed, into a new AppConfig', () => {
     const read = validate({ PATH: '/usr/bin', HOME: '/root', PORT: '8080', SANDBOX_PRELOAD: 'numpy' });
-    expect(read).toBeInstanceOf(EnvironmentVariables);
-    expect(Object.keys(read)).not.toContain('PATH');
-    expect(read).toMatchObject({ PORT: 8080, ROLE: 'all', SANDBOX_PRELOAD: ['numpy'] });
-    expect(Object.isFrozen(read)).toBe(true);
-    expect(Object.isFrozen(read.SANDBOX_PRELOAD)).toBe(true);
+    expect(read).toBeInstanceOf(AppConfig);
+    expect(Object.values(read)).not.toContain('/usr/bin');
+    expect(read).toMatchObject({ port: 8080, role: 'all', sandboxPreload: ['numpy'] });
+    expect(Object.isFrozen(read.sandboxPreload)).toBe(true);
   });
 
-  it('is the validate() of @nestjs/config: its ConfigError stops ConfigModule.forRoot', async () => {
-    await expect(
-      ConfigModule.forRoot({
-        ignoreEnvFile: true,
-        validatePredefined: false,
-        validate: (loaded) => validate({ ...loaded, PORT: 'abc' }),
-      }),
-    ).rejects.toThrow(new ConfigError('Invalid PORT: "abc" (expected an integer 0..65535)'));
+  it('applies a fallback only to a variable left unset', () => {
+    expect(validate({ SANDBOX_SERVERS: '3' })).toMatchObject({ workerConcurrency: 3, defaultTimeoutSec: 30 });
+    expect(validate({ SANDBOX_SERVERS: '3', WORKER_CONCURRENCY: '5' })).toMatchObject({ workerConcurrency: 5 });
+    expect(validate({ MAX_TIMEOUT: '10' })).toMatchObject({ defaultTimeoutSec: 10 });
   });
 });
 
 describe('AppConfigModule', () => {
-  it('provides the AppConfig given and ConfigService with its validated variables, leaving process.env alone', async () => {
+  it('provides the AppConfig given, by its class', async () => {
     const config = loadConfig({ API_KEYS: 'k', PORT: '8080', REDIS_PREFIX: 'spec', BUILD_NUMBER: 'test' });
-    const before = { ...process.env };
     const moduleRef = await Test.createTestingModule({ imports: [AppConfigModule.forRoot(config)] }).compile();
     try {
-      const configService = moduleRef.get<ConfigService<EnvironmentVariables, true>>(ConfigService);
       expect(moduleRef.get(AppConfig)).toBe(config);
-      expect(configService.get('PORT', { infer: true })).toBe(8080);
-      expect(configService.get('REDIS_PREFIX', { infer: true })).toBe('spec');
-      expect(configService.get('MAX_TIMEOUT', { infer: true })).toBe(300);
-      expect(moduleRef.get(ConfigService).get<string>('PATH')).toBeUndefined(); // never raw process.env
-      expect(process.env).toEqual(before);
+      expect(moduleRef.get(AppConfig)).toMatchObject({ port: 8080, redisPrefix: 'spec', maxTimeoutSec: 300 });
     } finally {
       await moduleRef.close();
     }

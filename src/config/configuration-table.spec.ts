@@ -1,0 +1,21 @@
+import { readFileSync } from 'node:fs';
+import { variablesOf } from './environment.variable';
+import { AppConfig } from './app-config';
+import { configurationTable, documentedTable, tableFile } from './configuration-table';
+
+describe('the configuration table of the docs', () => {
+  it('is the one generated from the @Variable declarations (run `npm run config-table` after changing one)', () => {
+    expect(documentedTable(readFileSync(tableFile(), 'utf8'))).toBe(configurationTable());
+  });
+
+  it('has a row per declared variable, in the order they are checked, with its default', () => {
+    const rows = configurationTable()
+      .split('\n')
+      .filter((line) => line.startsWith('| `'));
+    const names = variablesOf(AppConfig).map((spec) => spec.name);
+    expect(rows.slice(0, names.length).map((row) => /^\| `([A-Z0-9_]+)`/.exec(row)?.[1])).toEqual(names);
+    expect(rows).toContain('| `PORT` | 3000 | HTTP port (role `all`/`api`) |');
+    expect(rows.find((row) => row.startsWith('| `REDIS_PREFIX` | `pyexec` |'))).toBeDefined();
+    expect(rows.find((row) => row.startsWith('| `WEBHOOK_SECRET` | – |'))).toBeDefined();
+  });
+});
