@@ -8,6 +8,8 @@ export interface SandboxCommandOptions {
   pythonPath?: readonly string[];
   /** Modules the server imports before its first run. */
   preload?: readonly string[];
+  /** The sandbox package's directory on the host (default SANDBOX_PACKAGE_DIR; see sandbox-package.ts). */
+  packageDir?: string;
 }
 
 /**
@@ -69,7 +71,7 @@ export function sandboxCommand(
   const pythonPath = options.pythonPath ?? [];
   const serverConfig = JSON.stringify({ ...config, python_path: pythonPath, preload: options.preload ?? [] });
   if (options.mode === 'process') {
-    const python = forkServerArgv(options.pythonBin, SANDBOX_PACKAGE_DIR);
+    const python = forkServerArgv(options.pythonBin, options.packageDir ?? SANDBOX_PACKAGE_DIR);
     return { file: python[0], args: python.slice(1), env: { [SERVER_CONFIG_ENV]: serverConfig } };
   }
   const etc = SANDBOX_ETC_FILES.flatMap((name) => ['--ro-bind-try', `/etc/${name}`, `/etc/${name}`]);
@@ -92,7 +94,7 @@ export function sandboxCommand(
     '/usr',
     '/usr',
     '--ro-bind',
-    SANDBOX_PACKAGE_DIR,
+    options.packageDir ?? SANDBOX_PACKAGE_DIR,
     SANDBOX_PACKAGE_MOUNT,
     ...etc,
     ...extra,
