@@ -5,7 +5,7 @@ import { SANDBOX_PACKAGE_DIR } from './sandbox-command';
 
 let staged: string | undefined;
 
-/** True when any uid can read `dir`'s files: every ancestor searchable by others, `dir` listable, its files readable. */
+/** True when any uid can read `dir`: every ancestor searchable by others, `dir` listable, its files readable. */
 export function readableByAnyUid(dir: string): boolean {
   try {
     for (let at = dirname(dir); ; at = dirname(at)) {
