@@ -1,6 +1,7 @@
 """The seccomp filter every run's pid 1 installs: classic BPF built from a table of denied syscalls."""
 import ctypes
 import struct
+from typing import NamedTuple
 
 from . import syscalls
 from .namespaces import LIBC, check
@@ -30,6 +31,14 @@ RET_ALLOW, RET_KILL, RET_ERRNO = 0x7FFF0000, 0x80000000, 0x00050000
 EPERM, ENOSYS = 1, 38
 # Offsets into struct seccomp_data.
 NR_OFFSET, ARCH_OFFSET, ARG0_OFFSET = 0, 4, 16
+
+
+class Insn(NamedTuple):
+    """One classic-BPF instruction (struct sock_filter); jt/jf are jumps past the next instruction."""
+    code: int
+    jt: int
+    jf: int
+    k: int
 
 
 def program(machine, watchdog=False):
@@ -77,8 +86,8 @@ def assemble(prog):
 
 
 def disassemble(data):
-    """(code, jt, jf, k) per instruction: for tests and for reading a filter back."""
-    return [struct.unpack_from('=HBBI', data, at) for at in range(0, len(data), 8)]
+    """The instructions of a program: for tests and for reading a filter back."""
+    return [Insn(*struct.unpack_from('=HBBI', data, at)) for at in range(0, len(data), 8)]
 
 
 class SockFprog(ctypes.Structure):
