@@ -43,7 +43,7 @@ function serverCpuMs(serverPid) {
   for (const pid of processTree(serverPid)) {
     try {
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      if (!/bwrap|python3 -I -S -B -c/.test(cmd.slice(0, 200)) || stat(pid)[0] === 'Z') continue;
+      if (!/bwrap|python3 -I -S -B (-c|\/)/.test(cmd.slice(0, 200)) || stat(pid)[0] === 'Z') continue;
       ms += [11, 12, 13, 14].reduce((sum, i) => sum + Number(stat(pid)[i]), 0) * 10; // ticks of 10 ms
     } catch {
       // exited meanwhile

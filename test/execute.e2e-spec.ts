@@ -109,7 +109,7 @@ describe('POST /v1/code/execute/python (real Redis, real sandbox)', () => {
     expect(res.body.job_id).toBeTruthy();
     expect(res.body.stderr).toContain('Traceback (most recent call last)');
     expect(res.body.stderr).toContain('File "<code>", line 3, in f');
-    expect(res.body.stderr).not.toMatch(/forkserver|run_user_code|exec\(compiled/);
+    expect(res.body.stderr).not.toMatch(/forkserver|pyexec_sandbox|run_user_code|exec\(compiled/);
   });
 
   it('a SyntaxError: 400 with exit_code 1', async () => {

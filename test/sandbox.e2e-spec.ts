@@ -12,10 +12,10 @@ const REDIS_PORT = Number(new URL(SHARED_REDIS_URL).port || 6379);
 const PATH = '/v1/code/execute/python';
 const SECRET_KEY = 'super-secret-key-123';
 const isRoot = process.getuid?.() === 0;
-/** The marker of the harness's report frames, as forkserver.py writes it (a Python bytes literal). */
-const REPORT_MAGIC = /^RESULT_MAGIC = (b'.*')$/m.exec(
-  readFileSync(join(__dirname, '..', 'src', 'execution', 'runner', 'python', 'forkserver.py'), 'utf8'),
-)![1];
+/** The sandbox side's package, as the service ships it. */
+const SANDBOX_PACKAGE = join(__dirname, '..', 'src', 'execution', 'runner', 'python', 'pyexec_sandbox');
+/** The marker of the harness's report frames, as protocol.py writes it (a Python bytes literal). */
+const REPORT_MAGIC = /^RESULT_MAGIC = (b'.*')$/m.exec(readFileSync(join(SANDBOX_PACKAGE, 'protocol.py'), 'utf8'))![1];
 /** Python: frame(body) forges a report frame as the harness writes it. */
 const FRAME_PY = `
 def frame(body):
@@ -170,7 +170,7 @@ out`);
     const paths = [
       join(process.cwd(), 'package.json'),
       join(__dirname, '..', 'src', 'main.ts'),
-      join(__dirname, '..', 'src', 'execution', 'runner', 'python', 'forkserver.py'),
+      join(SANDBOX_PACKAGE, 'protocol.py'),
       join(configDir, 'keys'),
       '/etc/passwd',
       '/root/.bashrc',

@@ -17,7 +17,7 @@ function sourcesHash() {
   const walk = (dir) => {
     for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
       const path = join(dir, entry.name);
-      // Byte-code caches come and go (a test that imports forkserver.py writes one): not sources.
+      // Byte-code caches come and go (a test that imports the sandbox package writes one): not sources.
       if (entry.name === '__pycache__' || entry.name.endsWith('.pyc')) continue;
       if (entry.isDirectory()) walk(path);
       else if (!entry.name.endsWith('.spec.ts'))

@@ -90,7 +90,7 @@ export class ForkServer extends EventEmitter {
 
   start(): Promise<void> {
     const { limits, cgroup, uid, gid } = this.options;
-    const { file, args } = sandboxCommand(this.options, {
+    const { file, args, env } = sandboxCommand(this.options, {
       isolate: this.options.mode === 'bwrap',
       memory_mb: limits.memoryMb,
       scratch_mb: limits.scratchMb,
@@ -123,9 +123,9 @@ export class ForkServer extends EventEmitter {
                 file,
                 ...args,
               ],
-              { cwd: '/', env: {}, stdio },
+              { cwd: '/', env, stdio },
             )
-          : spawn(file, args, { cwd: '/', env: {}, stdio, uid, gid });
+          : spawn(file, args, { cwd: '/', env, stdio, uid, gid });
     } finally {
       for (const fd of runFds) closeSync(fd);
     }

@@ -1,13 +1,13 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 
-/** Calls forkserver.py's to_jsonable() on a Python expression, outside any sandbox (trusted literals only). */
+/** Calls the harness's to_jsonable() on a Python expression, outside any sandbox (trusted literals only). */
 function jsonable(expression: string): unknown {
   const script = [
-    'import importlib.util, json, sys',
-    `spec = importlib.util.spec_from_file_location('fs', ${JSON.stringify(join(__dirname, 'python', 'forkserver.py'))})`,
-    'fs = importlib.util.module_from_spec(spec); spec.loader.exec_module(fs)',
-    `print(json.dumps(fs.to_jsonable(${expression}), allow_nan=False))`,
+    'import json, sys',
+    `sys.path.insert(0, ${JSON.stringify(join(__dirname, 'python'))})`,
+    'from pyexec_sandbox.result_rule import to_jsonable',
+    `print(json.dumps(to_jsonable(${expression}), allow_nan=False))`,
   ].join('\n');
   return JSON.parse(execFileSync('/usr/bin/python3', ['-I', '-S', '-B', '-c', script], { encoding: 'utf8' }));
 }

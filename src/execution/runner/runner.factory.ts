@@ -4,6 +4,7 @@ import { findOnPath } from '../../common/find-on-path';
 import { failedOutcome, PythonRunner, RunnerStats, RunOutcome } from './python-runner';
 import { cgroupBases, SlotCgroups } from './slot-cgroups';
 import { SandboxPool } from './sandbox-pool';
+import { sandboxPackageDir } from './sandbox-package';
 import { checkSandboxPrerequisites } from './sandbox-prerequisites';
 
 export interface RunnerSettings {
@@ -56,6 +57,7 @@ export function createSandboxPool(settings: RunnerSettings): SandboxPool {
       bwrapBin,
       pythonPath: settings.sandboxPythonPath ?? [],
       preload: settings.sandboxPreload ?? [],
+      packageDir: sandboxPackageDir(isRoot),
       startTimeoutMs: 10_000,
       backstopMs: 1_000,
       limits: {

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface SandboxCommandOptions {
@@ -9,6 +8,8 @@ export interface SandboxCommandOptions {
   pythonPath?: readonly string[];
   /** Modules the server imports before its first run. */
   preload?: readonly string[];
+  /** The sandbox package's directory on the host (default SANDBOX_PACKAGE_DIR; see sandbox-package.ts). */
+  packageDir?: string;
 }
 
 /**
@@ -47,24 +48,31 @@ export interface ServerRunConfig {
   preload?: readonly string[];
 }
 
-let forkServerSource: string | undefined;
+/** The sandbox side's Python package (a directory with __main__.py), shipped beside this file. */
+export const SANDBOX_PACKAGE_DIR = join(__dirname, 'python', 'pyexec_sandbox');
+/** Where bwrap binds it, read-only; the parent holds nothing else (the package imports itself from there). */
+export const SANDBOX_PACKAGE_MOUNT = '/pyexec/pyexec_sandbox';
+/** The environment variable that carries the server's configuration (JSON): never on a command line. */
+export const SERVER_CONFIG_ENV = 'PYEXEC_SERVER_CONFIG';
 
-/** The fork server's text, passed with -c so the sandbox needs no access to our files. */
-export function forkServerCode(): string {
-  forkServerSource ??= readFileSync(join(__dirname, 'python', 'forkserver.py'), 'utf8');
-  return forkServerSource;
+/** The fork server's own command line: no source and no configuration on it (short, and nothing to read in ps). */
+export function forkServerArgv(pythonBin: string, packageDir: string): string[] {
+  return [pythonBin, '-I', '-S', '-B', packageDir];
 }
 
-/** argv for one long-lived fork server. bwrap: nothing of the host but a read-only /usr. */
+/**
+ * argv and environment for one long-lived fork server. bwrap: nothing of the host but a read-only
+ * /usr and the package; the configuration goes in through bwrap's --setenv (bwrap clears the rest).
+ */
 export function sandboxCommand(
   options: SandboxCommandOptions,
   config: ServerRunConfig,
-): { file: string; args: string[] } {
+): { file: string; args: string[]; env: Record<string, string> } {
   const pythonPath = options.pythonPath ?? [];
-  const serverConfig = { ...config, python_path: pythonPath, preload: options.preload ?? [] };
-  const python = [options.pythonBin, '-I', '-S', '-B', '-c', forkServerCode(), JSON.stringify(serverConfig)];
+  const serverConfig = JSON.stringify({ ...config, python_path: pythonPath, preload: options.preload ?? [] });
   if (options.mode === 'process') {
-    return { file: python[0], args: python.slice(1) };
+    const python = forkServerArgv(options.pythonBin, options.packageDir ?? SANDBOX_PACKAGE_DIR);
+    return { file: python[0], args: python.slice(1), env: { [SERVER_CONFIG_ENV]: serverConfig } };
   }
   const etc = SANDBOX_ETC_FILES.flatMap((name) => ['--ro-bind-try', `/etc/${name}`, `/etc/${name}`]);
   const extra = pythonPath.filter((dir) => !dir.startsWith('/usr/')).flatMap((dir) => ['--ro-bind', dir, dir]);
@@ -79,9 +87,15 @@ export function sandboxCommand(
     '--setenv',
     'LANG',
     'C.UTF-8',
+    '--setenv',
+    SERVER_CONFIG_ENV,
+    serverConfig,
     '--ro-bind',
     '/usr',
     '/usr',
+    '--ro-bind',
+    options.packageDir ?? SANDBOX_PACKAGE_DIR,
+    SANDBOX_PACKAGE_MOUNT,
     ...etc,
     ...extra,
     '--symlink',
@@ -110,7 +124,7 @@ export function sandboxCommand(
     '/',
     '--cap-drop',
     'ALL',
-    ...python,
+    ...forkServerArgv(options.pythonBin, SANDBOX_PACKAGE_MOUNT),
   ];
-  return { file: options.bwrapBin, args };
+  return { file: options.bwrapBin, args, env: {} };
 }

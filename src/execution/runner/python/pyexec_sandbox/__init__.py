@@ -1,0 +1,1 @@
+"""The sandbox side of the service: see __main__.py."""

@@ -1,0 +1,125 @@
+"""Pid 1 of a run, after it is prepared: wait for the code, run it as __main__ with captured
+stdio, report on its own descriptor, exit with Python's status."""
+import json
+import os
+import sys
+
+from . import limits, protocol
+from .result_rule import (USER_FILENAME, Return, compile_user_code, describe, encode_report, exit_status,
+                          install_builtins, to_jsonable)
+
+
+def run_user_code(max_result_bytes, joins_cgroup):
+    """Never returns: the process exits with the run's status."""
+    import builtins
+    reseed_preloaded()
+    main = type(sys)('__main__')
+    main.__builtins__ = builtins
+    sys.modules['__main__'] = main
+    sys.argv = [USER_FILENAME]
+    open_stdio()
+    install_builtins(builtins)
+    code = receive_request(joins_cgroup)
+    report = {'ok': True, 'result': None}
+    status = 0
+    try:
+        compiled = compile_user_code(code)
+        exec(compiled, main.__dict__)
+    except Return as ret:
+        try:
+            report['result'] = to_jsonable(ret.value)
+        except BaseException as exc:  # a hostile __repr__
+            report = {'ok': False, 'error': describe(exc)[0]}
+            status = 1
+    except SystemExit as exc:
+        status, report = exit_status(exc)
+    except BaseException as exc:
+        report = report_exception(exc, code)
+        status = 1
+    finish(report, status, max_result_bytes)
+
+
+def open_stdio():
+    sys.stdin = sys.__stdin__ = open(0, 'r', encoding='utf-8', errors='surrogateescape', closefd=False)
+    sys.stdout = sys.__stdout__ = open(1, 'w', encoding='utf-8', errors='backslashreplace', closefd=False,
+                                       buffering=1)
+    sys.stderr = sys.__stderr__ = open(2, 'w', encoding='utf-8', errors='backslashreplace', closefd=False,
+                                       buffering=1)
+
+
+def receive_request(joins_cgroup):
+    """The run's code, read once; then the CPU limit, the cgroup, and STARTED on the report channel.
+    A failure here is a setup error (exit 125): nothing of the user's has run."""
+    request = protocol.read_to_end(protocol.REQUEST_FD)
+    os.close(protocol.REQUEST_FD)
+    if not request:
+        os._exit(0)  # the server went away before this prepared run was used
+    try:
+        req = json.loads(request)
+        limits.set_cpu_limit(req['cpu_sec'])
+        code = req['code']
+        if joins_cgroup:
+            # Only now: a prepared pid 1 waits outside, so the OOM killer never picks it for the
+            # running run's memory. "0" moves this (single) thread: no global lock, no RCU grace period.
+            os.write(protocol.CGROUP_TASKS_FD, b'0')
+            os.close(protocol.CGROUP_TASKS_FD)
+        os.write(protocol.HARNESS_RESULT_FD, protocol.STARTED)
+    except BaseException as exc:
+        try:
+            os.write(protocol.HARNESS_RESULT_FD, ('%s: %s' % (type(exc).__name__, exc)).encode('utf-8', 'replace')[:500])
+        finally:
+            os._exit(125)
+    return code
+
+
+def reseed_preloaded():
+    """`random` reseeds itself in every forked or cloned child (Python's after-fork hook), but a
+    preloaded numpy's global generator was seeded once, in the server: each run gets its own."""
+    np_random = sys.modules.get('numpy.random')
+    if np_random is not None:
+        np_random.seed()
+
+
+def report_exception(exc, code):
+    error, limit = describe(exc)
+    if limit == 'memory':
+        exc.__traceback__ = None  # free what we can before formatting anything
+    try:
+        print_user_traceback(exc, code if isinstance(code, str) else '')
+    except BaseException:
+        pass
+    return {'ok': False, 'error': error, 'limit': limit}
+
+
+def print_user_traceback(exc, code):
+    """The traceback as Python prints it, without the harness's own frames."""
+    import linecache
+    import traceback
+    linecache.cache[USER_FILENAME] = (len(code), None, code.splitlines(True), USER_FILENAME)
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename != USER_FILENAME:
+        tb = tb.tb_next
+    sys.stderr.write(''.join(traceback.format_exception(type(exc), exc, tb)))
+
+
+def finish(report, status, max_result_bytes):
+    """Like interpreter exit: join threads, run atexit, flush; then one report frame, written after
+    everything of the user's ran (but its daemon threads), on a descriptor exec'd programs never get."""
+    try:
+        if 'threading' in sys.modules:
+            sys.modules['threading']._shutdown()
+        import atexit
+        atexit._run_exitfuncs()
+    except BaseException:
+        pass
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:
+            pass
+    data, status = encode_report(report, status, max_result_bytes)
+    try:
+        protocol.write_all(protocol.HARNESS_RESULT_FD, protocol.encode_report(data))
+    except BaseException:
+        pass
+    os._exit(status)

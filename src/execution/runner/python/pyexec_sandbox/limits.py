@@ -1,0 +1,73 @@
+"""Resource limits of one run: rlimits and per-user-namespace caps set by pid 1, the memory cgroup's
+OOM counter read by the server. (Per-run cgroup v2 limits belong here too.)"""
+import os
+import resource  # every run sets limits: a shared library, ~0.4 ms of CPU to load per run
+from typing import NamedTuple
+
+from .namespaces import write_file
+
+MAX_PENDING_SIGNALS = 1024
+MAX_OPEN_FILES = 256
+
+
+class Rlimit(NamedTuple):
+    resource: int
+    value: int  # soft and hard
+
+
+def run_rlimits(config, preload_vm_bytes):
+    """Every rlimit but CPU (set per request: see cpu_limit)."""
+    # Address space preloaded modules took in the server is not the run's: it gets its full limit.
+    return [
+        Rlimit(resource.RLIMIT_AS, config.memory_mb * 1024 * 1024 + preload_vm_bytes),
+        Rlimit(resource.RLIMIT_FSIZE, config.scratch_mb * 1024 * 1024),
+        Rlimit(resource.RLIMIT_NOFILE, MAX_OPEN_FILES),
+        Rlimit(resource.RLIMIT_NPROC, config.nproc),
+        Rlimit(resource.RLIMIT_CORE, 0),
+        Rlimit(resource.RLIMIT_MSGQUEUE, 0),
+        Rlimit(resource.RLIMIT_SIGPENDING, MAX_PENDING_SIGNALS),
+    ]
+
+
+def apply_rlimits(limits):
+    for limit in limits:
+        resource.setrlimit(limit.resource, (limit.value, limit.value))
+
+
+def set_cpu_limit(seconds):
+    resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds))
+
+
+def user_namespace_caps(config):
+    """Kernel objects counted per host uid: this run's own cap, below what other runs can still get
+    (no further user namespaces at all). Names under /proc/sys/user/."""
+    return (('max_user_namespaces', 0), ('max_inotify_instances', config.inotify_instances),
+            ('max_inotify_watches', config.inotify_watches))
+
+
+def apply_user_namespace_caps(config):
+    for name, value in user_namespace_caps(config):
+        write_file('/proc/sys/user/' + name, str(value))
+
+
+def oom_kills(cgroup):
+    # memory.oom_control (v1) and memory.events (v2) both carry an "oom_kill N" line.
+    return parse_oom_kills(os.pread(cgroup.events_fd, 4096, 0))
+
+
+def parse_oom_kills(text):
+    for line in text.split(b'\n'):
+        if line.startswith(b'oom_kill '):
+            return int(line.split()[1])
+    return 0
+
+
+def vm_size_bytes():
+    try:
+        with open('/proc/self/status') as f:
+            for line in f:
+                if line.startswith('VmSize:'):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0

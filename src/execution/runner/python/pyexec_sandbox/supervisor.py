@@ -1,0 +1,255 @@
+"""One run, from the server: hand the request to a prepared pid 1, feed its stdin, collect its
+output (bounded) and report, enforce its deadline, cancel and (without a cgroup) the memory
+watchdog, and build its 'done' frame. Cancel frames for this run arrive on fd 0 meanwhile (the
+service sends one run at a time)."""
+import os
+import select
+import signal
+import time
+
+from . import limits, protocol
+from .outcome import Captured, describe_outcome
+from .protocol import READ_CHUNK, RESULT_MAGIC, SERVICE_FD, STARTED, log, setup_failed_frame
+from .watchdog import WATCHDOG_SEC, watchdog_bytes
+
+# After SIGKILL, how long to wait for the run's pid namespace to die before reporting anyway.
+KILL_GRACE_SEC = 0.5  # under the service's 1 s backstop, which would kill the whole server
+STRAGGLERS = set()  # pids of killed runs reported before the kernel let them go; reaped later
+
+
+def run_one(config, request, run):
+    """The response frame for `request`, run by `run` (a PreparedRun, or the OSError of preparing one)."""
+    started = time.monotonic()
+    if isinstance(run, OSError):
+        return setup_failed_frame(request.id, 'cannot prepare a run: %s' % run)
+    held = set(run.output_fds())  # closed when the run is over, however it ended
+    try:
+        return Supervision(config, request, run, held, started).run()
+    finally:
+        for fd in held:
+            os.close(fd)
+        if run.scratch_dir:  # SANDBOX=process only: no server of a real sandbox loads shutil
+            import shutil
+            shutil.rmtree(run.scratch_dir, ignore_errors=True)
+
+
+class Supervision:
+    def __init__(self, config, request, run, held, started):
+        self.config, self.request, self.run_, self.held, self.started = config, request, run, held, started
+        self.pid = run.pid
+        self.ended_by = None  # 'timeout', 'cancelled', 'memory': the server ended it
+        self.killed_at = None
+        self.wait_status = None
+        self.start_marker = None  # the first bytes on the report channel after the request: trusted
+
+    def run(self):
+        run, config, cgroup = self.run_, self.config, self.config.run_cgroup
+        setup_error = wait_ready(run.res_r)
+        oom_kills_before = 0
+        if setup_error is None and cgroup:
+            try:
+                oom_kills_before = limits.oom_kills(cgroup)
+            except BaseException as exc:  # fail closed: no run without its memory bound
+                setup_error = 'run cgroup: %s' % exc
+        if setup_error is not None:
+            os.close(run.req_w)
+            kill_and_reap(config.isolate, self.pid)
+            return setup_failed_frame(self.request.id, setup_error)
+        try:
+            protocol.write_all(run.req_w, protocol.encode_pid1_request(self.request.code, self.request.cpu_sec))
+        except OSError:
+            pass  # pid 1 died while being prepared: its exit status and setup error tell
+        os.close(run.req_w)
+        self.request.code = None  # the server holds no more of it than it must
+        try:
+            outcome = self.supervise()
+        except BaseException as exc:  # a bug of ours: still answer (a 500), never leave the run to the backstop
+            log('run %s: supervision failed: %s: %s' % (self.request.id, type(exc).__name__, exc))
+            kill_and_reap(config.isolate, self.pid)
+            return setup_failed_frame(self.request.id, 'supervision failed: %s' % type(exc).__name__)
+        if isinstance(outcome, dict):
+            return outcome
+        if cgroup and outcome.status in ('exited', 'signaled') and oom_killed_since(cgroup, oom_kills_before):
+            outcome.memory_limit_exceeded()
+        return outcome.to_frame()
+
+    def close(self, fd):
+        self.held.discard(fd)
+        os.close(fd)
+
+    def kill(self, why):
+        self.ended_by = why
+        kill_run(self.config.isolate, self.pid)
+
+    def supervise(self):
+        run = self.run_
+        try:
+            stdin = memoryview(self.request.stdin.encode('utf-8', 'surrogateescape'))
+        except UnicodeEncodeError:  # a lone surrogate JSON can carry but no byte stands for
+            stdin = memoryview(self.request.stdin.encode('utf-8', 'surrogatepass'))
+        os.set_blocking(run.in_w, False)
+        in_w = run.in_w
+        if not stdin:
+            self.close(in_w)
+            in_w = None
+        pidfd = os.pidfd_open(self.pid)
+        try:
+            return self.loop(pidfd, in_w, stdin)
+        finally:
+            os.close(pidfd)
+
+    def loop(self, pidfd, in_w, stdin):
+        run, config = self.run_, self.config
+        cap = config.max_output_bytes
+        deadline = self.started + self.request.timeout_ms / 1000.0
+        bufs = {run.out_r: bytearray(), run.err_r: bytearray(), run.res_r: bytearray()}
+        report_tail = config.max_result_bytes + len(RESULT_MAGIC) + 16  # the last frame always fits
+        truncated = {run.out_r: False, run.err_r: False}
+        open_fds = set(bufs)
+        watchdog_at = self.started + WATCHDOG_SEC if config.memory_watchdog else float('inf')
+        while open_fds or self.wait_status is None:
+            now = time.monotonic()
+            if self.ended_by is None and now >= deadline:
+                self.kill('timeout')
+            if self.ended_by is None and now >= watchdog_at:
+                watchdog_at = now + WATCHDOG_SEC
+                if watchdog_bytes(config.isolate, self.pid, self.request.id) > config.memory_mb * 1024 * 1024:
+                    self.kill('memory')
+            if self.ended_by is not None and self.past_kill_grace(now):
+                break
+            rlist = (list(open_fds) + ([pidfd] if self.wait_status is None else [])
+                     + ([SERVICE_FD] if self.ended_by is None else []))
+            wlist = [in_w] if in_w is not None else []
+            timeout = max(0.0, min(deadline, watchdog_at) - now) if self.ended_by is None else 0.25
+            readable, writable, _ = select.select(rlist, wlist, [], timeout)
+            if writable:
+                try:
+                    stdin = stdin[os.write(in_w, stdin[:READ_CHUNK]):]
+                except OSError:  # user code closed its stdin
+                    stdin = stdin[:0]
+                if not stdin:
+                    self.close(in_w)
+                    in_w = None
+            for fd in readable:
+                if fd == SERVICE_FD:
+                    if self.ended_by is None and control_frame(self.request.id) == 'cancel':
+                        self.kill('cancelled')
+                    continue
+                if fd == pidfd:
+                    self.wait_status = os.waitpid(self.pid, 0)[1]
+                    continue
+                chunk = os.read(fd, READ_CHUNK)
+                if not chunk:
+                    open_fds.discard(fd)
+                    self.close(fd)
+                    continue
+                if fd == run.res_r:  # untrusted: keep its tail, where the harness's report comes last
+                    if self.start_marker is None:  # written by pid 1 before user code: trusted
+                        self.start_marker = bytes(chunk[:200])
+                    bufs[fd] += chunk
+                    del bufs[fd][:-report_tail]
+                    continue
+                room = cap - len(bufs[fd])
+                if room > 0:
+                    bufs[fd] += chunk[:room]
+                if len(chunk) > room:
+                    truncated[fd] = True
+        run_ms = (time.monotonic() - self.started) * 1000.0
+        if self.ended_by is None and (self.start_marker or b'')[:1] != STARTED:
+            # pid 1 failed between its request and user code (nothing of the user's ran): ours, a 500.
+            text = (self.start_marker or b'').decode('utf-8', 'replace') or 'it exited'
+            return setup_failed_frame(self.request.id, 'pid 1 did not start the run: %s' % text)
+        captured = Captured(bufs[run.out_r], bufs[run.err_r], truncated[run.out_r], truncated[run.err_r],
+                            protocol.last_report(bufs[run.res_r]), run_ms)
+        return describe_outcome(self.request.id, self.wait_status, self.ended_by, captured)
+
+    def past_kill_grace(self, now):
+        """SIGKILLed but not gone (a task stuck in the kernel keeps the namespace alive): after the
+        grace, report now so the run's slot is not held; the kernel finishes the kill later."""
+        self.killed_at = self.killed_at or now
+        if now - self.killed_at <= KILL_GRACE_SEC:
+            return False
+        log('run %s: pid %d not gone %.1f s after SIGKILL (%s); reporting it %s' % (
+            self.request.id, self.pid, now - self.killed_at, task_state(self.pid), self.ended_by))
+        if self.wait_status is None:
+            STRAGGLERS.add(self.pid)  # reaped by the server loop once the kernel lets it go
+            self.wait_status = signal.SIGKILL
+        return True
+
+
+def control_frame(run_id):
+    """A frame from the service while a run is supervised: its cancel, or nothing to act on."""
+    msg = protocol.read_frame(SERVICE_FD)
+    if msg is None:
+        os._exit(0)  # the service is gone: the run dies with us (its parent-death signal)
+    if msg['op'] == 'run':  # one run at a time: the service never does this
+        protocol.write_frame(protocol.RESPONSE_FD, setup_failed_frame(msg['id'], 'server busy'))
+        return None
+    return msg['op'] if msg.get('id') == run_id else None
+
+
+def wait_ready(res_r):
+    """Blocks until pid 1 is prepared (None) or failed (its error). Only this, before any user code
+    ran, can make a setup error: nothing on the channel later is read as one."""
+    data = os.read(res_r, 4096)
+    if data == protocol.READY:
+        return None
+    while data and len(data) < 4096:
+        chunk = os.read(res_r, 4096)
+        if not chunk:
+            break
+        data += chunk
+    return 'pid 1 was not prepared: %s' % (data.decode('utf-8', 'replace').strip() or 'it exited')
+
+
+def kill_run(isolate, pid):
+    # Isolated runs die with their pid namespace's init; unisolated ones with their session.
+    try:
+        (os.kill if isolate else os.killpg)(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def kill_and_reap(isolate, pid):
+    """For a run that is not supervised to its end: killed, and reaped now or, if the kernel holds
+    it, by the server loop later (never a zombie per failed run)."""
+    kill_run(isolate, pid)
+    until = time.monotonic() + KILL_GRACE_SEC
+    while True:
+        try:
+            if os.waitpid(pid, os.WNOHANG)[0]:
+                return
+        except ChildProcessError:
+            return
+        if time.monotonic() > until:
+            STRAGGLERS.add(pid)
+            return
+        time.sleep(0.005)
+
+
+def reap_stragglers():
+    for pid in list(STRAGGLERS):
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            done = pid
+        if done:
+            STRAGGLERS.discard(pid)
+
+
+def oom_killed_since(cgroup, before):
+    try:
+        return limits.oom_kills(cgroup) > before
+    except Exception as exc:
+        log('run cgroup: cannot read its OOM kills: %s: %s' % (type(exc).__name__, exc))
+        return False
+
+
+def task_state(pid):
+    try:
+        with open('/proc/%d/status' % pid) as f:
+            state = [line.split(':', 1)[1].strip() for line in f if line.startswith('State:')]
+        with open('/proc/%d/wchan' % pid) as f:
+            return '%s, wchan %s' % (state[0] if state else '?', f.read().strip() or '-')
+    except OSError as exc:
+        return 'unknown: %s' % exc

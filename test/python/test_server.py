@@ -1,0 +1,97 @@
+"""The package as the service starts it (SANDBOX=process: no namespaces, so it runs anywhere):
+python3 -I -S -B <package dir>, configuration in the environment, frames on stdin/stdout."""
+import json
+import os
+import struct
+import subprocess
+import unittest
+
+import support
+from pyexec_sandbox import protocol
+from pyexec_sandbox.config import CONFIG_ENV, RunCgroup, ServerConfig
+
+CONFIG = {'isolate': False, 'memory_mb': 256, 'scratch_mb': 16, 'nproc': 64, 'max_output_bytes': 1000,
+          'max_result_bytes': 10000, 'inotify_instances': 8, 'inotify_watches': 64, 'run_cgroup': None,
+          'memory_watchdog': True, 'python_path': [], 'preload': [], 'a_field_from_a_newer_service': 1}
+PYTHON_BIN = os.environ.get('PYTHON_BIN', '/usr/bin/python3')
+
+
+class ConfigTest(unittest.TestCase):
+    def test_from_json(self):
+        config = ServerConfig.from_json(json.dumps(dict(CONFIG, run_cgroup={'tasks_fd': 3, 'events_fd': 4},
+                                                        preload=['json'])))
+        self.assertEqual(config.run_cgroup, RunCgroup(3, 4))
+        self.assertEqual((config.preload, config.isolate, config.memory_mb), (('json',), False, 256))
+
+    def test_a_missing_field_raises(self):
+        with self.assertRaises(KeyError):
+            ServerConfig.from_json(json.dumps({k: v for k, v in CONFIG.items() if k != 'memory_mb'}))
+
+
+class ServerTest(unittest.TestCase):
+    def setUp(self):
+        self.proc = subprocess.Popen([PYTHON_BIN, '-I', '-S', '-B', support.PACKAGE_DIR], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd='/',
+                                     env={CONFIG_ENV: json.dumps(CONFIG)})
+        self.addCleanup(self.stop)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            stream.close()
+
+    def send(self, message):
+        self.proc.stdin.write(protocol.encode_frame(message))
+        self.proc.stdin.flush()
+
+    def receive(self):
+        header = self.proc.stdout.read(4)
+        self.assertEqual(len(header), 4, self.proc.stderr.read1(4096) if self.proc.poll() is not None else '')
+        return json.loads(self.proc.stdout.read(struct.unpack('>I', header)[0]))
+
+    def run_code(self, code, run_id='r', stdin='', timeout_ms=10000):
+        self.send({'op': 'run', 'id': run_id, 'code': code, 'stdin': stdin, 'timeout_ms': timeout_ms, 'cpu_sec': 11})
+        return self.receive()
+
+    def test_ready_then_runs(self):
+        ready = self.receive()
+        self.assertEqual((ready['op'], ready['pid']), ('ready', self.proc.pid))
+        done = self.run_code('print("hi")\nimport sys\nsys.stdin.read() * 2', stdin='ab')
+        self.assertEqual((done['op'], done['id'], done['stdout'], done['result'], done['status']),
+                         ('done', 'r', 'hi\n', 'abab', 'exited'))
+        done = self.run_code('raise ValueError("no")', run_id='r2')
+        self.assertEqual((done['id'], done['error'], done['exit_code']), ('r2', 'ValueError: no', 1))
+        self.assertNotIn('pyexec_sandbox', done['stderr'])
+
+    def test_runs_see_neither_the_configuration_nor_the_package_path(self):
+        self.receive()
+        done = self.run_code('import os, sys\n[sorted(os.environ), [p for p in sys.path if "runner" in p]]')
+        self.assertNotIn(CONFIG_ENV, done['result'][0])
+        self.assertIn('PATH', done['result'][0])
+        self.assertEqual(done['result'][1], [])
+
+    def test_timeout_and_cancel(self):
+        self.receive()
+        done = self.run_code('import time\ntime.sleep(30)', timeout_ms=300)
+        self.assertEqual((done['status'], done['exit_code']), ('timeout', 124))
+        self.send({'op': 'run', 'id': 'c', 'code': 'import time\nprint("started", flush=True)\ntime.sleep(30)',
+                   'stdin': '', 'timeout_ms': 20000, 'cpu_sec': 21})
+        self.send({'op': 'cancel', 'id': 'c'})
+        self.assertEqual(self.receive()['status'], 'cancelled')
+
+    def test_end_of_input_stops_the_server(self):
+        self.receive()
+        self.proc.stdin.close()
+        self.assertEqual(self.proc.wait(timeout=10), 0)
+
+    def test_bad_configuration_is_one_log_line_and_exit_1(self):
+        proc = subprocess.run([PYTHON_BIN, '-I', '-S', '-B', support.PACKAGE_DIR], capture_output=True, cwd='/',
+                              env={CONFIG_ENV: '{"isolate": false}'}, timeout=30)
+        self.assertEqual(proc.returncode, 1)
+        self.assertRegex(proc.stderr.decode(), r"^forkserver\[\d+\]: fatal: KeyError: 'memory_mb'\n$")
+
+
+if __name__ == '__main__':
+    unittest.main()
