@@ -100,7 +100,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
   ): Envelope {
     const text = firstText(body.message) ?? fallback;
     const error = status === HttpStatus.BAD_REQUEST && body.details ? INVALID_PARAMETERS : text;
-    const extra: Partial<Envelope> = { ...body.fields, job_id: body.job_id ?? null, id: body.id ?? null };
+    const extra: Partial<Envelope> = { job_id: body.job_id ?? null, id: body.id ?? null };
     if (body.details) extra.details = body.details;
     const message =
       status === HttpStatus.TOO_MANY_REQUESTS ||
@@ -108,10 +108,14 @@ export class HttpExceptionFilter implements ExceptionFilter {
       status === HttpStatus.SERVICE_UNAVAILABLE
         ? text
         : error;
-    return completeEnvelope(errorDraft(status, errorCode, error, { ...extra, message }), {
-      endpoint: requestedPath(request),
-      buildNumber: this.config.buildNumber,
-    });
+    // ApiException fields first: they add to the documented fields, never replace one.
+    return completeEnvelope(
+      { ...body.fields, ...errorDraft(status, errorCode, error, { ...extra, message }) },
+      {
+        endpoint: requestedPath(request),
+        buildNumber: this.config.buildNumber,
+      },
+    );
   }
 }
 
