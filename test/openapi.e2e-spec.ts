@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { ERROR_CODES, RESOURCE_LIMITS } from '../src/common/error-code';
 import { generateOpenApiDocument, openApiPath, serializeOpenApi } from '../src/openapi';
 
 const root = join(__dirname, '..');
@@ -47,6 +48,41 @@ describe('openapi/openapi.json', () => {
       'healthReady',
       'listJobs',
     ]);
+  });
+
+  it('publishes error_code as the named enum ErrorCode (and limit as ResourceLimit), as API.md lists them', () => {
+    const { components } = JSON.parse(readFileSync(openApiPath, 'utf8')) as {
+      components: { schemas: Record<string, { enum?: string[]; properties?: Record<string, unknown> }> };
+    };
+    expect(components.schemas.ErrorCode.enum).toEqual(ERROR_CODES);
+    expect(components.schemas.ResourceLimit.enum).toEqual([...RESOURCE_LIMITS]);
+    expect(components.schemas.ErrorEnvelopeDto.properties?.error_code).toMatchObject({
+      allOf: [{ $ref: '#/components/schemas/ErrorCode' }],
+    });
+  });
+
+  it('declares every response header on every operation that can send it', () => {
+    type Op = { operationId: string; responses: Record<string, { headers?: Record<string, unknown> }> };
+    const document = JSON.parse(readFileSync(openApiPath, 'utf8')) as { paths: Record<string, Record<string, Op>> };
+    const missing: string[] = [];
+    const rateLimited = new Set(['executePython', 'editorExecute']);
+    for (const operation of Object.values(document.paths).flatMap((path) => Object.values(path))) {
+      for (const [status, response] of Object.entries(operation.responses)) {
+        const expected = ['x-request-id'];
+        if (status === '202') expected.push('Location');
+        if (status === '429' || status === '503') expected.push('Retry-After');
+        if (status === '401') expected.push('WWW-Authenticate');
+        if (rateLimited.has(operation.operationId) && !['401', '413', '415'].includes(status)) {
+          expected.push('RateLimit-Policy', 'RateLimit');
+        }
+        for (const header of expected) {
+          if (!response.headers?.[header]) missing.push(`${operation.operationId} ${status} ${header}`);
+        }
+      }
+    }
+    expect(missing).toEqual([]);
+    const execute = document.paths['/v1/code/execute/python'].post.responses;
+    expect(Object.keys(execute)).toEqual(expect.arrayContaining(['202', '401', '429', '499', '503']));
   });
 
   it('passes redocly lint with the recommended rules: 0 errors, 0 warnings', async () => {

@@ -101,14 +101,24 @@ describe('an outage of an external Redis (with its append-only file) under sync 
     expect(probe.headers['retry-after']).toBe('1');
     expect(probe.body).toMatchObject({
       code: 503,
+      error_code: 'SERVICE_UNAVAILABLE',
       job_id: null,
       message: expect.stringContaining('Redis'),
       response: null,
     });
     const editor = await http().post('/api/v1/python/execute').set('x-api-key', KEY).send({ code: '1' });
     expect([editor.status, editor.body.success, editor.body.error]).toEqual([503, false, 'SERVICE_UNAVAILABLE']);
-    expect((await http().get('/v1/jobs').set('x-api-key', KEY)).status).toBe(503);
-    await waitFor('/health/ready to answer 503', async () => (await http().get('/health/ready')).status === 503, 3000);
+    const read = await http().get('/v1/jobs').set('x-api-key', KEY);
+    expect([read.status, read.body.error_code, read.headers['retry-after']]).toEqual([503, 'SERVICE_UNAVAILABLE', '1']);
+    const ready = await waitFor(
+      '/health/ready to answer 503',
+      async () => {
+        const res = await http().get('/health/ready');
+        return res.status === 503 && res;
+      },
+      3000,
+    );
+    expect(ready.headers['retry-after']).toBe('1');
     // Redis stays down until every caught call is answered and new calls have been refused meanwhile.
     await waitFor(
       'the calls caught by the outage to be answered, and later ones refused',

@@ -22,7 +22,7 @@ type Sdk = Record<string, SdkFunction> & {
 
 const typedUsage = `
 import { cancelJob, editorExecute, executePython, getJob, getRuntime, listJobs } from './index';
-import type { ExecuteSuccessEnvelopeDto } from './index';
+import type { ErrorCode, ExecuteSuccessEnvelopeDto, ResourceLimit } from './index';
 export async function use(): Promise<void> {
   const { data, error } = await executePython({ body: { code: 'print(1)', timeout: 10, id: 'x', stdin: '', async: false } });
   // 200 and 202 share one data type; a synchronous caller knows it got the 200 body.
@@ -30,6 +30,10 @@ export async function use(): Promise<void> {
   const result: { [key: string]: unknown } | unknown[] | string | number | boolean | null | undefined =
     (data as ExecuteSuccessEnvelopeDto | undefined)?.response.result;
   const failed: string | undefined = error?.error;
+  // error_code is the named enum, so a client switches on it with the compiler's help.
+  const errorCode: ErrorCode | undefined = error?.error_code;
+  const limit: ResourceLimit | undefined = error?.limit;
+  const retryable = errorCode === 'QUEUE_FULL' || errorCode === 'RATE_LIMITED' || errorCode === 'SERVICE_UNAVAILABLE';
   const jobId: string = data?.job_id ?? '';
   const job = await getJob({ path: { job_id: jobId } });
   const webhook: { url: string; attempts: number } | null | undefined = job.data?.response.webhook;
@@ -39,7 +43,7 @@ export async function use(): Promise<void> {
   const editor = await editorExecute({ body: { code: '1', timeout: 1.5 } });
   const runtime = await getRuntime();
   const maxTimeout: number | undefined = runtime.data?.response.limits.max_timeout;
-  void [stdout, result, failed, webhook, next, cancelled, editor, maxTimeout];
+  void [stdout, result, failed, errorCode, limit, retryable, webhook, next, cancelled, editor, maxTimeout];
 }
 `;
 
@@ -161,6 +165,7 @@ describe('generated TypeScript SDK against the live service', () => {
     expect(error).toMatchObject({
       code: 400,
       error: 'ZeroDivisionError: division by zero',
+      error_code: 'EXECUTION_FAILED',
       stdout: 'before\n',
       exit_code: 1,
     });
@@ -201,7 +206,7 @@ describe('generated TypeScript SDK against the live service', () => {
     expect(cancelled.data.response).toMatchObject({ job_id: jobId, status: 'cancelled' });
     const again = await sdk.cancelJob({ path: { job_id: jobId } });
     expect(again.response.status).toBe(409);
-    expect(again.error).toMatchObject({ code: 409, job_id: jobId });
+    expect(again.error).toMatchObject({ code: 409, job_id: jobId, error_code: 'JOB_ALREADY_FINISHED' });
     const unknown = await sdk.getJob({ path: { job_id: '00000000-0000-4000-8000-000000000000' } });
     expect(unknown.response.status).toBe(404);
     expect(unknown.error).toMatchObject({ code: 404, message: 'Job not found' });
@@ -266,6 +271,6 @@ describe('generated TypeScript SDK against the live service', () => {
   it('a wrong key is a 401 envelope', async () => {
     const { error, response } = await sdk.executePython({ body: { code: '1' }, auth: () => 'wrong-key' });
     expect(response.status).toBe(401);
-    expect(error).toMatchObject({ code: 401, message: 'Unauthorized' });
+    expect(error).toMatchObject({ code: 401, message: 'Unauthorized', error_code: 'UNAUTHORIZED' });
   });
 });

@@ -1,5 +1,6 @@
 import { CanActivate, ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { ErrorCode } from '../common/error-code';
 import { UNAUTHORIZED } from '../common/messages';
 import type { ServiceRequest } from '../common/service-request';
 import { IS_PUBLIC_KEY } from './auth.decorators';
@@ -16,7 +17,8 @@ export class ApiKeyGuard implements CanActivate {
     ]);
     if (isPublic) return true;
     const request = context.switchToHttp().getRequest<ServiceRequest>();
-    if (!request.apiKeyId) throw new UnauthorizedException(UNAUTHORIZED);
+    if (!request.apiKeyId)
+      throw new UnauthorizedException({ message: UNAUTHORIZED, error_code: ErrorCode.UNAUTHORIZED });
     return true;
   }
 }

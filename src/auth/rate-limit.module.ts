@@ -50,7 +50,6 @@ class RateLimitStorageModule {}
         skipIf: () => config.rateLimitPerMinute === 0,
         getTracker: (request: Partial<ServiceRequest>) => request.apiKeyId ?? 'anonymous',
         generateKey: (_context, tracker) => tracker,
-        setHeaders: false,
         storage,
       }),
     }),

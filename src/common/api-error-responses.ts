@@ -1,7 +1,11 @@
 import { applyDecorators } from '@nestjs/common';
-import { ApiInternalServerErrorResponse, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import {
+  ApiInternalServerErrorResponse,
+  ApiServiceUnavailableResponse,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
 import { ErrorEnvelopeDto } from './envelope';
-import { internalErrorExample, unauthorizedExample } from './envelope.examples';
+import { internalErrorExample, serviceUnavailableExample, unauthorizedExample } from './envelope.examples';
 
 /** The 401 and 500 every authenticated v1 route can answer, in the v1 error envelope. */
 export function ApiV1AuthAndInternalErrors(): ReturnType<typeof applyDecorators> {
@@ -17,4 +21,13 @@ export function ApiV1AuthAndInternalErrors(): ReturnType<typeof applyDecorators>
       example: internalErrorExample,
     }),
   );
+}
+
+/** The 503 of a v1 read when Redis cannot be reached (the execute route documents its own). */
+export function ApiV1ServiceUnavailable(): ReturnType<typeof applyDecorators> {
+  return ApiServiceUnavailableResponse({
+    type: ErrorEnvelopeDto,
+    description: 'Redis is unreachable: retry after Retry-After seconds',
+    example: serviceUnavailableExample,
+  });
 }

@@ -1,4 +1,5 @@
 import type { Envelope } from './envelope';
+import { ErrorCode, errorCodeForStatus } from './error-code';
 
 /** OpenAPI examples of v1 bodies; each is a body the service really sends (checked by redocly against its schema). */
 export type ExampleSet = Record<string, { summary: string; value: unknown }>;
@@ -34,6 +35,7 @@ export function unranErrorExample(code: number, error: string, overrides: Partia
     job_id: null,
     message: error,
     error,
+    error_code: errorCodeForStatus(code),
     stdout: '',
     stderr: '',
     exit_code: code,
@@ -46,5 +48,10 @@ export function unranErrorExample(code: number, error: string, overrides: Partia
 
 export const unauthorizedExample = unranErrorExample(401, 'Unauthorized');
 export const internalErrorExample = unranErrorExample(500, 'An internal server error occurred');
+export const serviceUnavailableExample = unranErrorExample(
+  503,
+  'Service unavailable: Redis cannot be reached, retry later',
+  { error_code: ErrorCode.SERVICE_UNAVAILABLE },
+);
 
 export { exampleJobId };

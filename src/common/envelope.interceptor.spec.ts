@@ -6,6 +6,10 @@ import { EnvelopeInterceptor } from './envelope.interceptor';
 function contextFor(path: string) {
   const response = {
     statusCode: 0,
+    headers: {} as Record<string, string>,
+    setHeader(name: string, value: string) {
+      this.headers[name] = value;
+    },
     status(code: number) {
       this.statusCode = code;
       return this;
@@ -27,6 +31,7 @@ describe('EnvelopeInterceptor', () => {
     };
     const envelope = await lastValueFrom(interceptor.intercept(context, handler));
     expect(response.statusCode).toBe(202);
+    expect(response.headers).toEqual({ Location: '/v1/jobs/j1' });
     expect(envelope).toEqual({
       endpoint: '/v1/code/execute/python',
       code: 202,
@@ -49,6 +54,7 @@ describe('EnvelopeInterceptor', () => {
     const stored = { code: 400, endpoint: '/v1/code/execute/python', pid: 1234, error: 'ValueError: x', exit_code: 1 };
     const envelope = await lastValueFrom(interceptor.intercept(context, { handle: () => of(stored) }));
     expect(response.statusCode).toBe(400);
+    expect(response.headers).toEqual({});
     expect(envelope).toMatchObject({ pid: 1234, error: 'ValueError: x', exit_code: 1, message: 'error' });
   });
 });

@@ -4,7 +4,10 @@ import { map, Observable } from 'rxjs';
 import { AppConfig } from '../config/app-config';
 import { completeEnvelope, Envelope, EnvelopeDraft } from './envelope';
 
-/** Turns a handler's EnvelopeDraft into the full v1 envelope and sets the HTTP status from `code`. */
+/** Where an accepted job is followed: the Location of every 202. */
+export const jobLocation = (jobId: string): string => `/v1/jobs/${encodeURIComponent(jobId)}`;
+
+/** Turns a handler's EnvelopeDraft into the full v1 envelope; sets the HTTP status from `code` (Location on 202). */
 @Injectable()
 export class EnvelopeInterceptor implements NestInterceptor<EnvelopeDraft, Envelope> {
   constructor(private readonly config: AppConfig) {}
@@ -17,6 +20,7 @@ export class EnvelopeInterceptor implements NestInterceptor<EnvelopeDraft, Envel
       map((draft) => {
         const envelope = completeEnvelope(draft, { endpoint: request.path, buildNumber: this.config.buildNumber });
         response.status(envelope.code);
+        if (envelope.code === 202 && envelope.job_id) response.setHeader('Location', jobLocation(envelope.job_id));
         return envelope;
       }),
     );

@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ERROR_CODES, ErrorCode, RESOURCE_LIMITS, ResourceLimit } from './error-code';
 import { envelopeTimes } from './time';
 
 /**
@@ -42,6 +43,20 @@ export class EnvelopeDto extends EnvelopeFieldsDto {
 export class ErrorEnvelopeDto extends EnvelopeDto {
   @ApiProperty({ example: 'ZeroDivisionError: division by zero' })
   error: string;
+  @ApiProperty({
+    enum: ERROR_CODES,
+    enumName: 'ErrorCode',
+    example: ErrorCode.EXECUTION_FAILED,
+    description: 'A stable code to switch on; the text fields are for people',
+  })
+  error_code: ErrorCode;
+  @ApiPropertyOptional({
+    enum: RESOURCE_LIMITS,
+    enumName: 'ResourceLimit',
+    example: 'memory',
+    description: 'With RESOURCE_LIMIT only: the limit that ended the run (a MemoryError counts as memory)',
+  })
+  limit?: ResourceLimit;
   @ApiProperty({ example: '', description: 'Output captured before the failure' })
   stdout: string;
   @ApiProperty({ example: 'Traceback (most recent call last): ...' })
@@ -102,11 +117,17 @@ export function completeEnvelope(draft: EnvelopeDraft, context: EnvelopeContext)
 }
 
 /** The body of a request that never ran (validation, auth, limits): exit_code is the HTTP status. */
-export function errorDraft(code: number, error: string, extra: Partial<Envelope> = {}): EnvelopeDraft {
+export function errorDraft(
+  code: number,
+  errorCode: ErrorCode,
+  error: string,
+  extra: Partial<Envelope> = {},
+): EnvelopeDraft {
   return {
     code,
     message: error,
     error,
+    error_code: errorCode,
     stdout: '',
     stderr: '',
     exit_code: code,

@@ -1,6 +1,8 @@
 import {
   ArgumentsHost,
   BadRequestException,
+  HttpException,
+  MethodNotAllowedException,
   NotFoundException,
   PayloadTooLargeException,
   UnauthorizedException,
@@ -8,6 +10,9 @@ import {
 import { AppConfig } from '../config/app-config';
 import { EditorErrorFormatter } from '../editor/editor-error.formatter';
 import { REDIS_UNAVAILABLE_MESSAGE, ServiceUnavailableError } from '../redis/redis-unavailable';
+import { RateLimitedException } from '../auth/rate-limit.guard';
+import { QueueFullException } from '../jobs/job-lifecycle';
+import { ApiException, ERROR_CODES, ErrorCode } from './error-code';
 import { HttpExceptionFilter } from './http-exception.filter';
 import { INTERNAL_ERROR } from './messages';
 
@@ -62,11 +67,67 @@ describe('HttpExceptionFilter', () => {
     });
   });
 
-  it('401 says Unauthorized', () => {
+  it('401 says Unauthorized, UNAUTHORIZED, with WWW-Authenticate: Bearer', () => {
     const { host, sent } = hostFor('/v1/jobs');
     filter.catch(new UnauthorizedException('Unauthorized'), host);
     expect(sent.status).toBe(401);
-    expect(sent.body).toMatchObject({ code: 401, message: 'Unauthorized', error: 'Unauthorized' });
+    expect(sent.body).toMatchObject({
+      code: 401,
+      message: 'Unauthorized',
+      error: 'Unauthorized',
+      error_code: 'UNAUTHORIZED',
+    });
+    expect(sent.headers['WWW-Authenticate']).toBe('Bearer');
+  });
+
+  it.each([
+    ['BadRequestException', 'INVALID_REQUEST', new BadRequestException('x')],
+    ['NotFoundException', 'NOT_FOUND', new NotFoundException('Cannot GET /v1/x')],
+    ['PayloadTooLargeException', 'PAYLOAD_TOO_LARGE', new PayloadTooLargeException('x')],
+    ['MethodNotAllowedException', 'INVALID_REQUEST', new MethodNotAllowedException()],
+    ['HttpException 422', 'IDEMPOTENCY_KEY_REUSED', new HttpException('x', 422)],
+    ['QueueFullException', 'QUEUE_FULL', new QueueFullException(5)],
+    ['RateLimitedException', 'RATE_LIMITED', new RateLimitedException(5, 30)],
+    ['ServiceUnavailableError', 'SERVICE_UNAVAILABLE', new ServiceUnavailableError()],
+    ['Error', 'INTERNAL_ERROR', new Error('boom')],
+    [
+      'body-parser error',
+      'INVALID_REQUEST',
+      Object.assign(new Error('aborted'), { status: 400, type: 'request.aborted' }),
+    ],
+  ])('%s: error_code %s, from the enum', (_label, errorCode, error) => {
+    const { host, sent } = hostFor('/v1/code/execute/python');
+    filter.catch(error, host);
+    expect(sent.body?.error_code).toBe(errorCode);
+    expect(ERROR_CODES).toContain(sent.body?.error_code);
+  });
+
+  it("every 429 and 503 carries Retry-After: the thrower's value, else 1", () => {
+    const limited = hostFor('/v1/code/execute/python');
+    filter.catch(new RateLimitedException(5, 30), limited.host);
+    expect(limited.sent.headers['Retry-After']).toBe('30');
+    const bare = hostFor('/v1/code/execute/python');
+    filter.catch(new HttpException('Too many', 429), bare.host);
+    expect(bare.sent.headers['Retry-After']).toBe('1');
+    const other = hostFor('/v1/code/execute/python');
+    filter.catch(new BadRequestException('x'), other.host);
+    expect(other.sent.headers).toEqual({});
+  });
+
+  it('an ApiException: its status from its code, its fields at the top level (v1)', () => {
+    const { host, sent } = hostFor('/v1/sessions/s-1/execute');
+    filter.catch(
+      new ApiException(ErrorCode.SESSION_GONE, 'Session ended', { fields: { ended_reason: 'expired' } }),
+      host,
+    );
+    expect(sent.status).toBe(410);
+    expect(sent.body).toMatchObject({
+      code: 410,
+      error_code: 'SESSION_GONE',
+      ended_reason: 'expired',
+      error: 'Session ended',
+      exit_code: 410,
+    });
   });
 
   it('404 for a job echoes the asked-for job_id', () => {

@@ -3,6 +3,7 @@ import type { Request, Response } from 'express';
 import { AppConfig } from '../config/app-config';
 import { isRedisUnavailableError, REDIS_RETRY_AFTER_SEC, REDIS_UNAVAILABLE_MESSAGE } from '../redis/redis-unavailable';
 import { completeEnvelope, Envelope, errorDraft } from './envelope';
+import { DEFAULT_RETRY_AFTER_SEC, ErrorCode, errorCodeForStatus, isErrorCode } from './error-code';
 import { INTERNAL_ERROR, INVALID_PARAMETERS } from './messages';
 
 /** Fields an HttpException's response object may carry into the envelope. */
@@ -13,13 +14,23 @@ export interface EnvelopeErrorBody {
   job_id?: string;
   id?: string | null;
   retryAfterSec?: number;
+  /** Set by ApiException and the service's own exceptions; otherwise the status decides (errorCodeForStatus). */
+  error_code?: ErrorCode;
+  /** Extra top-level fields of the v1 body (ApiException's `fields`). */
+  fields?: Record<string, unknown>;
   [extra: string]: unknown;
 }
 
 /** Builds the error body for routes outside the v1 envelope (the editor dialect plugs in here). */
 export abstract class DialectErrorFormatter {
   abstract matches(path: string): boolean;
-  abstract format(status: number, body: EnvelopeErrorBody, fallback: string): unknown;
+  /** `errorCode`: the v1 code of this error, for the dialect to rename. */
+  abstract format(status: number, body: EnvelopeErrorBody, fallback: string, errorCode: ErrorCode): unknown;
+}
+
+/** The error's code: the one its thrower chose, else the usual meaning of its status. */
+export function errorCodeOf(status: number, body: EnvelopeErrorBody): ErrorCode {
+  return isErrorCode(body.error_code) ? body.error_code : errorCodeForStatus(status);
 }
 
 /** The one global filter: every error becomes the documented body; 500s hide internals. */
@@ -37,13 +48,14 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const request = http.getRequest<Request & { requestId?: string }>();
     const response = http.getResponse<Response>();
     const { status, body } = this.describe(exception, request);
-    if ((status === HttpStatus.TOO_MANY_REQUESTS || status === HttpStatus.SERVICE_UNAVAILABLE) && body.retryAfterSec) {
-      response.setHeader('Retry-After', String(body.retryAfterSec));
-    }
+    const errorCode = errorCodeOf(status, body);
     const fallback = status >= 500 ? INTERNAL_ERROR : defaultText(status);
     const dialect = this.dialects.find((d) => d.matches(requestedPath(request)));
-    const payload = dialect ? dialect.format(status, body, fallback) : this.envelope(status, body, fallback, request);
+    const payload = dialect
+      ? dialect.format(status, body, fallback, errorCode)
+      : this.envelope(status, errorCode, body, fallback, request);
     if (response.headersSent) return;
+    setErrorHeaders(response, status, body);
     response.status(status).json(payload);
   }
 
@@ -70,7 +82,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
         body: {
           message: REDIS_UNAVAILABLE_MESSAGE,
           retryAfterSec: REDIS_RETRY_AFTER_SEC,
-          error_code: 'SERVICE_UNAVAILABLE',
+          error_code: ErrorCode.SERVICE_UNAVAILABLE,
         },
       };
     }
@@ -83,7 +95,13 @@ export class HttpExceptionFilter implements ExceptionFilter {
     return { status: HttpStatus.INTERNAL_SERVER_ERROR, body: {} };
   }
 
-  private envelope(status: number, body: EnvelopeErrorBody, fallback: string, request: Request): Envelope {
+  private envelope(
+    status: number,
+    errorCode: ErrorCode,
+    body: EnvelopeErrorBody,
+    fallback: string,
+    request: Request,
+  ): Envelope {
     const text = firstText(body.message) ?? fallback;
     const error = status === HttpStatus.BAD_REQUEST && body.details ? INVALID_PARAMETERS : text;
     const extra: Partial<Envelope> = { job_id: body.job_id ?? null, id: body.id ?? null };
@@ -96,11 +114,23 @@ export class HttpExceptionFilter implements ExceptionFilter {
       status === HttpStatus.SERVICE_UNAVAILABLE
         ? text
         : error;
-    return completeEnvelope(errorDraft(status, error, { ...extra, message }), {
-      endpoint: requestedPath(request),
-      buildNumber: this.config.buildNumber,
-    });
+    // ApiException fields first: they add to the documented fields, never replace one.
+    return completeEnvelope(
+      { ...body.fields, ...errorDraft(status, errorCode, error, { ...extra, message }) },
+      {
+        endpoint: requestedPath(request),
+        buildNumber: this.config.buildNumber,
+      },
+    );
   }
+}
+
+/** Retry-After on every 429 and 503; the auth scheme on a 401 (RFC 9110 requires WWW-Authenticate there). */
+function setErrorHeaders(response: Response, status: number, body: EnvelopeErrorBody): void {
+  if (status === HttpStatus.TOO_MANY_REQUESTS || status === HttpStatus.SERVICE_UNAVAILABLE) {
+    response.setHeader('Retry-After', String(body.retryAfterSec ?? DEFAULT_RETRY_AFTER_SEC));
+  }
+  if (status === HttpStatus.UNAUTHORIZED) response.setHeader('WWW-Authenticate', 'Bearer');
 }
 
 /** The path as requested: for errors thrown in middleware, Express reports `path` relative to the mount point ("/"). */

@@ -7,8 +7,7 @@ export const INVALID_PARAMETERS = 'Missing or invalid parameters';
 export const UNAUTHORIZED = 'Unauthorized';
 export const JOB_NOT_FOUND = 'Job not found';
 
-/** The envelope code of a cancelled job (nginx's "client closed request"), and its error text. */
-export const CANCELLED_CODE = 499;
+/** The error text of a cancelled job (its status, 499, is ERROR_CODE_STATUS.JOB_CANCELLED). */
 export const CANCELLED_ERROR = 'Job cancelled';
 
 export const queueFullMessage = (maxQueueLength: number): string => `MAX_QUEUE_LENGTH (${maxQueueLength}) reached`;

@@ -1,6 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { packageVersion } from '../config/build-info';
+import { declareResponseHeaders } from './openapi-headers';
 import { RequestIdMiddleware } from './request-id.middleware';
 
 const description = [
@@ -37,7 +38,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     // Relative: Swagger UI and SDKs call the origin that served the document.
     .addServer('/', 'The service that serves this document')
     .build();
-  const document = SwaggerModule.createDocument(app, config);
+  const document = declareResponseHeaders(SwaggerModule.createDocument(app, config));
   const schemas = document.components?.schemas;
   return {
     ...document,

@@ -1,6 +1,6 @@
 import { INTERNAL_ERROR } from '../common/messages';
 import { cancelledOutcome } from '../jobs/job-outcomes';
-import { JobOutcome, JobRecord } from '../jobs/job.types';
+import { JobEnding, JobOutcome, JobRecord } from '../jobs/job.types';
 import { editorExecuteOutcome, editorJob, editorJobSummary, splitLines } from './editor-job.view';
 
 const T0 = Date.UTC(2026, 0, 2, 3, 4, 5, 6);
@@ -25,18 +25,18 @@ function record(over: Partial<JobRecord>): JobRecord {
   };
 }
 
-const ran = { limit: null, runMs: 12.3, pid: 1, serverPid: 2 };
+const ran = { runMs: 12.3, pid: 1, serverPid: 2 };
 const success: JobOutcome = {
   ...ran,
-  code: 200,
+  ending: { kind: 'completed' },
   exitCode: 0,
   result: [1, 2],
   error: null,
   output: { stdout: 'hi\n', stderr: 'w1\r\nw2\n', stdoutTruncated: false, stderrTruncated: false },
 };
-const failure = (code: number, error: string): JobOutcome => ({
+const failure = (ending: JobEnding, error: string): JobOutcome => ({
   ...ran,
-  code,
+  ending,
   exitCode: 1,
   result: null,
   error,
@@ -92,7 +92,13 @@ describe('editor job view', () => {
   });
 
   it('failed: error is the envelope error, output and logs from top level', () => {
-    const job = editorJob(record({ status: 'failed', outcome: failure(400, 'ValueError: no'), ...ended }));
+    const job = editorJob(
+      record({
+        status: 'failed',
+        outcome: failure({ kind: 'failed', failure: 'exception' }, 'ValueError: no'),
+        ...ended,
+      }),
+    );
     expect(job).toMatchObject({
       status: 'failed',
       error: 'ValueError: no',
@@ -104,7 +110,9 @@ describe('editor job view', () => {
   });
 
   it('cancelled: ended_at but no error', () => {
-    const job = editorJob(record({ status: 'cancelled', outcome: failure(499, 'Job cancelled'), ...ended }));
+    const job = editorJob(
+      record({ status: 'cancelled', outcome: failure({ kind: 'cancelled' }, 'Job cancelled'), ...ended }),
+    );
     expect(job.ended_at).toBeDefined();
     expect(job).not.toHaveProperty('error');
   });
@@ -141,17 +149,17 @@ describe('editor job view', () => {
     });
   });
 
-  it.each([
-    [400, 'ValueError: no', 'EXECUTION_FAILED'],
-    [408, 'Execution timed out after 1 seconds', 'TIMEOUT'],
-    [499, 'Job cancelled', 'JOB_CANCELLED'],
-    [500, INTERNAL_ERROR, 'INTERNAL_ERROR'],
-  ])('sync outcome of a %i outcome: that status, %s, code %s', (code, error, editorCode) => {
-    const outcome = editorExecuteOutcome(
-      record({ status: code === 499 ? 'cancelled' : 'failed', outcome: failure(code, error), ...ended }),
-    );
+  it.each<[JobEnding, number, string, string]>([
+    [{ kind: 'failed', failure: 'exception' }, 400, 'ValueError: no', 'EXECUTION_FAILED'],
+    [{ kind: 'failed', failure: 'exit' }, 400, 'SystemExit: 3', 'EXECUTION_FAILED'],
+    [{ kind: 'failed', failure: 'limit', limit: 'memory' }, 400, 'Memory limit exceeded', 'EXECUTION_FAILED'],
+    [{ kind: 'failed', failure: 'timeout' }, 408, 'Execution timed out after 1 seconds', 'TIMEOUT'],
+    [{ kind: 'cancelled' }, 499, 'Job cancelled', 'JOB_CANCELLED'],
+    [{ kind: 'failed', failure: 'internal' }, 500, INTERNAL_ERROR, 'INTERNAL_ERROR'],
+  ])('sync outcome of %j: status %i, its error, code %s', (ending, status, error, editorCode) => {
+    const outcome = editorExecuteOutcome(record({ status: ending.kind, outcome: failure(ending, error), ...ended }));
     expect(outcome).toEqual({
-      status: code,
+      status,
       body: {
         success: false,
         error: editorCode,

@@ -1,13 +1,13 @@
-import { CANCELLED_CODE } from '../common/messages';
 import { iso } from '../common/time';
 import { isEnded, JobRecord } from '../jobs/job.types';
+import { answerOf } from '../jobs/outcome-answer';
 import {
   EditorExecuteFailureDto,
   EditorExecuteSuccessDto,
   EditorJobDto,
   EditorJobSummaryDto,
 } from './dto/editor-responses.dto';
-import { EditorErrorCode } from './editor.exception';
+import { editorErrorCodeOf } from './editor.exception';
 
 /** What a run left behind (nothing until it ends), in the editor's terms. */
 interface RunOutput {
@@ -31,8 +31,8 @@ function runOutput(record: JobRecord): RunOutput {
   return {
     output: outcome.output?.stdout ?? '',
     logs: splitLines(outcome.output?.stderr ?? ''),
-    result: outcome.code === 200 ? (outcome.result ?? null) : null,
-    error: outcome.code === 200 ? null : outcome.error,
+    result: outcome.ending.kind === 'completed' ? (outcome.result ?? null) : null,
+    error: outcome.ending.kind === 'completed' ? null : outcome.error,
   };
 }
 
@@ -52,32 +52,25 @@ export function editorJob(record: JobRecord): EditorJobDto {
   return job;
 }
 
-const FAILURE_CODES: Record<number, EditorErrorCode> = {
-  400: 'EXECUTION_FAILED',
-  408: 'TIMEOUT',
-  [CANCELLED_CODE]: 'JOB_CANCELLED',
-};
-
-/** The answer to a synchronous POST /execute: the HTTP status is the code the v1 envelope carries. */
+/** The answer to a synchronous POST /execute: the status and code of the v1 mapping, in the editor's words. */
 export function editorExecuteOutcome(record: JobRecord): {
   status: number;
   body: EditorExecuteSuccessDto | EditorExecuteFailureDto;
 } {
   const { output, logs, result, error } = runOutput(record);
   const duration_ms = durationMs(record) ?? 0;
-  const status = record.outcome?.code ?? 500;
-  if (status === 200) {
+  const answer = record.outcome ? answerOf(record.outcome.ending) : null;
+  if (answer && answer.errorCode === null) {
     return {
-      status,
+      status: answer.status,
       body: { success: true, job_id: record.jobId, status: 'completed', output, logs, result, duration_ms },
     };
   }
-  const code = FAILURE_CODES[status] ?? 'INTERNAL_ERROR';
   return {
-    status,
+    status: answer?.status ?? 500,
     body: {
       success: false,
-      error: code,
+      error: answer?.errorCode ? editorErrorCodeOf(answer.errorCode) : 'INTERNAL_ERROR',
       message: error ?? 'Execution failed',
       job_id: record.jobId,
       output,

@@ -21,8 +21,9 @@ import {
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { ApiKeyAuth, CallerKeyId } from '../auth/auth.decorators';
+import { jobLocation } from '../common/envelope.interceptor';
 import { ExecutionSubmitter, SERVICE_UNAVAILABLE_DOC } from '../execution/execution.submitter';
-import { CANCELLED_CODE } from '../common/messages';
+import { ERROR_CODE_STATUS } from '../common/error-code';
 import { JobLifecycle } from '../jobs/job-lifecycle';
 import { JobListing } from '../jobs/job-listing';
 import { isEnded } from '../jobs/job.types';
@@ -75,6 +76,12 @@ const idQuery = ApiQuery({
 const editorRunDefaults = { clientId: null, stdin: '', webhookUrl: null, idempotencyKey: null };
 const missingIdExample = editorError('MISSING_PARAMETER', "Query parameter 'id' is required");
 const notFoundExample = editorError('JOB_NOT_FOUND', `Job '${exampleJobId}' not found`);
+/** The 503 of the editor's reads when Redis cannot be reached. */
+const readUnavailable = ApiServiceUnavailableResponse({
+  type: EditorErrorDto,
+  description: 'SERVICE_UNAVAILABLE: Redis is unreachable; retry after Retry-After seconds',
+  example: editorError('SERVICE_UNAVAILABLE', 'Service unavailable: Redis cannot be reached, retry later'),
+});
 
 /** The editor-automation dialect: `{ success: ... }` bodies and `?id=` parameters, on the v1 engine and job store. */
 @ApiTags('editor')
@@ -133,7 +140,7 @@ export class EditorController {
     example: editorTimeoutExample,
   })
   @ApiResponse({
-    status: CANCELLED_CODE,
+    status: ERROR_CODE_STATUS.JOB_CANCELLED,
     type: EditorExecuteFailureDto,
     description: 'JOB_CANCELLED: cancelled while the caller waited',
     example: editorCancelledExample,
@@ -168,7 +175,7 @@ export class EditorController {
       { sync: !body.async },
     );
     if (body.async) {
-      response.status(202);
+      response.status(202).setHeader('Location', jobLocation(submission.record.jobId));
       return { success: true, job_id: submission.record.jobId, status: submission.record.status };
     }
     const outcome = editorExecuteOutcome(await this.submitter.waitForEnd(submission, body.timeout, response));
@@ -179,6 +186,7 @@ export class EditorController {
   @Get('jobs')
   @ApiOperation({ operationId: 'editorListJobs', summary: "The caller's jobs, newest first (editor dialect)" })
   @ApiOkResponse({ type: EditorJobListDto, example: editorJobListExample })
+  @readUnavailable
   async list(@CallerKeyId() owner: string): Promise<EditorJobListDto> {
     const page = await this.listing.list(owner, null, EDITOR_JOBS_LIMIT, null);
     return { success: true, jobs: page.records.map(editorJobSummary) };
@@ -188,6 +196,7 @@ export class EditorController {
   @ApiOperation({ operationId: 'editorGetJob', summary: 'One job: status, output, logs, result (editor dialect)' })
   @idQuery
   @ApiOkResponse({ type: EditorJobResponseDto, example: editorJobExample })
+  @readUnavailable
   @ApiBadRequestResponse({
     type: EditorErrorDto,
     description: 'MISSING_PARAMETER: no `id`; INVALID_REQUEST: `id` given more than once',
@@ -212,6 +221,7 @@ export class EditorController {
   })
   @idQuery
   @ApiOkResponse({ type: EditorCancelDto, example: editorCancelExample })
+  @readUnavailable
   @ApiBadRequestResponse({
     type: EditorErrorDto,
     description:

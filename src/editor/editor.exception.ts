@@ -1,4 +1,5 @@
 import { HttpException } from '@nestjs/common';
+import { ErrorCode } from '../common/error-code';
 
 /** The `error` codes of the editor dialect (API.md, "Editor dialect", plus the statuses the table leaves open). */
 export const EDITOR_ERROR_CODES = [
@@ -30,4 +31,10 @@ export class EditorException extends HttpException {
 
 export function jobNotFound(jobId: string): EditorException {
   return new EditorException(404, 'JOB_NOT_FOUND', `Job '${jobId}' not found`);
+}
+
+/** The editor dialect's name for a v1 error code: the same name where the dialect has one (API.md). */
+export function editorErrorCodeOf(code: ErrorCode): EditorErrorCode | ErrorCode {
+  // The editor dialect reports a run killed by a limit as a failed execution.
+  return code === ErrorCode.RESOURCE_LIMIT ? 'EXECUTION_FAILED' : code;
 }

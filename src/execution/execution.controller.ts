@@ -9,6 +9,7 @@ import {
   ApiOperation,
   ApiPayloadTooLargeResponse,
   ApiRequestTimeoutResponse,
+  ApiResponse,
   ApiTags,
   ApiTooManyRequestsResponse,
   ApiServiceUnavailableResponse,
@@ -19,6 +20,7 @@ import { ApiKeyAuth, CallerKeyId } from '../auth/auth.decorators';
 import { RateLimited } from '../auth/rate-limit.guard';
 import { AppConfig } from '../config/app-config';
 import { EnvelopeDraft, ErrorEnvelopeDto } from '../common/envelope';
+import { ERROR_CODE_STATUS } from '../common/error-code';
 import { EnvelopeInterceptor } from '../common/envelope.interceptor';
 import { ExecutionQueue } from '../jobs/execution.queue';
 import { v1Envelope } from '../jobs/job-envelope';
@@ -28,6 +30,7 @@ import { ExecuteAcceptedEnvelopeDto, ExecuteSuccessEnvelopeDto } from './dto/exe
 import {
   executeAcceptedExample,
   executeBadRequestExamples,
+  executeCancelledExample,
   executeOkExamples,
   executeRequestExamples,
   executeTimeoutExample,
@@ -83,6 +86,12 @@ export class ExecutionController {
     type: ErrorEnvelopeDto,
     description: 'Wall-clock timeout; partial stdout/stderr included',
     example: executeTimeoutExample,
+  })
+  @ApiResponse({
+    status: ERROR_CODE_STATUS.JOB_CANCELLED,
+    type: ErrorEnvelopeDto,
+    description: 'JOB_CANCELLED: the job was cancelled (DELETE /v1/jobs/{job_id}) while the caller waited',
+    example: executeCancelledExample,
   })
   @ApiPayloadTooLargeResponse({
     type: ErrorEnvelopeDto,

@@ -1,7 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
-import { CANCELLED_CODE, CANCELLED_ERROR, INTERNAL_ERROR, timedOutMessage } from '../common/messages';
+import { CANCELLED_ERROR, INTERNAL_ERROR, timedOutMessage } from '../common/messages';
 import { JobLifecycle } from '../jobs/job-lifecycle';
+import { failureOf } from '../jobs/job-outcomes';
 import { ExecutionJobData, JobOutcome } from '../jobs/job.types';
 import { PythonRunner, RunOutcome } from './runner/python-runner';
 
@@ -42,25 +43,35 @@ export function outcomeOfRun(run: RunOutcome, timeoutSec: number): JobOutcome {
   const ran = {
     output,
     result: null,
-    limit: run.limit,
     runMs: run.runMs,
     pid: process.pid,
     serverPid: run.serverPid ?? 0,
   };
   if (run.status === 'exited' && run.exitCode === 0)
-    return { ...ran, code: 200, exitCode: 0, result: run.result ?? null, error: null };
+    return { ...ran, ending: { kind: 'completed' }, exitCode: 0, result: run.result ?? null, error: null };
   switch (run.status) {
     case 'timeout':
-      return { ...ran, code: 408, exitCode: 124, error: timedOutMessage(timeoutSec) };
+      return {
+        ...ran,
+        ending: { kind: 'failed', failure: 'timeout' },
+        exitCode: 124,
+        error: timedOutMessage(timeoutSec),
+      };
     case 'cancelled':
-      return { ...ran, code: CANCELLED_CODE, exitCode: run.exitCode, error: CANCELLED_ERROR };
+      return { ...ran, ending: { kind: 'cancelled' }, exitCode: run.exitCode, error: CANCELLED_ERROR };
     case 'crashed':
     case 'setup_failed': // our fault: no internals, not even the program's partial output
-      return { ...ran, code: 500, exitCode: 500, error: INTERNAL_ERROR, output: { ...output, stdout: '', stderr: '' } };
+      return {
+        ...ran,
+        ending: { kind: 'failed', failure: 'internal' },
+        exitCode: null,
+        error: INTERNAL_ERROR,
+        output: { ...output, stdout: '', stderr: '' },
+      };
     default:
       return {
         ...ran,
-        code: 400,
+        ending: failureOf({ signaled: run.status === 'signaled', limit: run.limit, error: run.error }),
         exitCode: run.exitCode,
         error: run.error ?? `Process exited with status ${run.exitCode}`,
       };

@@ -3,6 +3,7 @@ import { ApiExtraModels, ApiOkResponse, ApiOperation, ApiServiceUnavailableRespo
 import { HealthCheckService } from '@nestjs/terminus';
 import type { Response } from 'express';
 import { Public } from '../auth/auth.decorators';
+import { DEFAULT_RETRY_AFTER_SEC } from '../common/error-code';
 import { HealthIndicatorDto, LivenessDto, ReadinessDto } from './dto/health-report.dto';
 import { RedisHealthIndicator, SandboxHealthIndicator, WorkersHealthIndicator } from './health-indicators';
 
@@ -46,7 +47,7 @@ export class HealthController {
     } catch (error) {
       // Terminus throws its report as a 503; answered as is, so the error filter does not wrap it in an envelope.
       if (!(error instanceof ServiceUnavailableException)) throw error;
-      response.status(HttpStatus.SERVICE_UNAVAILABLE);
+      response.status(HttpStatus.SERVICE_UNAVAILABLE).setHeader('Retry-After', String(DEFAULT_RETRY_AFTER_SEC));
       return error.getResponse() as ReadinessDto;
     }
   }

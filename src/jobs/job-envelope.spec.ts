@@ -4,7 +4,7 @@ import { cancelledOutcome, lostOutcome } from './job-outcomes';
 import { JobOutcome, JobRecord } from './job.types';
 
 const output = { stdout: 'out\n', stderr: 'err\n', stdoutTruncated: true, stderrTruncated: false };
-const ran = { output, result: null, error: null, limit: null, runMs: 4.4, pid: 10, serverPid: 11 };
+const ran = { output, result: null, error: null, runMs: 4.4, pid: 10, serverPid: 11 };
 
 function ended(outcome: JobOutcome | null, over: Partial<JobRecord> = {}): JobRecord {
   return {
@@ -32,7 +32,7 @@ describe('v1Envelope', () => {
   });
 
   it('success: the result and output in `response`; times rounded once, total = the sum of the rounded parts', () => {
-    expect(v1Envelope(ended({ ...ran, code: 200, exitCode: 0, result: { a: 1 } }), 'b1')).toEqual({
+    expect(v1Envelope(ended({ ...ran, ending: { kind: 'completed' }, exitCode: 0, result: { a: 1 } }), 'b1')).toEqual({
       endpoint: '/v1/code/execute/python',
       code: 200,
       id: 'mine',
@@ -58,13 +58,17 @@ describe('v1Envelope', () => {
 
   it('a failed run: error, output and exit code at top level, response null', () => {
     const envelope = v1Envelope(
-      ended({ ...ran, code: 400, exitCode: 3, error: 'SystemExit: 3' }, { status: 'failed' }),
+      ended(
+        { ...ran, ending: { kind: 'failed', failure: 'exit' }, exitCode: 3, error: 'SystemExit: 3' },
+        { status: 'failed' },
+      ),
       'b',
     );
     expect(envelope).toMatchObject({
       code: 400,
       message: 'SystemExit: 3',
       error: 'SystemExit: 3',
+      error_code: 'EXECUTION_FAILED',
       response: null,
       stdout: 'out\n',
       stderr: 'err\n',
@@ -75,9 +79,9 @@ describe('v1Envelope', () => {
   });
 
   it.each([
-    ['cancelled before it ran', cancelledOutcome(), 499, 'Job cancelled'],
-    ['lost with its worker', lostOutcome(), 500, INTERNAL_ERROR],
-  ])('%s: empty output, exit_code = code, no truncation flags', (_label, outcome, code, error) => {
+    ['cancelled before it ran', cancelledOutcome(), 499, 'Job cancelled', 'JOB_CANCELLED'],
+    ['lost with its worker', lostOutcome(), 500, INTERNAL_ERROR, 'INTERNAL_ERROR'],
+  ])('%s: empty output, exit_code = code, no truncation flags', (_label, outcome, code, error, errorCode) => {
     const envelope = v1Envelope(
       ended(outcome, { status: code === 499 ? 'cancelled' : 'failed', startedAtMs: null }),
       'b',
@@ -85,6 +89,7 @@ describe('v1Envelope', () => {
     expect(envelope).toMatchObject({
       code,
       error,
+      error_code: errorCode,
       message: error,
       stdout: '',
       stderr: '',
@@ -93,5 +98,44 @@ describe('v1Envelope', () => {
       queue_id: 0,
     });
     expect(envelope).not.toHaveProperty('stdout_truncated');
+  });
+
+  it('a run killed by a limit: RESOURCE_LIMIT with the limit at top level', () => {
+    const envelope = v1Envelope(
+      ended(
+        {
+          ...ran,
+          ending: { kind: 'failed', failure: 'limit', limit: 'memory' },
+          exitCode: 1,
+          error: 'Memory limit exceeded',
+        },
+        { status: 'failed' },
+      ),
+      'b',
+    );
+    expect(envelope).toMatchObject({ code: 400, error_code: 'RESOURCE_LIMIT', limit: 'memory', exit_code: 1 });
+  });
+
+  it('a timeout: 408 TIMEOUT, exit_code 124, no `limit`', () => {
+    const envelope = v1Envelope(
+      ended(
+        {
+          ...ran,
+          ending: { kind: 'failed', failure: 'timeout' },
+          exitCode: 124,
+          error: 'Execution timed out after 1 seconds',
+        },
+        { status: 'failed' },
+      ),
+      'b',
+    );
+    expect(envelope).toMatchObject({ code: 408, error_code: 'TIMEOUT', exit_code: 124 });
+    expect(envelope).not.toHaveProperty('limit');
+  });
+
+  it('a success has no error_code', () => {
+    expect(v1Envelope(ended({ ...ran, ending: { kind: 'completed' }, exitCode: 0 }), 'b')).not.toHaveProperty(
+      'error_code',
+    );
   });
 });

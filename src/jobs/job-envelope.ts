@@ -1,6 +1,7 @@
 import type { Envelope } from '../common/envelope';
 import { envelopeTimes } from '../common/time';
 import type { JobRecord } from './job.types';
+import { answerOf } from './outcome-answer';
 
 /**
  * The v1 envelope of an ended job: what its sync caller, GET /v1/jobs/{id} (`result`) and its
@@ -9,9 +10,10 @@ import type { JobRecord } from './job.types';
 export function v1Envelope(record: JobRecord, buildNumber: string): Envelope | null {
   const outcome = record.outcome;
   if (!outcome) return null;
+  const answer = answerOf(outcome.ending);
   const base = {
     endpoint: record.endpoint,
-    code: outcome.code,
+    code: answer.status,
     id: record.clientId,
     job_id: record.jobId,
     pid: outcome.pid,
@@ -22,7 +24,7 @@ export function v1Envelope(record: JobRecord, buildNumber: string): Envelope | n
   };
   const output = outcome.output;
   const flags = output ? { stdout_truncated: output.stdoutTruncated, stderr_truncated: output.stderrTruncated } : {};
-  if (outcome.code === 200) {
+  if (answer.errorCode === null) {
     return {
       ...base,
       message: 'success',
@@ -35,15 +37,19 @@ export function v1Envelope(record: JobRecord, buildNumber: string): Envelope | n
       },
     };
   }
-  const error = outcome.error ?? `Process exited with status ${outcome.exitCode}`;
+  // Nothing ran (or it is our fault): exit_code is the HTTP status, as for any request that never ran.
+  const exitCode = outcome.exitCode ?? answer.status;
+  const error = outcome.error ?? `Process exited with status ${exitCode}`;
   return {
     ...base,
     message: error,
     response: null,
     error,
+    error_code: answer.errorCode,
+    ...(answer.limit && { limit: answer.limit }),
     stdout: output?.stdout ?? '',
     stderr: output?.stderr ?? '',
     ...flags,
-    exit_code: outcome.exitCode,
+    exit_code: exitCode,
   };
 }

@@ -1,5 +1,4 @@
 import { AppConfig } from '../config/app-config';
-import { CANCELLED_CODE } from '../common/messages';
 import type { ExecutionQueue } from './execution.queue';
 import { JobEvents } from './job-events';
 import { JobLifecycle, SENTINEL_REPLICA_WAIT_MS, QueueFullException } from './job-lifecycle';
@@ -92,12 +91,11 @@ const input = (over: Partial<SubmitInput> = {}): SubmitInput => ({
   ...over,
 });
 const success = (runMs = 12): JobOutcome => ({
-  code: 200,
+  ending: { kind: 'completed' },
   exitCode: 0,
   output: { stdout: '1\n', stderr: '', stdoutTruncated: false, stderrTruncated: false },
   result: null,
   error: null,
-  limit: null,
   runMs,
   pid: 42,
   serverPid: 43,
@@ -258,7 +256,7 @@ describe('JobLifecycle', () => {
       status: 'cancelled',
       startedAtMs: null,
       runTimeSec: 0,
-      outcome: { code: CANCELLED_CODE, output: null },
+      outcome: { ending: { kind: 'cancelled' }, output: null },
     });
     expect(queue.waiting.has(record.jobId)).toBe(false);
     expect(publisher.publish).toHaveBeenCalledWith('spec:job-events', `cancel:${record.jobId}`);
@@ -274,7 +272,7 @@ describe('JobLifecycle', () => {
     publisher.publish.mockImplementation(async () => {
       void lifecycle.finish(record.jobId, {
         ...success(),
-        code: CANCELLED_CODE,
+        ending: { kind: 'cancelled' },
         exitCode: 137,
         error: 'Job cancelled',
       });
@@ -302,7 +300,7 @@ describe('JobLifecycle', () => {
     expect(await lifecycle.start(record.jobId, Date.now())).toBe(false);
     expect(repository.records.get(record.jobId)).toMatchObject({
       status: 'cancelled',
-      outcome: { code: CANCELLED_CODE },
+      outcome: { ending: { kind: 'cancelled' } },
     });
   });
 
@@ -316,7 +314,7 @@ describe('JobLifecycle', () => {
     await lifecycle.endLost(cancelled.jobId, 'stalled twice');
     expect(repository.records.get(lost.jobId)).toMatchObject({
       status: 'failed',
-      outcome: { code: 500, error: 'An internal server error occurred' },
+      outcome: { ending: { kind: 'failed', failure: 'internal' }, error: 'An internal server error occurred' },
     });
     expect(repository.records.get(cancelled.jobId)).toMatchObject({ status: 'cancelled' });
     expect(queue.waiting.size).toBe(0);

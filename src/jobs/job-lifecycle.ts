@@ -1,4 +1,5 @@
-import { HttpException, HttpStatus, Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
+import { ApiException, ErrorCode } from '../common/error-code';
 import { createHash, randomUUID } from 'node:crypto';
 import { AppConfig } from '../config/app-config';
 import { queueFullMessage } from '../common/messages';
@@ -11,9 +12,12 @@ import { ExecutionJobData, isEnded, JobOutcome, JobRecord, statusOf, SubmitInput
 /** How long a submit waits for a replica to confirm its writes (Sentinel only; WAIT 1 <ms>). */
 export const SENTINEL_REPLICA_WAIT_MS = 500;
 
-export class QueueFullException extends HttpException {
+/** How long a caller refused for a full queue is told to wait: about the time the shortest jobs take to drain. */
+export const QUEUE_FULL_RETRY_AFTER_SEC = 1;
+
+export class QueueFullException extends ApiException {
   constructor(maxQueueLength: number) {
-    super({ message: queueFullMessage(maxQueueLength) }, HttpStatus.TOO_MANY_REQUESTS);
+    super(ErrorCode.QUEUE_FULL, queueFullMessage(maxQueueLength), { retryAfterSec: QUEUE_FULL_RETRY_AFTER_SEC });
   }
 }
 

@@ -1,4 +1,5 @@
 import type { JobOutcome, JobRecord, JobStatus, WebhookState } from './job.types';
+import { readOutcome } from './job-outcomes';
 
 /** The fields of a new job's Redis hash. */
 export function toHash(record: JobRecord): Record<string, string> {
@@ -38,7 +39,7 @@ export function fromHash(
     queueTimeSec: queueMs === null ? null : queueMs / 1000,
     runTimeSec: runMs === null ? null : runMs / 1000,
     queueLength: num(h.queue_length),
-    outcome: outcome ?? (h.outcome ? (JSON.parse(h.outcome) as JobOutcome) : null),
+    outcome: outcome ?? (h.outcome ? readOutcome(JSON.parse(h.outcome) as JobOutcome) : null),
     webhook: h.webhook ? (JSON.parse(h.webhook) as WebhookState) : null,
   };
 }

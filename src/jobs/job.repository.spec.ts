@@ -9,12 +9,11 @@ const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
 const prefix = `pyexec-test-repo-${process.pid}-${randomBytes(4).toString('hex')}`;
 
 const outcome: JobOutcome = {
-  code: 200,
+  ending: { kind: 'completed' },
   exitCode: 0,
   output: { stdout: 'hi\n', stderr: '', stdoutTruncated: false, stderrTruncated: false },
   result: { a: [1, 'two'] },
   error: null,
-  limit: null,
   runMs: 4.25,
   pid: 11,
   serverPid: 12,
@@ -108,7 +107,9 @@ describe('JobRepository (its Lua scripts on a real Redis)', () => {
     });
     expect(ended).toEqual(await repository.get(record.jobId));
     expect(await repository.undeliveredWebhooks(Date.now() + 1, 10)).toContain(record.jobId);
-    expect(await repository.finish(record.jobId, ending({ code: 500 }))).toBeNull();
+    expect(
+      await repository.finish(record.jobId, ending({ ending: { kind: 'failed', failure: 'internal' } })),
+    ).toBeNull();
     expect((await repository.get(record.jobId))?.outcome).toEqual(outcome);
   });
 

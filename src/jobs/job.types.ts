@@ -1,4 +1,4 @@
-import { CANCELLED_CODE } from '../common/messages';
+import type { ResourceLimit } from '../common/error-code';
 
 export const JOB_STATUSES = ['pending', 'running', 'completed', 'failed', 'cancelled'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
@@ -35,20 +35,28 @@ export interface RunOutput {
   stderrTruncated: boolean;
 }
 
+/** Why a failed job failed: it raised, exited non-zero (or by a signal), hit a limit, ran out of time, or we failed. */
+export const FAILURE_KINDS = ['exception', 'exit', 'limit', 'timeout', 'internal'] as const;
+export type FailureKind = (typeof FAILURE_KINDS)[number];
+
+/** How a job ended, in the domain's terms (no HTTP status): the HTTP edge maps it (outcome-answer.ts). */
+export type JobEnding =
+  | { kind: 'completed' }
+  | { kind: 'cancelled' }
+  | { kind: 'failed'; failure: Exclude<FailureKind, 'limit'> }
+  | { kind: 'failed'; failure: 'limit'; limit: ResourceLimit };
+
 /** How a job ended, as data; the wire bodies (v1 envelope, editor dialect) are built from it at the edge. */
 export interface JobOutcome {
-  /** 200 exit 0, 400 the program failed, 408 timeout, 499 cancelled, 500 our fault: the envelope code. */
-  code: number;
-  /** The program's exit code; for an ending without a run, the code above. */
-  exitCode: number;
+  ending: JobEnding;
+  /** The program's exit code (124 timeout, 128+n signal n); null when none applies (nothing ran, or our fault). */
+  exitCode: number | null;
   /** null when nothing ran (cancelled while pending, lost with its worker) or the output must not be shown. */
   output: RunOutput | null;
   /** The JSON-safe result of a completed run, else null. */
   result: unknown;
   /** "<ExceptionType>: <message>", a limit, a timeout, or a documented error text; null on success. */
   error: string | null;
-  /** Which limit ended the run, when one did (memory, cpu, disk, files, processes, result). */
-  limit: string | null;
   /** Milliseconds in the sandbox; null when it did not run there (finish() then measures from the record). */
   runMs: number | null;
   /** pid of the process that ended the job, and of the fork server that ran it (0 if none): `pid`, `queue_id`. */
@@ -89,7 +97,6 @@ export interface SubmitInput {
 }
 
 /** The job status an outcome ends in. */
-export function statusOf(outcome: Pick<JobOutcome, 'code'>): JobStatus {
-  if (outcome.code === 200) return 'completed';
-  return outcome.code === CANCELLED_CODE ? 'cancelled' : 'failed';
+export function statusOf(outcome: Pick<JobOutcome, 'ending'>): JobStatus {
+  return outcome.ending.kind;
 }

@@ -1,4 +1,4 @@
-import { ApiV1AuthAndInternalErrors } from '../common/api-error-responses';
+import { ApiV1AuthAndInternalErrors, ApiV1ServiceUnavailable } from '../common/api-error-responses';
 import {
   ConflictException,
   Controller,
@@ -21,6 +21,7 @@ import { ApiKeyAuth, CallerKeyId } from '../auth/auth.decorators';
 import { AppConfig } from '../config/app-config';
 import { EnvelopeDraft, ErrorEnvelopeDto } from '../common/envelope';
 import { EnvelopeInterceptor } from '../common/envelope.interceptor';
+import { ErrorCode } from '../common/error-code';
 import { JOB_NOT_FOUND } from '../common/messages';
 import {
   cancelledJobExample,
@@ -42,6 +43,7 @@ import type { JobRecord } from './job.types';
 @ApiKeyAuth()
 @UseInterceptors(EnvelopeInterceptor)
 @ApiV1AuthAndInternalErrors()
+@ApiV1ServiceUnavailable()
 @Controller('v1/jobs')
 export class JobsController {
   constructor(
@@ -98,7 +100,12 @@ export class JobsController {
     const { outcome, record } = await this.lifecycle.cancel(jobId, owner);
     if (outcome === 'missing' || !record) throw notFound(jobId);
     if (outcome === 'ended') {
-      throw new ConflictException({ message: `Job already ${record.status}`, job_id: jobId, id: record.clientId });
+      throw new ConflictException({
+        message: `Job already ${record.status}`,
+        error_code: ErrorCode.JOB_ALREADY_FINISHED,
+        job_id: jobId,
+        id: record.clientId,
+      });
     }
     return this.detail(record);
   }
@@ -115,5 +122,5 @@ export class JobsController {
 }
 
 function notFound(jobId: string): NotFoundException {
-  return new NotFoundException({ message: JOB_NOT_FOUND, job_id: jobId });
+  return new NotFoundException({ message: JOB_NOT_FOUND, error_code: ErrorCode.NOT_FOUND, job_id: jobId });
 }

@@ -4,6 +4,7 @@ import { PythonRunner } from '../execution/runner/python-runner';
 import { ExecutionQueue } from '../jobs/execution.queue';
 import { JobLifecycle } from '../jobs/job-lifecycle';
 import { RunningJobs } from '../jobs/running-jobs';
+import { answerOf } from '../jobs/outcome-answer';
 
 export type WebhookOutcome = 'delivered' | 'retried' | 'failed';
 
@@ -37,7 +38,7 @@ export class MetricsService {
   constructor(lifecycle: JobLifecycle, queue: ExecutionQueue, running: RunningJobs, runner: PythonRunner) {
     collectDefaultMetrics({ register: this.registry, prefix: 'pyexec_' });
     lifecycle.onEnded((record) => {
-      const code = record.outcome?.code ?? 0;
+      const code = record.outcome ? answerOf(record.outcome.ending).status : 0;
       this.executions.inc({ outcome: record.status, code: String(code) });
       if (record.runTimeSec !== null) this.duration.observe(record.runTimeSec);
     });

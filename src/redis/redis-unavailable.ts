@@ -1,4 +1,4 @@
-import { HttpException, HttpStatus } from '@nestjs/common';
+import { ApiException, ErrorCode } from '../common/error-code';
 
 /** What a 503 tells the caller to wait before retrying: about as long as the service takes to reconnect. */
 export const REDIS_RETRY_AFTER_SEC = 1;
@@ -6,12 +6,9 @@ export const REDIS_RETRY_AFTER_SEC = 1;
 export const REDIS_UNAVAILABLE_MESSAGE = 'Service unavailable: Redis cannot be reached, retry later';
 
 /** 503 with Retry-After; `jobId` when a job was accepted and its outcome is not known yet (poll it). */
-export class ServiceUnavailableError extends HttpException {
+export class ServiceUnavailableError extends ApiException {
   constructor(message = REDIS_UNAVAILABLE_MESSAGE, jobId?: string) {
-    super(
-      { message, job_id: jobId, retryAfterSec: REDIS_RETRY_AFTER_SEC, error_code: 'SERVICE_UNAVAILABLE' },
-      HttpStatus.SERVICE_UNAVAILABLE,
-    );
+    super(ErrorCode.SERVICE_UNAVAILABLE, message, { jobId, retryAfterSec: REDIS_RETRY_AFTER_SEC });
   }
 }
 

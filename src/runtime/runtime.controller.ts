@@ -1,4 +1,4 @@
-import { ApiV1AuthAndInternalErrors } from '../common/api-error-responses';
+import { ApiV1AuthAndInternalErrors, ApiV1ServiceUnavailable } from '../common/api-error-responses';
 import { Controller, Get, UseInterceptors } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
@@ -50,6 +50,7 @@ export class RuntimeController {
   })
   @ApiOkResponse({ type: RuntimeEnvelopeDto, example: runtimeExample })
   @ApiV1AuthAndInternalErrors()
+  @ApiV1ServiceUnavailable()
   async get(): Promise<EnvelopeDraft> {
     const queue = this.moduleRef.get(ExecutionQueue, { strict: false });
     const [response, queueLength] = await Promise.all([this.runtime.describe(), queue.waitingCount()]);

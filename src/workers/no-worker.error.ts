@@ -1,4 +1,5 @@
 import { HttpException, HttpStatus } from '@nestjs/common';
+import { ErrorCode } from '../common/error-code';
 import { NO_WORKER_RETRY_AFTER_SEC } from './worker-presence';
 
 export const NO_WORKER_MESSAGE =
@@ -12,7 +13,7 @@ export class NoWorkerError extends HttpException {
         message: NO_WORKER_MESSAGE,
         id: clientId,
         retryAfterSec: NO_WORKER_RETRY_AFTER_SEC,
-        error_code: 'SERVICE_UNAVAILABLE',
+        error_code: ErrorCode.SERVICE_UNAVAILABLE,
       },
       HttpStatus.SERVICE_UNAVAILABLE,
     );

@@ -1,4 +1,5 @@
 import { envelopeExample, ExampleSet, unranErrorExample } from '../../common/envelope.examples';
+import { ErrorCode } from '../../common/error-code';
 
 /** Request bodies that run as they are in Swagger UI; the first one is what "Try it out" prefills. */
 export const executeRequestExamples: ExampleSet = {
@@ -60,8 +61,23 @@ export const executeBadRequestExamples: ExampleSet = {
       code: 400,
       message: 'ZeroDivisionError: division by zero',
       error: 'ZeroDivisionError: division by zero',
+      error_code: ErrorCode.EXECUTION_FAILED,
       stdout: 'before\n',
       stderr: traceback,
+      exit_code: 1,
+      ...output,
+    }),
+  },
+  limit: {
+    summary: 'The program was killed by a limit (here: memory; a MemoryError counts too)',
+    value: envelopeExample({
+      code: 400,
+      message: 'Memory limit exceeded',
+      error: 'Memory limit exceeded',
+      error_code: ErrorCode.RESOURCE_LIMIT,
+      limit: 'memory',
+      stdout: '',
+      stderr: 'Traceback (most recent call last):\n  File "<code>", line 1, in <module>\nMemoryError\n',
       exit_code: 1,
       ...output,
     }),
@@ -79,6 +95,7 @@ export const executeTimeoutExample = envelopeExample({
   code: 408,
   message: 'Execution timed out after 1 seconds',
   error: 'Execution timed out after 1 seconds',
+  error_code: ErrorCode.TIMEOUT,
   stdout: 'started\n',
   stderr: '',
   exit_code: 124,
@@ -97,6 +114,21 @@ export const tooManyRequestsExamples: ExampleSet = {
   },
   rateLimited: {
     summary: 'Per-key rate limit (see Retry-After)',
-    value: unranErrorExample(429, 'Rate limit exceeded (60 requests per minute)'),
+    value: unranErrorExample(429, 'Rate limit exceeded (60 requests per minute)', {
+      error_code: ErrorCode.RATE_LIMITED,
+    }),
   },
 };
+
+export const executeCancelledExample = envelopeExample({
+  code: 499,
+  message: 'Job cancelled',
+  error: 'Job cancelled',
+  error_code: ErrorCode.JOB_CANCELLED,
+  stdout: 'started\n',
+  stderr: '',
+  exit_code: 137,
+  run_time: 0.412,
+  total_time: 0.414,
+  ...output,
+});

@@ -1,4 +1,5 @@
 import { envelopeExample, exampleJobId, unranErrorExample } from '../../common/envelope.examples';
+import { ErrorCode } from '../../common/error-code';
 
 const created = '2026-01-15T09:30:00.000Z';
 const started = '2026-01-15T09:30:00.002Z';
@@ -63,6 +64,7 @@ export const cancelledJobExample = envelopeExample({
       id: 'async-1',
       message: 'Job cancelled',
       error: 'Job cancelled',
+      error_code: ErrorCode.JOB_CANCELLED,
       stdout: 'started\n',
       stderr: '',
       exit_code: 137,
