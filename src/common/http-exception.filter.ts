@@ -84,6 +84,8 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const error = status === HttpStatus.BAD_REQUEST && body.details ? INVALID_PARAMETERS : text;
     const extra: Partial<Envelope> = { job_id: body.job_id ?? null, id: body.id ?? null };
     if (body.details) extra.details = body.details;
+    // Until every error carries one (API.md error_code list), those raised with a code pass it on.
+    if (typeof body.errorCode === 'string') extra.error_code = body.errorCode;
     const message =
       status === HttpStatus.TOO_MANY_REQUESTS ||
       status === HttpStatus.UNAUTHORIZED ||

@@ -39,6 +39,11 @@ export class ExecutionQueue {
     await job?.remove().catch(() => undefined);
   }
 
+  /** Whether Bull holds the job (waiting, running, or failed and kept). */
+  async has(jobId: string): Promise<boolean> {
+    return (await this.queue.getJob(jobId)) !== null;
+  }
+
   /** Jobs waiting to be taken, in the whole cluster: the envelopes' queue_length and the 429 check. */
   waitingCount(): Promise<number> {
     return this.queue.getWaitingCount();
