@@ -88,10 +88,10 @@ export const executeTimeoutExample = envelopeExample({
 });
 
 export const payloadTooLargeExample = unranErrorExample(413, 'Request body exceeds 1048576 bytes');
+// Its body also carries error_code: IDEMPOTENCY_KEY_REUSED (in the example once ErrorEnvelopeDto declares error_code).
 export const idempotencyKeyReusedExample = unranErrorExample(
   422,
   'Idempotency-Key was already used with a different request body',
-  { error_code: 'IDEMPOTENCY_KEY_REUSED' },
 );
 export const unsupportedMediaTypeExample = unranErrorExample(415, 'Content-Type must be application/json');
 
