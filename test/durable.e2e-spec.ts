@@ -40,15 +40,14 @@ describe('embedded Redis keeps accepted jobs across a SIGKILL of the service (re
     const nonce = Date.now().toString(36);
     // Two long jobs occupy both sandboxes (running at the kill); the rest wait in the queue.
     const accepted: Array<{ jobId: string; marker: string }> = [];
+    const body = (i: number, marker: string) => {
+      const seconds = i < 2 ? 3 : 0.1;
+      return { code: `import time\ntime.sleep(${seconds})\n${JSON.stringify(marker)}`, async: true, timeout: 20 };
+    };
     for (let i = 0; i < 8; i += 1) {
       const marker = `job-${i}-${nonce}`;
-      const seconds = i < 2 ? 3 : 0.1;
       const headers: Record<string, string> = i === 7 ? { 'idempotency-key': `durable-${nonce}` } : {};
-      const res = await http()
-        .post(EXEC)
-        .set('x-api-key', KEY)
-        .set(headers)
-        .send({ code: `import time\ntime.sleep(${seconds})\n${JSON.stringify(marker)}`, async: true, timeout: 20 });
+      const res = await http().post(EXEC).set('x-api-key', KEY).set(headers).send(body(i, marker));
       expect(res.status).toBe(202);
       accepted.push({ jobId: res.body.job_id, marker });
     }
@@ -75,7 +74,7 @@ describe('embedded Redis keeps accepted jobs across a SIGKILL of the service (re
       .post(EXEC)
       .set('x-api-key', KEY)
       .set('idempotency-key', `durable-${nonce}`)
-      .send({ code: 'print("must not run")', async: true });
+      .send(body(7, accepted[7].marker)); // the same request again: its job, not a new one
     expect(replay.body.job_id).toBe(accepted[7].jobId);
 
     for (const { jobId, marker } of accepted) {

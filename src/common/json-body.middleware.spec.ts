@@ -25,7 +25,7 @@ const apiKey = 'json-body-spec-key';
 const maxBodyBytes = 64;
 const config = loadConfig({ API_KEYS: apiKey, MAX_BODY_BYTES: String(maxBodyBytes), BUILD_NUMBER: 'test' });
 
-function fakeRequest(method: string, headers: IncomingHttpHeaders, body?: string): ServiceRequest {
+function fakeRequest(method: string, headers: IncomingHttpHeaders, body?: string | Buffer): ServiceRequest {
   // A plain Readable: body-parser treats a finished Duplex as an already-consumed request.
   const stream = Readable.from(body === undefined ? [] : [Buffer.from(body)]);
   return Object.assign(stream, { method, headers, url: '/' }) as unknown as ServiceRequest;
@@ -84,7 +84,7 @@ describe('ApiKeyMiddleware + JsonBodyMiddleware', () => {
     expect(req.body).toBeUndefined();
   });
 
-  it.each<[string, IncomingHttpHeaders, string, number, object]>([
+  it.each<[string, IncomingHttpHeaders, string | Buffer, number, object]>([
     [
       'a non-JSON Content-Type',
       { 'content-type': 'text/plain' },
@@ -106,6 +106,34 @@ describe('ApiKeyMiddleware + JsonBodyMiddleware', () => {
       '{}',
       415,
       { message: 'Unsupported charset "latin1": use utf-8' },
+    ],
+    [
+      'a UTF-16 charset (body-parser alone would decode it)',
+      { 'content-type': 'application/json; charset=utf-16le' },
+      '{}',
+      415,
+      { message: 'Unsupported charset "utf-16le": use utf-8' },
+    ],
+    [
+      'a gzip Content-Encoding',
+      { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      '{}',
+      415,
+      { message: 'Content-Encoding is not supported: send the JSON uncompressed' },
+    ],
+    [
+      'invalid UTF-8',
+      { 'content-type': 'application/json' },
+      Buffer.concat([Buffer.from('{"code":"'), Buffer.from([0xff]), Buffer.from('"}')]),
+      400,
+      { details: ['body: not valid UTF-8'] },
+    ],
+    [
+      'nesting past the depth limit',
+      { 'content-type': 'application/json' },
+      '['.repeat(33) + ']'.repeat(31),
+      400,
+      { details: ['body: nested deeper than 32 levels'] },
     ],
     [
       'malformed JSON',

@@ -9,6 +9,7 @@ import {
 } from '@nestjs/common';
 import { json, type Request, type RequestHandler, type Response } from 'express';
 import { AppConfig } from '../config/app-config';
+import { charsetOf, checkRawJsonBody, isUtf8Charset } from './json-body.checks';
 import type { ServiceRequest } from './service-request';
 
 const methodsWithBody = new Set(['POST', 'PUT', 'PATCH']);
@@ -21,6 +22,9 @@ function toHttpException(error: { type?: string; charset?: string }, maxBodyByte
       return new PayloadTooLargeException(`Request body exceeds ${maxBodyBytes} bytes`);
     case 'entity.parse.failed':
       return new BadRequestException({ message: 'Malformed JSON body', details: ['body: malformed JSON'] });
+    case 'entity.too.deep':
+    case 'entity.encoding.invalid':
+      return new BadRequestException({ message: 'Malformed JSON body', details: [(error as Error).message] });
     case 'charset.unsupported':
       return new UnsupportedMediaTypeException(`Unsupported charset "${error.charset ?? ''}": use utf-8`);
     case 'encoding.unsupported':
@@ -50,7 +54,14 @@ export class JsonBodyMiddleware implements NestMiddleware {
 
   constructor(config: AppConfig) {
     this.maxBodyBytes = config.maxBodyBytes;
-    this.parseJson = json({ limit: config.maxBodyBytes, strict: true, type: () => true });
+    // verify: the raw bytes are checked (UTF-8, nesting depth) before JSON.parse or any recursive code sees them.
+    this.parseJson = json({
+      limit: config.maxBodyBytes,
+      strict: true,
+      inflate: false,
+      type: () => true,
+      verify: (_req, _res, raw) => checkRawJsonBody(raw),
+    });
   }
 
   async use(request: ServiceRequest, response: ServerResponse, next: () => void): Promise<void> {
@@ -60,6 +71,14 @@ export class JsonBodyMiddleware implements NestMiddleware {
     if (!jsonContentType.test(request.headers['content-type'] ?? '')) {
       throw new UnsupportedMediaTypeException('Content-Type must be application/json');
     }
+    const charset = charsetOf(request.headers['content-type'] ?? '');
+    if (!isUtf8Charset(charset)) {
+      throw new UnsupportedMediaTypeException(`Unsupported charset "${charset}": use utf-8`);
+    }
+    // API.md "Request encoding": any Content-Encoding (identity included) is refused, not inflated.
+    if (request.headers['content-encoding']?.trim()) {
+      throw new UnsupportedMediaTypeException('Content-Encoding is not supported: send the JSON uncompressed');
+    }
     await new Promise<void>((resolve, reject) => {
       this.parseJson(request as Request, response as Response, (error?: unknown) =>
         error ? reject(error) : resolve(),
@@ -67,6 +86,10 @@ export class JsonBodyMiddleware implements NestMiddleware {
     }).catch((error: unknown) => {
       throw toHttpException(error as { type?: string }, this.maxBodyBytes) ?? error;
     });
+    // JSON.parse makes "__proto__" an own key, which class-transformer would then assign as a prototype.
+    if (typeof request.body === 'object' && request.body !== null && Object.hasOwn(request.body, '__proto__')) {
+      throw new BadRequestException({ message: 'Invalid body', details: ['__proto__: property should not exist'] });
+    }
     next();
   }
 }

@@ -73,7 +73,7 @@ const idQuery = ApiQuery({
   example: exampleJobId,
 });
 /** What the editor dialect's runs never have: a client id, stdin, a webhook, an Idempotency-Key. */
-const editorRunDefaults = { clientId: null, stdin: '', webhookUrl: null, idempotencyKey: null };
+const editorRunDefaults = { clientId: null, stdin: '', webhookUrl: null, idempotency: null };
 const missingIdExample = editorError('MISSING_PARAMETER', "Query parameter 'id' is required");
 const notFoundExample = editorError('JOB_NOT_FOUND', `Job '${exampleJobId}' not found`);
 /** The 503 of the editor's reads when Redis cannot be reached. */

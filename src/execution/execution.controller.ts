@@ -13,6 +13,7 @@ import {
   ApiTags,
   ApiTooManyRequestsResponse,
   ApiServiceUnavailableResponse,
+  ApiUnprocessableEntityResponse,
   ApiUnsupportedMediaTypeResponse,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
@@ -23,6 +24,7 @@ import { EnvelopeDraft, ErrorEnvelopeDto } from '../common/envelope';
 import { ERROR_CODE_STATUS } from '../common/error-code';
 import { EnvelopeInterceptor } from '../common/envelope.interceptor';
 import { ExecutionQueue } from '../jobs/execution.queue';
+import { requestFingerprint } from '../jobs/idempotency';
 import { v1Envelope } from '../jobs/job-envelope';
 import { ExecutePythonDto } from './dto/execute-python.dto';
 import { ExecutionSubmitter, SERVICE_UNAVAILABLE_DOC } from './execution.submitter';
@@ -34,6 +36,7 @@ import {
   executeOkExamples,
   executeRequestExamples,
   executeTimeoutExample,
+  idempotencyKeyReusedExample,
   payloadTooLargeExample,
   tooManyRequestsExamples,
   unsupportedMediaTypeExample,
@@ -64,7 +67,9 @@ export class ExecutionController {
   @ApiHeader({
     name: 'Idempotency-Key',
     required: false,
-    description: 'Repeat-safe retries: the same key returns the original job',
+    description:
+      'Repeat-safe retries: a repeat of the key (per API key, within JOB_RETENTION_SECONDS) with the same body returns ' +
+      'the original job, also while it runs; concurrent repeats make one job. With a different body: 422.',
   })
   @ApiOkResponse({
     type: ExecuteSuccessEnvelopeDto,
@@ -103,6 +108,11 @@ export class ExecutionController {
     description: 'Content-Type is not JSON',
     example: unsupportedMediaTypeExample,
   })
+  @ApiUnprocessableEntityResponse({
+    type: ErrorEnvelopeDto,
+    description: 'IDEMPOTENCY_KEY_REUSED: the Idempotency-Key came earlier with a different body; nothing ran',
+    example: idempotencyKeyReusedExample,
+  })
   @ApiTooManyRequestsResponse({
     type: ErrorEnvelopeDto,
     description: 'Queue full, or per-key rate limit (Retry-After)',
@@ -126,7 +136,9 @@ export class ExecutionController {
         timeoutSec: body.timeout,
         webhookUrl: body.webhook_url ?? null,
         endpoint: request.path,
-        idempotencyKey: idempotencyKey?.trim() || null,
+        idempotency: idempotencyKey?.trim()
+          ? { key: idempotencyKey.trim(), requestHash: requestFingerprint(request.path, body) }
+          : null,
       },
       { sync },
     );

@@ -73,6 +73,11 @@ export class ExecutionQueue {
     }
   }
 
+  /** Whether Bull holds the job (waiting, running, or failed and kept). */
+  async has(jobId: string): Promise<boolean> {
+    return (await this.queue.getJob(jobId)) !== null;
+  }
+
   /** Jobs waiting to be taken, in the whole cluster: the envelopes' queue_length and the 429 check. */
   waitingCount(): Promise<number> {
     return this.queue.getWaitingCount();

@@ -3,6 +3,7 @@ import type { ExecutionQueue } from './execution.queue';
 import { JobEvents } from './job-events';
 import { JobLifecycle, SENTINEL_REPLICA_WAIT_MS, QueueFullException } from './job-lifecycle';
 import { lostOutcome } from './job-outcomes';
+import { IdempotencyClaim, IdempotencyKeyReusedException, parseClaim } from './idempotency';
 import type { Ending, JobRepository, StartResult } from './job.repository';
 import { ExecutionJobData, isEnded, JobOutcome, JobRecord, SubmitInput } from './job.types';
 
@@ -15,8 +16,27 @@ class FakeRepository {
   /** Runs while the finish script is "in flight" (e.g. its "ended" message overtaking the reply). */
   duringFinish?: (jobId: string) => void;
 
-  async create(record: JobRecord): Promise<void> {
+  async create(record: JobRecord, _via?: unknown, claim?: IdempotencyClaim): Promise<string | null> {
+    if (claim) {
+      const key = `${record.owner}:${claim.keyHash}`;
+      const earlier = this.idempotency.get(key);
+      if (earlier && this.records.has(parseClaim(earlier).jobId)) return earlier;
+      this.idempotency.set(key, claim.value);
+    }
     this.records.set(record.jobId, structuredClone(record));
+    return null;
+  }
+  async abandon(jobId: string, owner: string): Promise<boolean> {
+    const record = this.records.get(jobId);
+    if (!record || record.status !== 'pending') return false;
+    this.records.delete(jobId);
+    for (const [key, value] of this.idempotency) {
+      if (key.startsWith(`${owner}:`) && parseClaim(value).jobId === jobId) this.idempotency.delete(key);
+    }
+    return true;
+  }
+  async idempotencyClaim(owner: string, keyHash: string): Promise<string | null> {
+    return this.idempotency.get(`${owner}:${keyHash}`) ?? null;
   }
   async get(jobId: string): Promise<JobRecord | null> {
     const record = this.records.get(jobId);
@@ -52,13 +72,6 @@ class FakeRepository {
     this.published.push(ending.endedMessage);
     return structuredClone(record);
   }
-  async claimIdempotencyKey(owner: string, keyHash: string, jobId: string): Promise<string | null> {
-    const key = `${owner}:${keyHash}`;
-    const earlier = this.idempotency.get(key);
-    if (earlier) return earlier;
-    this.idempotency.set(key, jobId);
-    return null;
-  }
 }
 
 /** Bull's executions queue: waiting jobs by id. */
@@ -66,7 +79,12 @@ class FakeQueue {
   readonly waiting = new Map<string, ExecutionJobData>();
   readonly connection = { wait: jest.fn(async () => 1) };
   onAdd?: (jobId: string) => void;
+  /** Set to make the next add fail, as a lost Redis would. */
+  failNextAdd?: Error;
   async add(data: ExecutionJobData): Promise<void> {
+    const failure = this.failNextAdd;
+    this.failNextAdd = undefined;
+    if (failure) throw failure;
     this.waiting.set(data.jobId, data);
     this.onAdd?.(data.jobId);
   }
@@ -87,7 +105,7 @@ const input = (over: Partial<SubmitInput> = {}): SubmitInput => ({
   timeoutSec: 5,
   webhookUrl: null,
   endpoint: '/v1/code/execute/python',
-  idempotencyKey: null,
+  idempotency: null,
   ...over,
 });
 const success = (runMs = 12): JobOutcome => ({
@@ -145,14 +163,46 @@ describe('JobLifecycle', () => {
     expect(queuedBeforeWait).toBe(true);
   });
 
-  it('submit: the same Idempotency-Key of the same owner returns the first job and queues nothing more', async () => {
+  it('submit: the same Idempotency-Key and body of the same owner returns the first job and queues nothing more', async () => {
     const { queue, lifecycle } = setup();
-    const first = await lifecycle.submit(input({ idempotencyKey: 'k' }));
-    const again = await lifecycle.submit(input({ idempotencyKey: 'k' }));
-    const other = await lifecycle.submit(input({ idempotencyKey: 'k', owner: 'owner-b' }));
+    const idempotency = { key: 'k', requestHash: 'h1' };
+    const first = await lifecycle.submit(input({ idempotency }));
+    const again = await lifecycle.submit(input({ idempotency }));
+    const other = await lifecycle.submit(input({ idempotency, owner: 'owner-b' }));
     expect(again).toEqual({ record: first.record, replayed: true });
     expect(other.record.jobId).not.toBe(first.record.jobId);
     expect(queue.waiting.size).toBe(2);
+  });
+
+  it('submit: the same Idempotency-Key with another body is a 422 and creates nothing', async () => {
+    const { repository, queue, lifecycle } = setup();
+    await lifecycle.submit(input({ idempotency: { key: 'k', requestHash: 'h1' } }));
+    await expect(lifecycle.submit(input({ idempotency: { key: 'k', requestHash: 'h2' } }))).rejects.toBeInstanceOf(
+      IdempotencyKeyReusedException,
+    );
+    expect(repository.records.size).toBe(1);
+    expect(queue.waiting.size).toBe(1);
+  });
+
+  it('submit: concurrent repeats of one Idempotency-Key make one job, and all answer with it', async () => {
+    const { repository, lifecycle } = setup();
+    const idempotency = { key: 'k', requestHash: 'h1' };
+    const answers = await Promise.all(Array.from({ length: 5 }, () => lifecycle.submit(input({ idempotency }))));
+    expect(new Set(answers.map((a) => a.record.jobId)).size).toBe(1);
+    expect(answers.filter((a) => !a.replayed)).toHaveLength(1);
+    expect(repository.records.size).toBe(1);
+  });
+
+  it('submit: a failed queue add removes the record and frees its Idempotency-Key before the error reaches the caller', async () => {
+    const { repository, queue, lifecycle } = setup();
+    const idempotency = { key: 'k', requestHash: 'h1' };
+    queue.failNextAdd = new Error('Connection is closed.');
+    await expect(lifecycle.submit(input({ idempotency }))).rejects.toThrow('Connection is closed.');
+    expect(repository.records.size).toBe(0);
+    expect(repository.idempotency.size).toBe(0);
+    const retry = await lifecycle.submit(input({ idempotency }));
+    expect(retry.replayed).toBe(false);
+    expect(queue.waiting.has(retry.record.jobId)).toBe(true);
   });
 
   it('submit with watchEnd: the watch, registered before queueing, sees an ending that beats the reply', async () => {

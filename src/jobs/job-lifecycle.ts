@@ -1,9 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ApiException, ErrorCode } from '../common/error-code';
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { AppConfig } from '../config/app-config';
 import { queueFullMessage } from '../common/messages';
 import { ExecutionQueue } from './execution.queue';
+import { claimFor, IdempotencyKeyReusedException, IdempotencyRequest, parseClaim } from './idempotency';
 import { EndWatch, JobEvents } from './job-events';
 import { cancelledOutcome, lostOutcome } from './job-outcomes';
 import { JobRepository } from './job.repository';
@@ -43,17 +44,21 @@ export class JobLifecycle {
   ) {}
 
   /**
-   * Queues a run, or returns the job an earlier request with the same Idempotency-Key created.
-   * `watchEnd` (sync callers): also watch the new job's ending from before it is queued, so the
-   * waiter needs no read to learn it has not ended yet (JobWaiters.waitForEnd).
+   * Queues a run, or returns the job an earlier request with the same Idempotency-Key and the same
+   * body created (422 when the body differs; concurrent repeats make one job: the key is claimed in
+   * the step that writes the record). `watchEnd` (sync callers): also watch the new job's ending from
+   * before it is queued, so the waiter needs no read to learn it has not ended yet (JobWaiters.waitForEnd).
+   * A refused submit leaves nothing: a record whose queue add failed is removed again (or, if this
+   * process dies first, by UnqueuedJobReconciler).
    */
   async submit(input: SubmitInput, options: { watchEnd?: boolean } = {}): Promise<Submission> {
     const jobId = randomUUID();
-    if (input.idempotencyKey) {
-      const keyHash = createHash('sha256').update(input.idempotencyKey).digest('hex');
-      const earlier = await this.repository.claimIdempotencyKey(input.owner, keyHash, jobId);
-      const record = earlier ? await this.repository.get(earlier) : null;
-      if (record) return { record, replayed: true };
+    const claim = input.idempotency ? claimFor(input.idempotency, jobId) : undefined;
+    if (input.idempotency && claim) {
+      // A repeat is answered before the queue-length check: it queues nothing.
+      const earlier = await this.repository.idempotencyClaim(input.owner, claim.keyHash);
+      const replay = earlier ? await this.replay(earlier, input.idempotency) : null;
+      if (replay) return replay;
     }
     if (this.config.maxQueueLength > 0 && (await this.queue.waitingCount()) >= this.config.maxQueueLength) {
       throw new QueueFullException(this.config.maxQueueLength);
@@ -73,8 +78,14 @@ export class JobLifecycle {
       // The record, acknowledged, before the job: no worker can take a job whose record is not written.
       // (Sent back to back on one connection they could still swap: after a failover ioredis resends a
       // command that got READONLY behind one that was still waiting for its reply.)
-      await this.repository.create(record, this.queue.connection);
-      await this.queue.add(data);
+      const earlier = await this.repository.create(record, this.queue.connection, claim);
+      if (earlier !== null && input.idempotency) {
+        endWatch?.dispose();
+        const replay = await this.replay(earlier, input.idempotency);
+        if (replay) return replay;
+        throw new Error(`the job of Idempotency-Key claim ${earlier} vanished`);
+      }
+      await this.addOrAbandon(data);
       // Replication is asynchronous: with Sentinel, the submit is answered once a replica has the
       // record and the job (or after SENTINEL_REPLICA_WAIT_MS), so a primary killed right after
       // acknowledging them loses neither.
@@ -86,6 +97,30 @@ export class JobLifecycle {
       throw err;
     }
     return { record, replayed: false, endWatch };
+  }
+
+  /** The earlier job of a held Idempotency-Key; 422 when it came with another request; null when its job is gone. */
+  private async replay(claimValue: string, request: IdempotencyRequest): Promise<Submission | null> {
+    const earlier = parseClaim(claimValue);
+    if (earlier.requestHash !== request.requestHash) throw new IdempotencyKeyReusedException();
+    const record = await this.repository.get(earlier.jobId);
+    return record ? { record, replayed: true } : null;
+  }
+
+  /** Queues the job; if that fails, the record goes again before the caller hears of the failure. */
+  private async addOrAbandon(data: ExecutionJobData): Promise<void> {
+    try {
+      await this.queue.add(data);
+    } catch (err) {
+      await this.repository.abandon(data.jobId, data.owner).catch((abandonErr: unknown) =>
+        // Redis is likely unreachable: the reconciler removes the record once it can.
+        this.logger.warn(
+          { job_id: data.jobId },
+          `could not remove the unqueued record: ${(abandonErr as Error).message}`,
+        ),
+      );
+      throw err;
+    }
   }
 
   /**

@@ -69,6 +69,46 @@ describe('JobRepository (its Lua scripts on a real Redis)', () => {
     expect(await redis.pttl(`${prefix}:owner:owner-a`)).toBeGreaterThan(0);
   });
 
+  it('create with an Idempotency-Key: one record per key while its job exists; abandon removes record, index entry and key', async () => {
+    const first = newRecord();
+    const claim = { keyHash: 'kh', value: `h1 ${first.jobId}` };
+    expect(await repository.create(first, redis, claim)).toBeNull();
+    const second = newRecord();
+    expect(await repository.create(second, redis, { keyHash: 'kh', value: `h2 ${second.jobId}` })).toBe(claim.value);
+    expect(await repository.get(second.jobId)).toBeNull();
+    expect(await repository.idempotencyClaim('owner-a', 'kh')).toBe(claim.value);
+    expect(await redis.ttl(`${prefix}:idem:owner-a:kh`)).toBeGreaterThan(590);
+
+    expect(await repository.abandon(first.jobId, 'owner-a')).toBe(true);
+    expect(await repository.get(first.jobId)).toBeNull();
+    expect(await repository.idempotencyClaim('owner-a', 'kh')).toBeNull();
+    expect((await repository.listIds('owner-a', 100, null)).map((e) => e.id)).not.toContain(first.jobId);
+    expect(await repository.unqueuedBefore(Date.now() + 1, 100)).not.toContain(first.jobId);
+  });
+
+  it('create over an Idempotency-Key whose job is gone claims it anew', async () => {
+    const gone = newRecord();
+    await redis.set(`${prefix}:idem:owner-a:stale`, `h1 ${gone.jobId}`);
+    const fresh = newRecord();
+    expect(await repository.create(fresh, redis, { keyHash: 'stale', value: `h1 ${fresh.jobId}` })).toBeNull();
+    expect(await repository.idempotencyClaim('owner-a', 'stale')).toBe(`h1 ${fresh.jobId}`);
+  });
+
+  it('the unqueued set: a new job is in it until a worker takes it or it ends; abandon leaves a started job', async () => {
+    const [taken, cancelled] = [newRecord(), newRecord()];
+    await repository.create(taken);
+    await repository.create(cancelled);
+    const unqueued = () => repository.unqueuedBefore(Date.now() + 1, 1000);
+    expect(await unqueued()).toEqual(expect.arrayContaining([taken.jobId, cancelled.jobId]));
+    expect(await repository.unqueuedBefore(taken.createdAtMs, 1000)).not.toContain(taken.jobId);
+    await repository.start(taken.jobId, Date.now());
+    await repository.finish(cancelled.jobId, { ...ending(), status: 'cancelled' });
+    expect(await unqueued()).not.toContain(taken.jobId);
+    expect(await unqueued()).not.toContain(cancelled.jobId);
+    expect(await repository.abandon(taken.jobId, 'owner-a')).toBe(false);
+    expect(await repository.get(taken.jobId)).toMatchObject({ status: 'running' });
+  });
+
   it('start: pending -> running (again after a stalled worker); refused once cancel was requested or it ended', async () => {
     const record = newRecord();
     await repository.create(record);

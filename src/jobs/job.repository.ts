@@ -1,6 +1,14 @@
 import type Redis from 'ioredis';
 import { fromHash, pairs, toHash } from './job-record.codec';
-import { CANCEL_SCRIPT, CREATE_SCRIPT, FINISH_SCRIPT, SET_WEBHOOK_SCRIPT, START_SCRIPT } from './job.scripts';
+import type { IdempotencyClaim } from './idempotency';
+import {
+  ABANDON_SCRIPT,
+  CANCEL_SCRIPT,
+  CREATE_SCRIPT,
+  FINISH_SCRIPT,
+  SET_WEBHOOK_SCRIPT,
+  START_SCRIPT,
+} from './job.scripts';
 import type { JobOutcome, JobRecord, JobStatus, WebhookState } from './job.types';
 
 /** Index entries outlive their records by this much at most (a job ends within a day). */
@@ -43,28 +51,67 @@ export class JobRepository {
     return `${this.prefix}:webhook-outbox`;
   }
 
+  /** Jobs created and not yet seen in the queue (scored by creation time): what the reconciler checks. */
+  private unqueuedKey(): string {
+    return `${this.prefix}:unqueued`;
+  }
+
+  private idempotencyKey(owner: string, keyHash: string): string {
+    return `${this.prefix}:idem:${owner}:${keyHash}`;
+  }
+
   private indexWindowMs(): number {
     return (this.retentionSec + INDEX_SLACK_SEC) * 1000;
   }
 
   /**
+   * Writes the record, unless `idempotency` names a key that already made a job that still exists:
+   * then nothing is written and the key's value (`<request hash> <job id>`) is the answer.
    * `via`: the connection the caller queues the job on next, so that one WAIT there (Sentinel)
    * covers both writes.
    */
-  async create(record: JobRecord, via: Redis = this.redis): Promise<void> {
+  async create(record: JobRecord, via: Redis = this.redis, idempotency?: IdempotencyClaim): Promise<string | null> {
     const fields = Object.entries(toHash(record)).flat();
-    await CREATE_SCRIPT.run(
+    const result = await CREATE_SCRIPT.run(
       via,
-      [this.jobKey(record.jobId), this.ownerKey(record.owner)],
+      [
+        this.jobKey(record.jobId),
+        this.ownerKey(record.owner),
+        this.unqueuedKey(),
+        ...(idempotency ? [this.idempotencyKey(record.owner, idempotency.keyHash)] : []),
+      ],
       // Listing prunes entries whose records expired; this bounds an index nobody lists.
       [
         record.createdAtMs,
         record.jobId,
         `(${record.createdAtMs - this.indexWindowMs()}`,
         this.indexWindowMs(),
+        idempotency?.value ?? '',
+        this.retentionSec,
+        this.jobKey(''),
         ...fields,
       ],
     );
+    return result === 1 ? null : String(result);
+  }
+
+  /**
+   * Undoes create() for a job that never reached the queue: no record, index entry or Idempotency-Key
+   * of it is left. False (nothing removed) when the job is no longer pending: a worker took it.
+   */
+  async abandon(jobId: string, owner: string): Promise<boolean> {
+    const keys = [this.jobKey(jobId), this.ownerKey(owner), this.unqueuedKey()];
+    return (await ABANDON_SCRIPT.run(this.redis, keys, [jobId])) === 1;
+  }
+
+  /** Up to `count` ids of jobs created before `createdBeforeMs` that no worker took and no check found queued. */
+  async unqueuedBefore(createdBeforeMs: number, count: number): Promise<string[]> {
+    return this.redis.zrangebyscore(this.unqueuedKey(), '-inf', `(${createdBeforeMs}`, 'LIMIT', 0, count);
+  }
+
+  /** These jobs are in the queue (or gone): the reconciler need not look at them again. */
+  async seenQueued(jobIds: string[]): Promise<void> {
+    if (jobIds.length) await this.redis.zrem(this.unqueuedKey(), ...jobIds);
   }
 
   async get(jobId: string): Promise<JobRecord | null> {
@@ -81,7 +128,7 @@ export class JobRepository {
 
   /** pending|running -> running; or why it must not run. */
   async start(jobId: string, startedAtMs: number): Promise<StartResult> {
-    const result = await START_SCRIPT.run(this.redis, [this.jobKey(jobId)], [startedAtMs]);
+    const result = await START_SCRIPT.run(this.redis, [this.jobKey(jobId), this.unqueuedKey()], [startedAtMs, jobId]);
     return result === 1 ? 'started' : result === 2 ? 'cancel_requested' : 'ended';
   }
 
@@ -95,7 +142,7 @@ export class JobRepository {
     const outcomeJson = JSON.stringify(ending.outcome);
     const result = await FINISH_SCRIPT.run(
       this.redis,
-      [this.jobKey(jobId), this.outboxKey()],
+      [this.jobKey(jobId), this.outboxKey(), this.unqueuedKey()],
       [
         ending.status,
         ending.endedAtMs,
@@ -159,10 +206,8 @@ export class JobRepository {
     if (jobIds.length) await this.redis.zrem(this.ownerKey(owner), ...jobIds);
   }
 
-  /** Remembers `Idempotency-Key` → job for the retention window; returns the earlier job if there was one. */
-  async claimIdempotencyKey(owner: string, keyHash: string, jobId: string): Promise<string | null> {
-    const key = `${this.prefix}:idem:${owner}:${keyHash}`;
-    const set = await this.redis.set(key, jobId, 'EX', this.retentionSec, 'NX');
-    return set === 'OK' ? null : await this.redis.get(key);
+  /** The value of an owner's Idempotency-Key (`<request hash> <job id>`), or null when it is not held. */
+  async idempotencyClaim(owner: string, keyHash: string): Promise<string | null> {
+    return this.redis.get(this.idempotencyKey(owner, keyHash));
   }
 }

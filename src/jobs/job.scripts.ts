@@ -2,20 +2,54 @@ import { LuaScript } from '../redis/lua-script';
 
 // The job core's atomic steps, one round trip each (job.repository.ts calls them).
 
-// A new record and its owner-index entry; the index loses entries older than its window and gets
-// its TTL renewed. KEYS: record, owner index. ARGV: created_at, job id, "(" + oldest score kept,
-// index window ms, then the record's fields and values.
+// A new record, its owner-index entry, and its entry in the unqueued set (left when a worker takes the
+// job, or by the reconciler once it has found the job in Bull); the index loses entries older than its
+// window and gets its TTL renewed. With an Idempotency-Key (KEYS[4]) in the same step: if the key
+// already names a job that still exists, nothing is written and its value ("<request hash> <job id>")
+// is the answer; else the key is set to ARGV[5] for ARGV[6] seconds. Answers 1 when created.
+// KEYS: record, owner index, unqueued set[, idempotency key]. ARGV: created_at, job id, "(" + oldest
+// score kept, index window ms, idempotency value, idempotency TTL s, job-key prefix, then the record's
+// fields and values.
 export const CREATE_SCRIPT = new LuaScript(`
-redis.call('HSET', KEYS[1], unpack(ARGV, 5))
+if KEYS[4] then
+  local earlier = redis.call('GET', KEYS[4])
+  if earlier then
+    local earlier_job = string.match(earlier, ' (.+)$')
+    if earlier_job and redis.call('EXISTS', ARGV[7] .. earlier_job) == 1 then return earlier end
+  end
+  redis.call('SET', KEYS[4], ARGV[5], 'EX', ARGV[6])
+  redis.call('HSET', KEYS[1], 'idempotency_key', KEYS[4])
+end
+redis.call('HSET', KEYS[1], unpack(ARGV, 8))
 redis.call('ZADD', KEYS[2], ARGV[1], ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[3])
 redis.call('PEXPIRE', KEYS[2], ARGV[4])
+redis.call('ZADD', KEYS[3], ARGV[1], ARGV[2])
+return 1`);
+
+// Undoes CREATE_SCRIPT for a job that never reached the queue (its Bull add failed, or its process died
+// before it): the record, its index entries, and its Idempotency-Key (named in the record) if that
+// still names this job. Only while the job is pending: a job a worker took stays. Answers 1 when removed.
+// KEYS: record, owner index, unqueued set. ARGV: job id.
+export const ABANDON_SCRIPT = new LuaScript(`
+redis.call('ZREM', KEYS[3], ARGV[1])
+local status, idem = unpack(redis.call('HMGET', KEYS[1], 'status', 'idempotency_key'))
+if status ~= 'pending' then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+if idem then
+  local value = redis.call('GET', idem)
+  if value and string.sub(value, -string.len(ARGV[1]) - 1) == ' ' .. ARGV[1] then redis.call('DEL', idem) end
+end
 return 1`);
 
 // pending -> running, atomically. 'running' -> 'running' is a re-run after a stalled worker; a job
 // whose cancellation was requested (its worker may have died meanwhile) does not start.
-// Answers 1 when started, 0 when the job ended, 2 when its cancellation was requested.
+// Answers 1 when started, 0 when the job ended, 2 when its cancellation was requested. A job a worker
+// took was in the queue: it leaves the unqueued set either way.
+// KEYS: record, unqueued set. ARGV: started_at, job id.
 export const START_SCRIPT = new LuaScript(`
+redis.call('ZREM', KEYS[2], ARGV[2])
 local status, cancel = unpack(redis.call('HMGET', KEYS[1], 'status', 'cancel_requested'))
 if status ~= 'pending' and status ~= 'running' then return 0 end
 if cancel == '1' then return 2 end
@@ -36,7 +70,9 @@ return 1`);
 // Answers the fields the caller does not already know, as [field, value, ...] (absent ones false).
 // ARGV: status, ended_at, run_ms ('' = measure), outcome JSON, retention s, job id, channel, message,
 // queue_length.
+// KEYS: record, webhook outbox, unqueued set.
 export const FINISH_SCRIPT = new LuaScript(`
+redis.call('ZREM', KEYS[3], ARGV[6])
 local fields = redis.call('HMGET', KEYS[1], 'status', 'created_at', 'started_at', 'webhook', 'owner', 'endpoint',
   'client_id', 'cancel_requested')
 local status = fields[1]

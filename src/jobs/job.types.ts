@@ -1,4 +1,5 @@
 import type { ResourceLimit } from '../common/error-code';
+import type { IdempotencyRequest } from './idempotency';
 
 export const JOB_STATUSES = ['pending', 'running', 'completed', 'failed', 'cancelled'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
@@ -93,7 +94,8 @@ export interface SubmitInput {
   timeoutSec: number;
   webhookUrl: string | null;
   endpoint: string;
-  idempotencyKey: string | null;
+  /** The `Idempotency-Key` header with the hash of the request it came with, when one was sent. */
+  idempotency: IdempotencyRequest | null;
 }
 
 /** The job status an outcome ends in. */

@@ -12,6 +12,7 @@ import { JobWaiters } from './job-waiters';
 import { JobWebhooks } from './job-webhooks';
 import { JobRepository } from './job.repository';
 import { RunningJobs } from './running-jobs';
+import { UnqueuedJobReconciler } from './unqueued-job.reconciler';
 
 /** The job core, in every role: the executions queue, job records (the repository stays private here), events. */
 @Module({
@@ -45,6 +46,7 @@ import { RunningJobs } from './running-jobs';
     JobWaiters,
     JobWebhooks,
     RunningJobs,
+    UnqueuedJobReconciler,
   ],
   exports: [ExecutionQueue, JobLifecycle, JobListing, JobWaiters, JobWebhooks, RunningJobs],
 })

@@ -105,6 +105,10 @@ export const executeTimeoutExample = envelopeExample({
 });
 
 export const payloadTooLargeExample = unranErrorExample(413, 'Request body exceeds 1048576 bytes');
+export const idempotencyKeyReusedExample = unranErrorExample(
+  422,
+  'Idempotency-Key was already used with a different request body',
+);
 export const unsupportedMediaTypeExample = unranErrorExample(415, 'Content-Type must be application/json');
 
 export const tooManyRequestsExamples: ExampleSet = {
