@@ -44,7 +44,8 @@ COPY package.json ./
 
 ARG BUILD_NUMBER=""
 # HOST/PORT: where the API listens; HEALTH_PORT: a worker's health and metrics port.
-# DATA_DIR: the embedded Redis's append-only file (a volume; unused with REDIS_URL).
+# DATA_DIR: the embedded Redis's append-only file: mount a volume there (unused with REDIS_URL; no
+# VOLUME instruction, which would leave an anonymous volume behind every container).
 ENV NODE_ENV=production \
   HOST=0.0.0.0 \
   PORT=3000 \
@@ -52,7 +53,6 @@ ENV NODE_ENV=production \
   DATA_DIR=/data \
   PYTHON_BIN=/usr/bin/python3 \
   BUILD_NUMBER=${BUILD_NUMBER}
-VOLUME ["/data"]
 EXPOSE 3000 3001
 # The official image's user `node`: never root (as root the sandbox would need cgroup and uid rights it should not have here).
 USER 1000:1000

@@ -54,7 +54,10 @@ exec ${findOnPath('bwrap')} "$@"`,
     ['bwrap: Creating new namespace failed: No space left on device', /max_user_namespaces/],
     ["bwrap: Can't mount proc on /newroot/proc: Operation not permitted", /unmask=\/proc\/\*/],
     ['bwrap: Unexpected capabilities but not setuid, old file caps config?', /cap_drop: \[ALL\].*SYS_ADMIN/],
-    ['bwrap: Failed to make / slave: Operation not permitted', /mount, umount2 or pivot_root.*pyexec-bwrap\.json/],
+    [
+      'bwrap: Failed to make / slave: Operation not permitted',
+      /unshare, mount, umount2 or pivot_root.*pyexec-bwrap\.json/,
+    ],
     ['bwrap: pivot_root: Operation not permitted', /pyexec-bwrap\.json/],
     ['bwrap: something new', /README "Deployment"/],
   ])('explains %j', (complaint, explanation) => {

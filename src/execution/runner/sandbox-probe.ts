@@ -88,7 +88,7 @@ export function explainSandboxFailure(complaint: string): string {
     return `${said}: user namespaces are not allowed. In a container use the seccomp profile deploy/seccomp/pyexec-bwrap.json (compose security_opt seccomp=..., Kubernetes seccompProfile type Localhost; podman's and CRI-O's default profiles also allow them); on a host allow unprivileged user namespaces (sysctl user.max_user_namespaces > 0, kernel.unprivileged_userns_clone=1, Ubuntu: kernel.apparmor_restrict_unprivileged_userns=0)`;
   }
   if (/mount|pivot_root|Operation not permitted/.test(complaint)) {
-    return `${said}: mount, umount2 or pivot_root is refused, as Docker's and containerd's default seccomp profiles do. Use the seccomp profile deploy/seccomp/pyexec-bwrap.json (compose security_opt seccomp=..., Kubernetes seccompProfile type Localhost)`;
+    return `${said}: unshare, mount, umount2 or pivot_root is refused, as Docker's and containerd's default seccomp profiles do. Use the seccomp profile deploy/seccomp/pyexec-bwrap.json (compose security_opt seccomp=..., Kubernetes seccompProfile type Localhost)`;
   }
   return `${said}: see README "Deployment" for the container options bubblewrap needs, or set SANDBOX=process (no isolation)`;
 }
