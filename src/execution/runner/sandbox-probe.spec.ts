@@ -27,6 +27,10 @@ describe('sandbox probe', () => {
     expect(probeSandbox(bwrap!, python)).toEqual({ hostname: true });
   });
 
+  it("leaves a program's own failure to the fork server's start (only bwrap's complaints count)", () => {
+    expect(probeSandbox(findOnPath('bwrap')!, '/usr/bin/false')).toEqual({ hostname: true });
+  });
+
   it('drops --hostname when only sethostname is refused', () => {
     const bwrap = fakeBwrap(
       'no-sethostname',

@@ -45,7 +45,10 @@ function probeArgs(pythonBin: string, hostname: boolean): string[] {
   ];
 }
 
-/** bwrap's own last line of complaint, or how it ended. */
+/**
+ * bwrap's own complaint (its lines start with "bwrap:"), or undefined once the sandbox was built:
+ * then the program's own failure, if any, is the fork server's to report.
+ */
 function tryOnce(bwrapBin: string, pythonBin: string, hostname: boolean): string | undefined {
   const result = spawnSync(bwrapBin, probeArgs(pythonBin, hostname), {
     cwd: '/',
@@ -54,12 +57,12 @@ function tryOnce(bwrapBin: string, pythonBin: string, hostname: boolean): string
     stdio: ['ignore', 'ignore', 'pipe'],
     timeout: PROBE_TIMEOUT_MS,
   });
+  if (result.error) return result.error.message;
   if (result.status === 0) return undefined;
-  const lines = (result.stderr ?? '').trim().split('\n');
-  return (
-    lines[lines.length - 1] ||
-    (result.error ? result.error.message : `exited with ${result.signal ?? result.status} and said nothing`)
-  );
+  return (result.stderr ?? '')
+    .split('\n')
+    .reverse()
+    .find((line) => line.startsWith('bwrap:'));
 }
 
 /**
