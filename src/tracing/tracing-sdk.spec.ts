@@ -10,7 +10,7 @@ const root = join(__dirname, '..', '..');
  */
 function sdkLoadedAfterImport(env: Record<string, string>): boolean {
   const script = `require(${JSON.stringify(join(root, 'dist-test/tracing.js'))});
-    const loaded = Object.keys(require.cache).filter((f) => f.includes('@opentelemetry/sdk-node') || f.includes('instrumentation-http'));
+    const loaded = Object.keys(require.cache).filter((f) => f.includes('@opentelemetry/sdk-trace-node') || f.includes('instrumentation-http'));
     console.log(loaded.length > 0 ? 'loaded' : 'not loaded');
     process.exit(0);`;
   const out = execFileSync(process.execPath, ['-e', script], {

@@ -1,11 +1,14 @@
 /**
  * OpenTelemetry tracing, configured only by the standard OTEL_* variables; started by src/tracing.ts.
  * With no OTLP endpoint (or OTEL_SDK_DISABLED=true, or OTEL_TRACES_EXPORTER=none) nothing is loaded.
+ * Only the trace SDK, the OTLP/HTTP exporters and three instrumentations are loaded (not
+ * @opentelemetry/sdk-node, whose metrics, logs, gRPC and Zipkin exporters took 180 MB of the image).
  */
-import type { NodeSDK } from '@opentelemetry/sdk-node';
+import type { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { markTracingEnabled } from './trace-context';
 
-let sdk: NodeSDK | undefined;
+let provider: NodeTracerProvider | undefined;
 
 export function tracingWanted(env: NodeJS.ProcessEnv): boolean {
   const set = (name: string) => (env[name]?.trim() ?? '') !== '';
@@ -14,15 +17,23 @@ export function tracingWanted(env: NodeJS.ProcessEnv): boolean {
   return set('OTEL_EXPORTER_OTLP_ENDPOINT') || set('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT');
 }
 
-/** Starts the SDK when tracing is wanted; the exporter, protocol and sampler come from OTEL_* as NodeSDK reads them. */
+/**
+ * Starts tracing when it is wanted. The endpoint, headers, OTEL_BSP_* and OTEL_TRACES_SAMPLER(_ARG) are
+ * read by the exporter, span processor and provider themselves; the resource from OTEL_SERVICE_NAME,
+ * OTEL_RESOURCE_ATTRIBUTES, the host and the process; propagation is W3C trace context and baggage.
+ */
 export function startTracing(env: NodeJS.ProcessEnv = process.env): boolean {
-  if (sdk || !tracingWanted(env)) return Boolean(sdk);
-  // Traces only unless the operator asks for more: metrics are Prometheus at /metrics.
-  env.OTEL_METRICS_EXPORTER ??= 'none';
-  env.OTEL_LOGS_EXPORTER ??= 'none';
+  if (provider || !tracingWanted(env)) return Boolean(provider);
   env.OTEL_SERVICE_NAME ??= 'pyexec-service';
 
-  const { NodeSDK: Sdk } = require('@opentelemetry/sdk-node') as typeof import('@opentelemetry/sdk-node');
+  const { NodeTracerProvider: Provider } =
+    require('@opentelemetry/sdk-trace-node') as typeof import('@opentelemetry/sdk-trace-node');
+  const { BatchSpanProcessor } =
+    require('@opentelemetry/sdk-trace-base') as typeof import('@opentelemetry/sdk-trace-base');
+  const { detectResources, envDetector, hostDetector, processDetector } =
+    require('@opentelemetry/resources') as typeof import('@opentelemetry/resources');
+  const { registerInstrumentations } =
+    require('@opentelemetry/instrumentation') as typeof import('@opentelemetry/instrumentation');
   const { HttpInstrumentation } =
     require('@opentelemetry/instrumentation-http') as typeof import('@opentelemetry/instrumentation-http');
   const { ExpressInstrumentation } =
@@ -30,8 +41,14 @@ export function startTracing(env: NodeJS.ProcessEnv = process.env): boolean {
   const { IORedisInstrumentation } =
     require('@opentelemetry/instrumentation-ioredis') as typeof import('@opentelemetry/instrumentation-ioredis');
 
+  provider = new Provider({
+    resource: detectResources({ detectors: [envDetector, processDetector, hostDetector] }),
+    spanProcessors: [new BatchSpanProcessor(otlpExporter(env))],
+  });
+  provider.register();
   const probes = new Set(['/health/live', '/health/ready', '/metrics']);
-  sdk = new Sdk({
+  registerInstrumentations({
+    tracerProvider: provider,
     instrumentations: [
       // Probes and scrapes every few seconds would drown the traces that matter.
       new HttpInstrumentation({
@@ -47,12 +64,30 @@ export function startTracing(env: NodeJS.ProcessEnv = process.env): boolean {
       new IORedisInstrumentation({ dbStatementSerializer: (command) => command }),
     ],
   });
-  sdk.start();
   markTracingEnabled();
   return true;
 }
 
+/** OTLP over HTTP, protobuf (the default) or JSON as OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL says; gRPC is not bundled. */
+function otlpExporter(env: NodeJS.ProcessEnv): SpanExporter {
+  const protocol =
+    (env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL)?.trim() || 'http/protobuf';
+  if (protocol === 'http/json') {
+    const { OTLPTraceExporter } =
+      require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http');
+    return new OTLPTraceExporter();
+  }
+  if (protocol !== 'http/protobuf') {
+    console.warn(
+      `OTEL_EXPORTER_OTLP_PROTOCOL=${protocol} is not supported (only http/protobuf and http/json): using http/protobuf`,
+    );
+  }
+  const { OTLPTraceExporter } =
+    require('@opentelemetry/exporter-trace-otlp-proto') as typeof import('@opentelemetry/exporter-trace-otlp-proto');
+  return new OTLPTraceExporter();
+}
+
 /** Exports what is still buffered; main.ts calls it before the process exits. */
 export async function stopTracing(): Promise<void> {
-  await sdk?.shutdown().catch(() => undefined);
+  await provider?.shutdown().catch(() => undefined);
 }

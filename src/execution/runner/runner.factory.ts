@@ -31,7 +31,12 @@ const RECYCLE_AFTER_MS = 30 * 60 * 1000;
 /** Builds the configured runner; throws with what to install or set when it cannot. */
 export function createSandboxPool(settings: RunnerSettings): SandboxPool {
   const logger = new Logger('Sandbox');
-  const bwrapBin = checkSandboxPrerequisites(settings);
+  const { bwrapBin, hostname } = checkSandboxPrerequisites(settings);
+  if (settings.sandbox === 'bwrap' && !hostname) {
+    logger.log(
+      'bwrap --hostname is refused here (sethostname is not allowed by the seccomp profile): sandboxes keep the inherited hostname',
+    );
+  }
   if (settings.sandbox !== 'bwrap') {
     logger.warn(
       'SANDBOX=process: user code runs WITHOUT namespaces (it can reach the network and read world-readable files). ' +
@@ -55,6 +60,7 @@ export function createSandboxPool(settings: RunnerSettings): SandboxPool {
       mode: settings.sandbox,
       pythonBin: settings.pythonBin,
       bwrapBin,
+      hostname,
       pythonPath: settings.sandboxPythonPath ?? [],
       preload: settings.sandboxPreload ?? [],
       packageDir: sandboxPackageDir(isRoot),

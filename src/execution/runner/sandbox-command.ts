@@ -4,6 +4,8 @@ export interface SandboxCommandOptions {
   mode: 'bwrap' | 'process';
   pythonBin: string;
   bwrapBin: string;
+  /** Name the sandbox's UTS namespace (needs sethostname; see sandbox-probe.ts). Default true. */
+  hostname?: boolean;
   /** Extra read-only directories, mounted at the same path and appended to sys.path. */
   pythonPath?: readonly string[];
   /** Modules the server imports before its first run. */
@@ -118,8 +120,7 @@ export function sandboxCommand(
     '/dev', // shared by the server's runs: each mounts its own /dev/shm and /dev/pts
     '--tmpfs',
     '/tmp',
-    '--hostname',
-    'sandbox',
+    ...(options.hostname === false ? [] : ['--hostname', 'sandbox']),
     '--remount-ro',
     '/',
     '--cap-drop',
