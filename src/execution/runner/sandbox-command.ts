@@ -58,6 +58,19 @@ export const SANDBOX_PACKAGE_MOUNT = '/pyexec/pyexec_sandbox';
 export const SERVER_CONFIG_ENV = 'PYEXEC_SERVER_CONFIG';
 
 /** The fork server's own command line: no source and no configuration on it (short, and nothing to read in ps). */
+/** Debian's merged /usr: the top-level links a sandbox needs beside its read-only /usr (also the boot probe's). */
+export const USR_MERGED_LINKS = [
+  '--symlink',
+  'usr/lib',
+  '/lib',
+  '--symlink',
+  'usr/lib64',
+  '/lib64',
+  '--symlink',
+  'usr/bin',
+  '/bin',
+];
+
 export function forkServerArgv(pythonBin: string, packageDir: string): string[] {
   return [pythonBin, '-I', '-S', '-B', packageDir];
 }
@@ -100,15 +113,7 @@ export function sandboxCommand(
     SANDBOX_PACKAGE_MOUNT,
     ...etc,
     ...extra,
-    '--symlink',
-    'usr/lib',
-    '/lib',
-    '--symlink',
-    'usr/lib64',
-    '/lib64',
-    '--symlink',
-    'usr/bin',
-    '/bin',
+    ...USR_MERGED_LINKS,
     '--symlink',
     'usr/sbin',
     '/sbin',

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { USR_MERGED_LINKS } from './sandbox-command';
 
 /** What one trial sandbox showed this machine allows. */
 export interface SandboxProbe {
@@ -17,15 +18,7 @@ function probeArgs(pythonBin: string, hostname: boolean): string[] {
     '--ro-bind',
     '/usr',
     '/usr',
-    '--symlink',
-    'usr/lib',
-    '/lib',
-    '--symlink',
-    'usr/lib64',
-    '/lib64',
-    '--symlink',
-    'usr/bin',
-    '/bin',
+    ...USR_MERGED_LINKS,
     '--proc',
     '/proc',
     '--dev',
