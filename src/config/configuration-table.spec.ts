@@ -1,11 +1,21 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { variablesOf } from './environment.variable';
 import { AppConfig } from './app-config';
-import { configurationTable, documentedTable, tableFile } from './configuration-table';
+import { configurationTable, documentedTable, tableFile, tableStart } from './configuration-table';
 
 describe('the configuration table of the docs', () => {
   it('is the one generated from the @Variable declarations (run `npm run config-table` after changing one)', () => {
     expect(documentedTable(readFileSync(tableFile(), 'utf8'))).toBe(configurationTable());
+  });
+
+  it('lives in docs/configuration.md and in no other Markdown file', () => {
+    const root = join(__dirname, '..', '..');
+    const others = ['README.md', 'SECURITY.md', 'CHANGELOG.md', ...readdirSync(join(root, 'docs')).map((f) => `docs/${f}`)]
+      .filter((file) => file.endsWith('.md') && file !== 'docs/configuration.md')
+      .filter((file) => readFileSync(join(root, file), 'utf8').includes(tableStart));
+    expect(tableFile()).toBe(join(root, 'docs', 'configuration.md'));
+    expect(others).toEqual([]);
   });
 
   it('has a row per declared variable, in the order they are checked, with its default', () => {
