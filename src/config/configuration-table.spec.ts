@@ -11,7 +11,12 @@ describe('the configuration table of the docs', () => {
 
   it('lives in docs/configuration.md and in no other Markdown file', () => {
     const root = join(__dirname, '..', '..');
-    const others = ['README.md', 'SECURITY.md', 'CHANGELOG.md', ...readdirSync(join(root, 'docs')).map((f) => `docs/${f}`)]
+    const others = [
+      'README.md',
+      'SECURITY.md',
+      'CHANGELOG.md',
+      ...readdirSync(join(root, 'docs')).map((f) => `docs/${f}`),
+    ]
       .filter((file) => file.endsWith('.md') && file !== 'docs/configuration.md')
       .filter((file) => readFileSync(join(root, file), 'utf8').includes(tableStart));
     expect(tableFile()).toBe(join(root, 'docs', 'configuration.md'));
