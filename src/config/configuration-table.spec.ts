@@ -23,6 +23,22 @@ describe('the configuration table of the docs', () => {
     expect(others).toEqual([]);
   });
 
+  it("is summed up in the README by declared variables only, each with the table's default", () => {
+    const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
+    const summary = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('## Where to read on'));
+    const declared = new Set(variablesOf(AppConfig).map((spec) => spec.name));
+    const named = [...summary.matchAll(/^\| `([A-Z0-9_]+)`/gm)].map((m) => m[1]);
+    expect(named.length).toBeGreaterThan(5);
+    expect(named.filter((name) => !declared.has(name))).toEqual([]);
+    const table = configurationTable();
+    for (const row of summary
+      .split('\n')
+      .filter((line) => /^\| `[A-Z0-9_]+` \| /.test(line) && !line.includes(' / '))) {
+      const [, name, shownDefault] = /^\| `([A-Z0-9_]+)` \| ([^|]+) \|/.exec(row) ?? [];
+      expect(table).toContain(`| \`${name}\` | ${shownDefault.trim()} |`);
+    }
+  });
+
   it('has a row per declared variable, in the order they are checked, with its default', () => {
     const rows = configurationTable()
       .split('\n')
