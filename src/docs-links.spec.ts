@@ -15,10 +15,14 @@ function documentationFiles(): string[] {
   return [...top, ...docs];
 }
 
-/** The text outside fenced code blocks and inline code spans, where links and headings live. */
+/** The text outside fenced code blocks (indented ones in list items too): `# comment` is no heading. */
+function withoutFences(markdown: string): string {
+  return markdown.replace(/^[ \t]*(```|~~~)[^\n]*\n[\s\S]*?^[ \t]*\1[^\n]*$/gm, '');
+}
+
+/** The text outside fenced code blocks and inline code spans, where links live. */
 export function proseOf(markdown: string): string {
-  const withoutFences = markdown.replace(/^(```|~~~)[^\n]*\n[\s\S]*?^\1[^\n]*$/gm, '');
-  return withoutFences.replace(/(`+)[^`\n][\s\S]*?\1/g, '');
+  return withoutFences(markdown).replace(/(`+)[^`\n][\s\S]*?\1/g, '');
 }
 
 /** Link targets: inline `[text](target "title")`, images, and reference definitions `[x]: target`. */
@@ -33,8 +37,8 @@ export function linkTargets(markdown: string): string[] {
 export function headingSlugs(markdown: string): Set<string> {
   const seen = new Map<string, number>();
   const slugs = new Set<string>();
-  const withoutFences = markdown.replace(/^(```|~~~)[^\n]*\n[\s\S]*?^\1[^\n]*$/gm, '');
-  for (const [, text] of withoutFences.matchAll(/^#{1,6}\s+(.+?)\s*#*\s*$/gm)) {
+  const prose = withoutFences(markdown);
+  for (const [, text] of prose.matchAll(/^#{1,6}\s+(.+?)\s*#*\s*$/gm)) {
     const shown = text.replace(/!?\[([^\]]*)\]\([^)]*\)/g, '$1');
     const base = shown
       .toLowerCase()
@@ -44,7 +48,7 @@ export function headingSlugs(markdown: string): Set<string> {
     seen.set(base, count + 1);
     slugs.add(count === 0 ? base : `${base}-${count}`);
   }
-  for (const [, id] of withoutFences.matchAll(/<a\s+(?:id|name)="([^"]+)"/g)) slugs.add(id);
+  for (const [, id] of prose.matchAll(/<a\s+(?:id|name)="([^"]+)"/g)) slugs.add(id);
   return slugs;
 }
 
@@ -88,7 +92,8 @@ describe('documentation links', () => {
 describe('the link checker', () => {
   it('finds inline links, titles and reference definitions, but not links inside code', () => {
     const text =
-      'See [a](docs/a.md "A") and ![i](img.png).\n\n[ref]: ../b.md\n\n`[c](not-a-link.md)`\n\n```\n[d](code.md)\n```\n';
+      'See [a](docs/a.md "A") and ![i](img.png).\n\n[ref]: ../b.md\n\n`[c](not-a-link.md)`\n\n```\n[d](code.md)\n```\n' +
+      '- item\n\n  ```bash\n  [e](indented-code.md)\n  ```\n';
     expect(linkTargets(text)).toEqual(['docs/a.md', 'img.png', '../b.md']);
   });
 
