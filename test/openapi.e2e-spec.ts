@@ -86,7 +86,7 @@ describe('openapi/openapi.json', () => {
   });
 
   it('passes redocly lint with the recommended rules: 0 errors, 0 warnings', async () => {
-    // redocly.yaml extends `recommended`; .redocly.lint-ignore.yaml lists the reviewed exceptions (README).
+    // redocly.yaml extends `recommended`; .redocly.lint-ignore.yaml lists the reviewed exceptions (docs/testing.md).
     const cli = join(root, 'node_modules/.bin/redocly');
     const { stdout } = await promisify(execFile)(cli, ['lint', '--format=json', 'openapi/openapi.json'], {
       cwd: root,

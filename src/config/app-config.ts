@@ -42,8 +42,8 @@ const webhookSecretPattern =
  * Validated, immutable service configuration, injected by type (`constructor(config: AppConfig)`).
  * Each `@Variable` property is the one declaration of its environment variable: name, type and rule,
  * description, and default (the initializer). They are read and checked in this order, so a boot error
- * names the first bad one, and a rule may read the variables above it. The README's configuration
- * table is generated from them (`npm run config-table`; a spec fails when it drifts).
+ * names the first bad one, and a rule may read the variables above it. The configuration table of
+ * docs/configuration.md is generated from them (`npm run config-table`; a spec fails when it drifts).
  */
 export class AppConfig {
   @Variable(
@@ -80,7 +80,7 @@ export class AppConfig {
   @Variable(
     'REDIS_URL',
     redisUrl(),
-    'unset (and no `REDIS_SENTINELS`): a private `redis-server` on a unix socket with its data in `DATA_DIR`, stopped on exit. Run your own Redis with `appendonly yes` (see [Durability](#durability-redis-outages-and-high-availability))',
+    'unset (and no `REDIS_SENTINELS`): a private `redis-server` on a unix socket with its data in `DATA_DIR`, stopped on exit. Run your own Redis with `appendonly yes` (see [Durability](operations.md#durability-redis-outages-and-high-availability))',
     { secret: true },
   )
   readonly redisUrl?: string;
@@ -242,7 +242,7 @@ export class AppConfig {
   @Variable(
     'WEBHOOK_SECRET',
     matching(webhookSecretPattern, 'whsec_ must be followed by standard base64, e.g. whsec_$(openssl rand -base64 32)'),
-    'signing secret: `whsec_<base64>` (HMAC key = the decoded bytes) or any other string (key = its UTF-8 bytes); unset = deliveries carry no `webhook-signature` (a warning at boot). See [Webhooks](#webhooks)',
+    'signing secret: `whsec_<base64>` (HMAC key = the decoded bytes) or any other string (key = its UTF-8 bytes); unset = deliveries carry no `webhook-signature` (a warning at boot). See [Webhooks](webhooks.md)',
     { secret: true },
   )
   readonly webhookSecret?: string;

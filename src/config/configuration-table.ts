@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { AppConfig } from './app-config';
 import { variablesOf } from './environment.variable';
@@ -17,7 +17,7 @@ const otelRows = [
   [
     '`OTEL_EXPORTER_OTLP_ENDPOINT` / `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`',
     '–',
-    'set: traces are exported over OTLP (see [Tracing](#tracing)); unset: no OpenTelemetry code is even loaded',
+    'set: traces are exported over OTLP (see [Tracing](operations.md#tracing)); unset: no OpenTelemetry code is even loaded',
   ],
   [
     'other `OTEL_*`',
@@ -43,21 +43,9 @@ export function configurationTable(): string {
   return [tableStart, '| variable | default | meaning |', '|---|---|---|', ...lines, tableEnd].join('\n');
 }
 
-/** The one Markdown file (README.md or under docs/) that holds the table. */
+/** The Markdown file that holds the table (its links are relative to docs/). */
 export function tableFile(): string {
-  const docs = join(projectRoot, 'docs');
-  const candidates = [
-    join(projectRoot, 'README.md'),
-    ...(existsSync(docs) ? readdirSync(docs, { recursive: true, encoding: 'utf8' }) : [])
-      .filter((name) => name.endsWith('.md'))
-      .map((name) => join(docs, name)),
-  ];
-  const holders = candidates.filter((file) => readFileSync(file, 'utf8').includes(tableStart));
-  if (holders.length !== 1) {
-    const where = holders.map((file) => relative(projectRoot, file)).join(', ') || 'none';
-    throw new Error(`expected exactly one Markdown file with the configuration table's start marker, found: ${where}`);
-  }
-  return holders[0];
+  return join(projectRoot, 'docs', 'configuration.md');
 }
 
 /** The table as the file has it now, markers included. */

@@ -1,7 +1,7 @@
 # Warm fork server for untrusted Python runs. Started by the service inside bubblewrap as
 #   python3 -I -S -B <this package's directory>   (a read-only bind; its configuration in the
 # environment, see config.CONFIG_ENV). It talks to the service over fd 0 and fd 1 (protocol.py).
-# It holds no secrets and no job data between runs. Modules, by role: README "The sandbox".
+# It holds no secrets and no job data between runs. Modules, by role: docs/sandbox.md.
 import os
 import sys
 
