@@ -42,7 +42,7 @@ describe('loadConfig', () => {
       webhookAllowPrivate: false,
       sandbox: 'bwrap',
       sandboxServers: availableParallelism(),
-      sandboxUidBase: 2_000_000_000,
+      sandboxUidBase: 60_000,
       pythonBin: '/usr/bin/python3',
       rateLimitPerMinute: 0,
       buildNumber: 'test',

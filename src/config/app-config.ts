@@ -203,7 +203,7 @@ export class AppConfig {
   @Variable(
     'SANDBOX_UID_BASE',
     sandboxUidBase((config: AppConfig) => config.sandboxServers),
-    'when the service runs as root, sandbox slot *n* runs as host uid and gid `SANDBOX_UID_BASE + n` (a range no account uses; 1000..2147483647, the range may not contain 65534/65535)',
+    "when the service runs as root, sandbox slot *n* runs as host uid and gid `SANDBOX_UID_BASE + n` (a range no account uses; 1000..2147483647, the range may not contain 65534/65535; the default fits the 65,536 ids a container's user namespace usually maps, and a range outside the service's own uid/gid map stops the boot)",
   )
   readonly sandboxUidBase: number = defaultSandboxUidBase;
 

@@ -15,7 +15,9 @@ export interface SentinelAddress {
 export type KeysFile = { readonly path: string; readonly keys: readonly string[] };
 
 // Unused by Linux distributions and systemd (its "unused" range is 1879048192..2147352575).
-export const defaultSandboxUidBase = 2_000_000_000;
+// Inside the 65,536 ids a container's user namespace usually maps, above Debian's ordinary accounts
+// (1000-59999) and below systemd's dynamic users (61184-65519).
+export const defaultSandboxUidBase = 60_000;
 const maxSpawnUid = 2_147_483_647; // Node's spawn() takes an int32 uid
 const nobodyUid = 65534;
 export const maxSandboxServers = 256;

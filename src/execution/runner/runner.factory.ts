@@ -5,7 +5,7 @@ import { failedOutcome, PythonRunner, RunnerStats, RunOutcome } from './python-r
 import { cgroupBases, SlotCgroups } from './slot-cgroups';
 import { SandboxPool } from './sandbox-pool';
 import { sandboxPackageDir } from './sandbox-package';
-import { checkSandboxPrerequisites } from './sandbox-prerequisites';
+import { checkSandboxPrerequisites, checkSlotIdsMapped } from './sandbox-prerequisites';
 
 export interface RunnerSettings {
   sandbox: 'bwrap' | 'process';
@@ -44,6 +44,7 @@ export function createSandboxPool(settings: RunnerSettings): SandboxPool {
     );
   }
   const isRoot = process.getuid?.() === 0;
+  if (isRoot && settings.sandbox === 'bwrap') checkSlotIdsMapped(settings.sandboxUidBase, settings.sandboxServers);
   const cgroup = isRoot ? createCgroups(settings, logger) : undefined;
   if (!cgroup?.cgroups.runCgroup(0)) {
     logger.warn(

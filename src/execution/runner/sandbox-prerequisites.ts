@@ -1,4 +1,4 @@
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import { findOnPath } from '../../common/find-on-path';
 import { probeSandbox } from './sandbox-probe';
 
@@ -42,4 +42,36 @@ export function checkSandboxPrerequisites(settings: SandboxPrerequisiteSettings)
     probed.set(key, support);
   }
   return support;
+}
+
+/** Ids `first`..`first + count - 1` all mapped in a /proc/<pid>/{uid,gid}_map text ("inside outside length" lines). */
+export function idRangeMapped(mapText: string, first: number, count: number): boolean {
+  return mapText
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/).map(Number))
+    .some(([inside, , length]) => length > 0 && first >= inside && first + count <= inside + length);
+}
+
+/**
+ * As root, slot n's server runs as uid/gid SANDBOX_UID_BASE + n: in a container's user namespace (usually
+ * 65,536 ids) an unmapped id would make every server fail at spawn, so the boot says so instead.
+ */
+export function checkSlotIdsMapped(uidBase: number, servers: number, readMap = readProcMap): void {
+  for (const kind of ['uid', 'gid'] as const) {
+    const text = readMap(kind);
+    if (text !== undefined && !idRangeMapped(text, uidBase, servers)) {
+      throw new Error(
+        `SANDBOX_UID_BASE ${uidBase}..${uidBase + servers - 1} is outside this user namespace's ${kind} map ` +
+          `(${text.trim().replace(/\s+/g, ' ')}): set SANDBOX_UID_BASE to a range inside it`,
+      );
+    }
+  }
+}
+
+function readProcMap(kind: 'uid' | 'gid'): string | undefined {
+  try {
+    return readFileSync(`/proc/self/${kind}_map`, 'utf8');
+  } catch {
+    return undefined;
+  }
 }
