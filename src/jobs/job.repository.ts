@@ -1,5 +1,6 @@
 import type Redis from 'ioredis';
 import { fromHash, pairs, toHash } from './job-record.codec';
+import { JobEventLog, MAX_JOB_EVENTS } from './job-event-log';
 import { CANCEL_SCRIPT, CREATE_SCRIPT, FINISH_SCRIPT, SET_WEBHOOK_SCRIPT, START_SCRIPT } from './job.scripts';
 import type { JobOutcome, JobRecord, JobStatus, WebhookState } from './job.types';
 
@@ -95,7 +96,7 @@ export class JobRepository {
     const outcomeJson = JSON.stringify(ending.outcome);
     const result = await FINISH_SCRIPT.run(
       this.redis,
-      [this.jobKey(jobId), this.outboxKey()],
+      [this.jobKey(jobId), this.outboxKey(), JobEventLog.key(this.prefix, jobId)],
       [
         ending.status,
         ending.endedAtMs,
@@ -106,6 +107,7 @@ export class JobRepository {
         ending.channel,
         ending.endedMessage,
         ending.queueLength,
+        MAX_JOB_EVENTS,
       ],
     );
     if (!Array.isArray(result)) return null;

@@ -4,17 +4,22 @@ import {
   Controller,
   Delete,
   Get,
+  Headers,
   NotFoundException,
   Param,
   Query,
+  Res,
   UseInterceptors,
 } from '@nestjs/common';
+import type { Response } from 'express';
 import {
   ApiBadRequestResponse,
   ApiConflictResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
+  ApiHeader,
   ApiOperation,
+  ApiProduces,
   ApiTags,
 } from '@nestjs/swagger';
 import { ApiKeyAuth, CallerKeyId } from '../auth/auth.decorators';
@@ -34,6 +39,8 @@ import {
 import { ListJobsQueryDto } from './dto/list-jobs.dto';
 import { JobEnvelopeDto, JobListEnvelopeDto } from './dto/job-view.envelope';
 import { ExecutionQueue } from './execution.queue';
+import { JOB_EVENTS_DESCRIPTION } from './dto/job-events.doc';
+import { JobEventStream } from './job-event-stream';
 import { JobLifecycle } from './job-lifecycle';
 import { JobListing } from './job-listing';
 import { jobDetail, jobSummary } from './job-view';
@@ -51,6 +58,7 @@ export class JobsController {
     private readonly lifecycle: JobLifecycle,
     private readonly queue: ExecutionQueue,
     private readonly config: AppConfig,
+    private readonly eventStream: JobEventStream,
   ) {}
 
   @Get()
@@ -82,6 +90,38 @@ export class JobsController {
     const record = await this.listing.get(jobId, owner);
     if (!record) throw notFound(jobId);
     return this.detail(record);
+  }
+
+  @Get(':job_id/events')
+  @ApiOperation({
+    operationId: 'getJobEvents',
+    summary: "A job's live output and status as Server-Sent Events, ending with its final envelope",
+    description: JOB_EVENTS_DESCRIPTION,
+  })
+  @ApiProduces('text/event-stream')
+  @ApiHeader({
+    name: 'Last-Event-ID',
+    required: false,
+    description: 'Resume after this event id (sent by EventSource clients on reconnect)',
+  })
+  @ApiOkResponse({
+    description: 'The event stream (text/event-stream); the server closes it after the `end` event',
+    content: { 'text/event-stream': { schema: { type: 'string' } } },
+  })
+  @ApiNotFoundResponse({
+    type: ErrorEnvelopeDto,
+    description: 'Unknown, expired, or not yours',
+    example: jobNotFoundExample,
+  })
+  async events(
+    @Param('job_id') jobId: string,
+    @CallerKeyId() owner: string,
+    @Headers('last-event-id') lastEventId: string | undefined,
+    @Res() response: Response,
+  ): Promise<void> {
+    const record = await this.listing.get(jobId, owner);
+    if (!record) throw notFound(jobId);
+    await this.eventStream.serve(response, record, { lastEventId });
   }
 
   @Delete(':job_id')

@@ -100,7 +100,13 @@ describe('frames', () => {
   it('asks for live output only when the run has a listener for it', () => {
     const request = { runId: 'r1', code: '', stdin: '', timeoutMs: 1000 };
     expect(runFrame(request).subarray(4).toString()).not.toContain('stream');
-    expect(JSON.parse(runFrame({ ...request, onOutput: () => undefined }).subarray(4).toString())).toMatchObject({
+    expect(
+      JSON.parse(
+        runFrame({ ...request, onOutput: () => undefined })
+          .subarray(4)
+          .toString(),
+      ),
+    ).toMatchObject({
       stream: true,
     });
   });
