@@ -1,16 +1,5 @@
 import { ApiV1AuthAndInternalErrors, ApiV1ServiceUnavailable } from '../common/api-error-responses';
-import {
-  ConflictException,
-  Controller,
-  Delete,
-  Get,
-  Headers,
-  NotFoundException,
-  Param,
-  Query,
-  Res,
-  UseInterceptors,
-} from '@nestjs/common';
+import { Controller, Delete, Get, Headers, Param, Query, Res, UseInterceptors } from '@nestjs/common';
 import type { Response } from 'express';
 import {
   ApiBadRequestResponse,
@@ -26,8 +15,6 @@ import { ApiKeyAuth, CallerKeyId } from '../auth/auth.decorators';
 import { AppConfig } from '../config/app-config';
 import { EnvelopeDraft, ErrorEnvelopeDto } from '../common/envelope';
 import { EnvelopeInterceptor } from '../common/envelope.interceptor';
-import { ErrorCode } from '../common/error-code';
-import { JOB_NOT_FOUND } from '../common/messages';
 import {
   cancelledJobExample,
   jobEndedExample,
@@ -41,6 +28,7 @@ import { JobEnvelopeDto, JobListEnvelopeDto } from './dto/job-view.envelope';
 import { ExecutionQueue } from './execution.queue';
 import { JOB_EVENTS_DESCRIPTION } from './dto/job-events.doc';
 import { JobEventStream } from './job-event-stream';
+import { jobAlreadyEnded, jobNotFound } from './job-errors';
 import { JobLifecycle } from './job-lifecycle';
 import { JobListing } from './job-listing';
 import { jobDetail, jobSummary } from './job-view';
@@ -88,7 +76,7 @@ export class JobsController {
   })
   async get(@Param('job_id') jobId: string, @CallerKeyId() owner: string): Promise<EnvelopeDraft> {
     const record = await this.listing.get(jobId, owner);
-    if (!record) throw notFound(jobId);
+    if (!record) throw jobNotFound(jobId);
     return this.detail(record);
   }
 
@@ -120,7 +108,7 @@ export class JobsController {
     @Res() response: Response,
   ): Promise<void> {
     const record = await this.listing.get(jobId, owner);
-    if (!record) throw notFound(jobId);
+    if (!record) throw jobNotFound(jobId);
     await this.eventStream.serve(response, record, { lastEventId });
   }
 
@@ -138,15 +126,8 @@ export class JobsController {
   @ApiConflictResponse({ type: ErrorEnvelopeDto, description: 'The job had already ended', example: jobEndedExample })
   async cancel(@Param('job_id') jobId: string, @CallerKeyId() owner: string): Promise<EnvelopeDraft> {
     const { outcome, record } = await this.lifecycle.cancel(jobId, owner);
-    if (outcome === 'missing' || !record) throw notFound(jobId);
-    if (outcome === 'ended') {
-      throw new ConflictException({
-        message: `Job already ${record.status}`,
-        error_code: ErrorCode.JOB_ALREADY_FINISHED,
-        job_id: jobId,
-        id: record.clientId,
-      });
-    }
+    if (outcome === 'missing' || !record) throw jobNotFound(jobId);
+    if (outcome === 'ended') throw jobAlreadyEnded(record);
     return this.detail(record);
   }
 
@@ -159,8 +140,4 @@ export class JobsController {
       queue_length: await this.queue.waitingCount(),
     };
   }
-}
-
-function notFound(jobId: string): NotFoundException {
-  return new NotFoundException({ message: JOB_NOT_FOUND, error_code: ErrorCode.NOT_FOUND, job_id: jobId });
 }
