@@ -1,3 +1,4 @@
+import { get as httpGet, IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { eventsUntilEnd, openEventSource, postEventStream, ReceivedEvent } from './support/sse-client';
 import { KEY, OTHER_KEY, startTestApp, TestApp, waitFor } from './utils';
@@ -102,6 +103,23 @@ describe('live output over Server-Sent Events (real Redis, real sandbox)', () =>
     expect(endEnvelope(later)).toMatchObject({ code: 200, response: { stdout: '0\n1\n2\n3\n4\n' } });
   });
 
+  it('a client that does not read holds up neither the run nor another client', async () => {
+    const jobId = await submitAsync(
+      'import time\nfor i in range(40):\n    print("y" * 100, flush=True)\n    time.sleep(0.01)',
+    );
+    const stalled = await new Promise<IncomingMessage>((resolve) =>
+      httpGet(`${base}/v1/jobs/${jobId}/events`, { headers: { 'x-api-key': KEY } }, resolve),
+    );
+    stalled.pause(); // reads nothing more
+    try {
+      const other = await follow(jobId);
+      expect(output(other, 'stdout')).toHaveLength(40 * 101);
+      expect(endEnvelope(other)).toMatchObject({ code: 200 });
+    } finally {
+      stalled.destroy();
+    }
+  });
+
   it('a run killed by its timeout ends its stream with the 408 envelope, partial output streamed before it', async () => {
     const received = await postEventStream(`${base}${EXEC}`, KEY, {
       code: 'import time\nprint("before", flush=True)\ntime.sleep(30)',
@@ -139,5 +157,21 @@ describe('live output over Server-Sent Events (real Redis, real sandbox)', () =>
     expect(other.body).toMatchObject({ code: 404, error_code: 'NOT_FOUND', job_id: jobId });
     expect((await t.http.get('/v1/jobs/nope/events').set('x-api-key', KEY)).status).toBe(404);
     expect((await t.http.get(`/v1/jobs/${jobId}/events`)).status).toBe(401);
+  });
+});
+
+describe('a streaming submit with no live worker', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ ROLE: 'api' });
+    await t.app.listen(0, '127.0.0.1');
+  });
+  afterAll(() => t.close());
+
+  it('is the JSON 503 SERVICE_UNAVAILABLE before any job is made', async () => {
+    const base = `http://127.0.0.1:${(t.app.getHttpServer().address() as AddressInfo).port}`;
+    const received = await postEventStream(`${base}${EXEC}`, KEY, { code: 'print(1)' });
+    expect(received.status).toBe(503);
+    expect(JSON.parse(received.text!)).toMatchObject({ error_code: 'SERVICE_UNAVAILABLE', job_id: null });
   });
 });
