@@ -61,17 +61,20 @@ export class JobEventStream {
         for (const entry of entries) {
           if (entry.type === 'end') {
             stop();
-            void this.end(response, record, entry.id);
+            this.end(response, record, entry.id);
             return;
           }
           send(response, sseEvent(entry.id, entry.type, eventData(entry)));
         }
         if (response.writableLength > MAX_UNSENT_BYTES) response.destroy();
       };
-      void this.startFollowing(record, afterId, deliver, response).then((unfollow) => {
-        if (response.writableEnded || response.destroyed) unfollow();
-        else stop = unfollow;
-      });
+      this.startFollowing(record, afterId, deliver, response).then(
+        (unfollow) => {
+          if (response.writableEnded || response.destroyed) unfollow();
+          else stop = unfollow;
+        },
+        () => response.destroy(), // Redis away: the client reconnects (EventSource does) and resumes
+      );
     });
   }
 
@@ -85,21 +88,22 @@ export class JobEventStream {
     if (isEnded(record.status) && !(await this.log.exists(record.jobId))) {
       if (afterId === PENDING_EVENT_ID)
         send(response, sseEvent(UNRECORDED_STATUS_ID, 'status', statusData(record.status)));
-      void this.end(response, record, UNRECORDED_END_ID);
+      this.end(response, record, UNRECORDED_END_ID);
       return () => undefined;
     }
     return this.follower.follow(record.jobId, afterId, deliver);
   }
 
-  /** The last event: the final envelope, read from the stored record (the one source of truth). */
-  private async end(response: Response, record: JobRecord, id: string): Promise<void> {
-    try {
-      const ended = await this.listing.get(record.jobId, record.owner);
-      const envelope = ended && v1Envelope(ended, this.config.buildNumber);
-      if (envelope) send(response, sseEvent(id, 'end', JSON.stringify(envelope)));
-    } finally {
-      response.end();
-    }
+  /** The last event: the final envelope, read from the stored record (the one source of truth); then the close. */
+  private end(response: Response, record: JobRecord, id: string): void {
+    this.listing.get(record.jobId, record.owner).then(
+      (ended) => {
+        const envelope = ended && v1Envelope(ended, this.config.buildNumber);
+        if (envelope) send(response, sseEvent(id, 'end', JSON.stringify(envelope)));
+        response.end();
+      },
+      () => response.destroy(), // not an orderly end: the client reconnects and gets the end then
+    );
   }
 }
 

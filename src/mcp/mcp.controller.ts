@@ -30,7 +30,7 @@ export class McpController {
   async post(@CallerKeyId() owner: string, @Req() request: Request, @Res() response: Response): Promise<void> {
     const server = mcpServer(this.tools, { owner, request, response });
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
-    response.once('close', () => void Promise.all([transport.close(), server.close()]));
+    response.once('close', () => void Promise.all([transport.close(), server.close()]).catch(() => undefined));
     await server.connect(transport);
     await transport.handleRequest(request, response, request.body);
   }
