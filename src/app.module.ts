@@ -21,6 +21,7 @@ import { SandboxModule } from './execution/sandbox.module';
 import { HealthModule } from './health/health.module';
 import { JobsApiModule } from './jobs/jobs-api.module';
 import { JobsModule } from './jobs/jobs.module';
+import { McpModule } from './mcp/mcp.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { RedisConnection } from './redis/redis-connection';
 import { RedisModule } from './redis/redis.module';
@@ -32,7 +33,7 @@ import { WorkerHeartbeatModule, WorkersModule } from './workers/workers.module';
 
 /** The modules of a role: the only place ROLE decides what this process is made of. */
 export function roleModules(role: Role): DynamicModule['imports'] {
-  const api = [ExecutionModule, JobsApiModule, EditorModule, RuntimeModule];
+  const api = [ExecutionModule, JobsApiModule, EditorModule, RuntimeModule, McpModule];
   const worker = [ExecutionWorkerModule, WebhooksWorkerModule, WorkerHeartbeatModule];
   return [...(role === 'worker' ? [] : api), ...(role === 'api' ? [] : worker)];
 }

@@ -42,6 +42,7 @@ describe('openapi/openapi.json', () => {
       'editorListJobs',
       'executePython',
       'getJob',
+      'getJobEvents',
       'getMetrics',
       'getRuntime',
       'healthLive',

@@ -59,6 +59,13 @@ export class HttpExceptionFilter implements ExceptionFilter {
     response.status(status).json(payload);
   }
 
+  /** The v1 error body of `exception`, for answers that are not an HTTP reply of their own (MCP tool results). */
+  v1ErrorBody(exception: unknown, request: Request): Envelope {
+    const { status, body } = this.describe(exception, request);
+    const fallback = status >= 500 ? INTERNAL_ERROR : defaultText(status);
+    return this.envelope(status, errorCodeOf(status, body), body, fallback, request);
+  }
+
   private describe(
     exception: unknown,
     request: Request & { requestId?: string },

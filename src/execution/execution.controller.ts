@@ -26,6 +26,7 @@ import { EnvelopeInterceptor } from '../common/envelope.interceptor';
 import { ExecutionQueue } from '../jobs/execution.queue';
 import { requestFingerprint } from '../jobs/idempotency';
 import { v1Envelope } from '../jobs/job-envelope';
+import { JobEventStream } from '../jobs/job-event-stream';
 import { ExecutePythonDto } from './dto/execute-python.dto';
 import { ExecutionSubmitter, SERVICE_UNAVAILABLE_DOC } from './execution.submitter';
 import { ExecuteAcceptedEnvelopeDto, ExecuteSuccessEnvelopeDto } from './dto/execute-response.envelope';
@@ -51,6 +52,7 @@ export class ExecutionController {
     private readonly submitter: ExecutionSubmitter,
     private readonly queue: ExecutionQueue,
     private readonly config: AppConfig,
+    private readonly eventStream: JobEventStream,
   ) {}
 
   @Post('python')
@@ -61,7 +63,9 @@ export class ExecutionController {
     summary: 'Run a Python snippet',
     description:
       'Synchronous by default: answers when the program ends. With `async: true` or `webhook_url`, answers 202 at once; ' +
-      'poll GET /v1/jobs/{job_id} or receive the final envelope on the webhook.',
+      'poll GET /v1/jobs/{job_id} or receive the final envelope on the webhook. With `Accept: text/event-stream` (and ' +
+      "neither): the job's events as Server-Sent Events, as GET /v1/jobs/{job_id}/events sends them, the first being " +
+      '`status` with `{ status, job_id }`; errors before the job exists (400, 401, 413, 415, 429, 503) stay JSON.',
   })
   @ApiBody({ type: ExecutePythonDto, examples: executeRequestExamples })
   @ApiHeader({
@@ -125,8 +129,9 @@ export class ExecutionController {
     @Headers('idempotency-key') idempotencyKey: string | undefined,
     @Req() request: Request,
     @Res({ passthrough: true }) response: Response,
-  ): Promise<EnvelopeDraft> {
+  ): Promise<EnvelopeDraft | undefined> {
     const sync = !(body.async || body.webhook_url);
+    const streamed = sync && wantsEventStream(request);
     const submission = await this.submitter.submit(
       {
         owner,
@@ -142,6 +147,11 @@ export class ExecutionController {
       },
       { sync },
     );
+    if (streamed) {
+      submission.endWatch?.dispose(); // the stream follows the job's events instead
+      await this.eventStream.serve(response, submission.record, { announceJobId: true });
+      return undefined;
+    }
     if (!sync) {
       return {
         code: 202,
@@ -155,4 +165,9 @@ export class ExecutionController {
     const ended = await this.submitter.waitForEnd(submission, body.timeout, response);
     return v1Envelope(ended, this.config.buildNumber)!;
   }
+}
+
+/** The caller asked for the job's events (Accept: text/event-stream) instead of one envelope. */
+function wantsEventStream(request: Request): boolean {
+  return /(^|,)\s*text\/event-stream\s*(;|,|$)/i.test(request.headers.accept ?? '');
 }

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { CANCELLED_ERROR, INTERNAL_ERROR, timedOutMessage } from '../common/messages';
+import { JobEventLog } from '../jobs/job-event-log';
 import { JobLifecycle } from '../jobs/job-lifecycle';
 import { failureOf } from '../jobs/job-outcomes';
 import { ExecutionJobData, JobOutcome } from '../jobs/job.types';
@@ -15,16 +16,27 @@ export class ExecutionService {
     private readonly runner: PythonRunner,
     private readonly lifecycle: JobLifecycle,
     private readonly config: AppConfig,
+    private readonly eventLog: JobEventLog,
   ) {}
 
   /** Worker side: the whole life of one job after it leaves the queue. */
   async execute(data: ExecutionJobData, startedAtMs: number, signal: AbortSignal): Promise<void> {
     if (!(await this.lifecycle.start(data.jobId, startedAtMs))) return; // ended or cancelled while it waited
     const timeoutSec = Math.min(data.timeoutSec, this.config.maxTimeoutSec);
+    // Live events for GET /v1/jobs/{id}/events: recorded on the side, never waited for while it runs.
+    const events = this.eventLog.recorder(data.jobId);
+    events.add('status', 'running');
     const run = await this.runner.run(
-      { runId: data.jobId, code: data.code, stdin: data.stdin, timeoutMs: timeoutSec * 1000 },
+      {
+        runId: data.jobId,
+        code: data.code,
+        stdin: data.stdin,
+        timeoutMs: timeoutSec * 1000,
+        onOutput: (stream, text) => events.add(stream, text),
+      },
       signal,
     );
+    await events.flush(); // its output before its end (finish() appends the end)
     if (run.status === 'crashed' || run.status === 'setup_failed') {
       this.logger.error({ job_id: data.jobId }, `sandbox ${run.status}: ${JSON.stringify(run.error)}`);
     }

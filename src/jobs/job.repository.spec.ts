@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import { LuaScript } from '../redis/lua-script';
+import { JobEventLog } from './job-event-log';
 import { JobRepository } from './job.repository';
 import type { JobOutcome, JobRecord } from './job.types';
 
@@ -160,6 +161,22 @@ describe('JobRepository (its Lua scripts on a real Redis)', () => {
     const ended = await repository.finish(record.jobId, { ...ending({ runMs: null }), endedAtMs });
     expect(ended).toMatchObject({ startedAtMs: null, queueTimeSec: 0.03, runTimeSec: 0, clientId: null });
     expect(ended).toEqual(await repository.get(record.jobId));
+  });
+
+  it("finish appends the final status and the end to the job's event stream, with the record's TTL; once", async () => {
+    const record = newRecord();
+    await repository.create(record);
+    const log = new JobEventLog(redis, prefix, 7200);
+    await log.append(record.jobId, [{ type: 'stdout', data: 'hi\n' }]);
+    await repository.finish(record.jobId, ending());
+    await repository.finish(record.jobId, ending());
+    const entries = await log.readAfter(record.jobId, '0-0', 10);
+    expect(entries.map(({ type, data }) => [type, data])).toEqual([
+      ['stdout', 'hi\n'],
+      ['status', 'completed'],
+      ['end', ''],
+    ]);
+    expect(await redis.ttl(log.key(record.jobId))).toBeLessThanOrEqual(600);
   });
 });
 

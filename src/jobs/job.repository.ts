@@ -1,6 +1,7 @@
 import type Redis from 'ioredis';
 import { fromHash, pairs, toHash } from './job-record.codec';
 import type { IdempotencyClaim } from './idempotency';
+import { JobEventLog, MAX_JOB_EVENTS } from './job-event-log';
 import {
   ABANDON_SCRIPT,
   CANCEL_SCRIPT,
@@ -142,7 +143,7 @@ export class JobRepository {
     const outcomeJson = JSON.stringify(ending.outcome);
     const result = await FINISH_SCRIPT.run(
       this.redis,
-      [this.jobKey(jobId), this.outboxKey(), this.unqueuedKey()],
+      [this.jobKey(jobId), this.outboxKey(), this.unqueuedKey(), JobEventLog.key(this.prefix, jobId)],
       [
         ending.status,
         ending.endedAtMs,
@@ -153,6 +154,7 @@ export class JobRepository {
         ending.channel,
         ending.endedMessage,
         ending.queueLength,
+        MAX_JOB_EVENTS,
       ],
     );
     if (!Array.isArray(result)) return null;

@@ -66,11 +66,12 @@ return 1`);
 // The final state, once: a job that already ended keeps its first ending (answers 0). Times are
 // measured here from the record (run time from the sandbox when it ran there); queue_length is what
 // Bull's getWaitingCount() answered just before. In the same atomic step: a job with a webhook
-// enters the delivery outbox, and "ended" is published.
+// enters the delivery outbox, its event stream gets its final status and its end (and the record's
+// TTL), and "ended" is published.
 // Answers the fields the caller does not already know, as [field, value, ...] (absent ones false).
 // ARGV: status, ended_at, run_ms ('' = measure), outcome JSON, retention s, job id, channel, message,
-// queue_length.
-// KEYS: record, webhook outbox, unqueued set.
+// queue_length, event stream MAXLEN.
+// KEYS: record, webhook outbox, unqueued set, event stream.
 export const FINISH_SCRIPT = new LuaScript(`
 redis.call('ZREM', KEYS[3], ARGV[6])
 local fields = redis.call('HMGET', KEYS[1], 'status', 'created_at', 'started_at', 'webhook', 'owner', 'endpoint',
@@ -87,6 +88,9 @@ redis.call('HSET', KEYS[1], 'status', ARGV[1], 'ended_at', ARGV[2], 'queue_ms', 
   'queue_length', queue_length, 'outcome', ARGV[4])
 redis.call('EXPIRE', KEYS[1], ARGV[5])
 if fields[4] then redis.call('ZADD', KEYS[2], ARGV[2], ARGV[6]) end
+redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[10], '*', 't', 'status', 'd', ARGV[1])
+redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[10], '*', 't', 'end', 'd', '')
+redis.call('EXPIRE', KEYS[4], ARGV[5])
 redis.call('PUBLISH', ARGV[7], ARGV[8])
 return {'created_at', fields[2], 'started_at', fields[3], 'webhook', fields[4], 'owner', fields[5],
   'endpoint', fields[6], 'client_id', fields[7], 'cancel_requested', fields[8], 'queue_ms', queue_ms,

@@ -1,28 +1,20 @@
 import { ApiV1AuthAndInternalErrors, ApiV1ServiceUnavailable } from '../common/api-error-responses';
-import {
-  ConflictException,
-  Controller,
-  Delete,
-  Get,
-  NotFoundException,
-  Param,
-  Query,
-  UseInterceptors,
-} from '@nestjs/common';
+import { Controller, Delete, Get, Headers, Param, Query, Res, UseInterceptors } from '@nestjs/common';
+import type { Response } from 'express';
 import {
   ApiBadRequestResponse,
   ApiConflictResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
+  ApiHeader,
   ApiOperation,
+  ApiProduces,
   ApiTags,
 } from '@nestjs/swagger';
 import { ApiKeyAuth, CallerKeyId } from '../auth/auth.decorators';
 import { AppConfig } from '../config/app-config';
 import { EnvelopeDraft, ErrorEnvelopeDto } from '../common/envelope';
 import { EnvelopeInterceptor } from '../common/envelope.interceptor';
-import { ErrorCode } from '../common/error-code';
-import { JOB_NOT_FOUND } from '../common/messages';
 import {
   cancelledJobExample,
   jobEndedExample,
@@ -34,6 +26,9 @@ import {
 import { ListJobsQueryDto } from './dto/list-jobs.dto';
 import { JobEnvelopeDto, JobListEnvelopeDto } from './dto/job-view.envelope';
 import { ExecutionQueue } from './execution.queue';
+import { JOB_EVENTS_DESCRIPTION } from './dto/job-events.doc';
+import { JobEventStream } from './job-event-stream';
+import { jobAlreadyEnded, jobNotFound } from './job-errors';
 import { JobLifecycle } from './job-lifecycle';
 import { JobListing } from './job-listing';
 import { jobDetail, jobSummary } from './job-view';
@@ -51,6 +46,7 @@ export class JobsController {
     private readonly lifecycle: JobLifecycle,
     private readonly queue: ExecutionQueue,
     private readonly config: AppConfig,
+    private readonly eventStream: JobEventStream,
   ) {}
 
   @Get()
@@ -80,8 +76,40 @@ export class JobsController {
   })
   async get(@Param('job_id') jobId: string, @CallerKeyId() owner: string): Promise<EnvelopeDraft> {
     const record = await this.listing.get(jobId, owner);
-    if (!record) throw notFound(jobId);
+    if (!record) throw jobNotFound(jobId);
     return this.detail(record);
+  }
+
+  @Get(':job_id/events')
+  @ApiOperation({
+    operationId: 'getJobEvents',
+    summary: "A job's live output and status as Server-Sent Events, ending with its final envelope",
+    description: JOB_EVENTS_DESCRIPTION,
+  })
+  @ApiProduces('text/event-stream')
+  @ApiHeader({
+    name: 'Last-Event-ID',
+    required: false,
+    description: 'Resume after this event id (sent by EventSource clients on reconnect)',
+  })
+  @ApiOkResponse({
+    description: 'The event stream (text/event-stream); the server closes it after the `end` event',
+    content: { 'text/event-stream': { schema: { type: 'string' } } },
+  })
+  @ApiNotFoundResponse({
+    type: ErrorEnvelopeDto,
+    description: 'Unknown, expired, or not yours',
+    example: jobNotFoundExample,
+  })
+  async events(
+    @Param('job_id') jobId: string,
+    @CallerKeyId() owner: string,
+    @Headers('last-event-id') lastEventId: string | undefined,
+    @Res() response: Response,
+  ): Promise<void> {
+    const record = await this.listing.get(jobId, owner);
+    if (!record) throw jobNotFound(jobId);
+    await this.eventStream.serve(response, record, { lastEventId });
   }
 
   @Delete(':job_id')
@@ -98,15 +126,8 @@ export class JobsController {
   @ApiConflictResponse({ type: ErrorEnvelopeDto, description: 'The job had already ended', example: jobEndedExample })
   async cancel(@Param('job_id') jobId: string, @CallerKeyId() owner: string): Promise<EnvelopeDraft> {
     const { outcome, record } = await this.lifecycle.cancel(jobId, owner);
-    if (outcome === 'missing' || !record) throw notFound(jobId);
-    if (outcome === 'ended') {
-      throw new ConflictException({
-        message: `Job already ${record.status}`,
-        error_code: ErrorCode.JOB_ALREADY_FINISHED,
-        job_id: jobId,
-        id: record.clientId,
-      });
-    }
+    if (outcome === 'missing' || !record) throw jobNotFound(jobId);
+    if (outcome === 'ended') throw jobAlreadyEnded(record);
     return this.detail(record);
   }
 
@@ -119,8 +140,4 @@ export class JobsController {
       queue_length: await this.queue.waitingCount(),
     };
   }
-}
-
-function notFound(jobId: string): NotFoundException {
-  return new NotFoundException({ message: JOB_NOT_FOUND, error_code: ErrorCode.NOT_FOUND, job_id: jobId });
 }

@@ -5,6 +5,9 @@ import { AppConfig } from '../config/app-config';
 import { REDIS_CLIENT } from '../redis/redis.module';
 import { EXECUTIONS_QUEUE, ExecutionQueue } from './execution.queue';
 import { FairDispatch } from './fair-dispatch';
+import { JobEventFollower } from './job-event-follower';
+import { JobEventLog } from './job-event-log';
+import { JobEventStream } from './job-event-stream';
 import { JobEvents } from './job-events';
 import { JobLifecycle } from './job-lifecycle';
 import { JobListing } from './job-listing';
@@ -39,7 +42,15 @@ import { UnqueuedJobReconciler } from './unqueued-job.reconciler';
       inject: [REDIS_CLIENT, AppConfig],
       useFactory: (redis: Redis, config: AppConfig) => new FairDispatch(redis, config.redisPrefix),
     },
+    {
+      provide: JobEventLog,
+      inject: [REDIS_CLIENT, AppConfig],
+      useFactory: (redis: Redis, config: AppConfig) =>
+        new JobEventLog(redis, config.redisPrefix, config.jobRetentionSec + config.maxTimeoutSec),
+    },
     ExecutionQueue,
+    JobEventFollower,
+    JobEventStream,
     JobEvents,
     JobLifecycle,
     JobListing,
@@ -48,6 +59,15 @@ import { UnqueuedJobReconciler } from './unqueued-job.reconciler';
     RunningJobs,
     UnqueuedJobReconciler,
   ],
-  exports: [ExecutionQueue, JobLifecycle, JobListing, JobWaiters, JobWebhooks, RunningJobs],
+  exports: [
+    ExecutionQueue,
+    JobEventLog,
+    JobEventStream,
+    JobLifecycle,
+    JobListing,
+    JobWaiters,
+    JobWebhooks,
+    RunningJobs,
+  ],
 })
 export class JobsModule {}

@@ -81,6 +81,22 @@ class ServerTest(unittest.TestCase):
         self.send({'op': 'cancel', 'id': 'c'})
         self.assertEqual(self.receive()['status'], 'cancelled')
 
+    def test_a_streamed_run_sends_its_output_as_it_comes_then_done(self):
+        self.receive()
+        code = 'import sys, time\nprint("one", flush=True)\ntime.sleep(0.2)\nprint("x" * 2000)\nsys.stderr.write("e")'
+        self.send({'op': 'run', 'id': 's', 'code': code, 'stdin': '', 'timeout_ms': 10000, 'cpu_sec': 11,
+                   'stream': True})
+        first = self.receive()
+        self.assertEqual(first, protocol.output_frame('s', 'stdout', 'one\n'))
+        frames = [first]
+        while frames[-1]['op'] == 'output':
+            frames.append(self.receive())
+        done = frames[-1]
+        self.assertEqual((done['op'], done['stdout_truncated']), ('done', True))  # the cap is 1000 bytes
+        streamed = ''.join(f['data'] for f in frames if f['op'] == 'output' and f['stream'] == 'stdout')
+        self.assertEqual(streamed, done['stdout'])  # the cap applies to the stream as to the answer
+        self.assertEqual(''.join(f['data'] for f in frames if f.get('stream') == 'stderr'), 'e')
+
     def test_end_of_input_stops_the_server(self):
         self.receive()
         self.proc.stdin.close()

@@ -18,6 +18,12 @@ const done = (id, fields) => JSON.stringify({ op: 'done', id, status: 'exited', 
 /** What a run frame's `code` makes this server write. */
 const ANSWERS = {
   ok: (id) => process.stdout.write(frame(done(id, { stdout: 'fake\n', result: 1, run_ms: 1 }))),
+  // Live output for its own run, then output that names another run (ignored), then the answer.
+  'with-output': (id) => {
+    const output = (runId, data) => frame(JSON.stringify({ op: 'output', id: runId, stream: 'stdout', data }));
+    process.stdout.write(Buffer.concat([output(id, 'a\n'), output('other-run', 'x'), output(id, 'b')]));
+    process.stdout.write(frame(done(id, { stdout: 'a\nb' })));
+  },
   'not-json': () => process.stdout.write(frame('{"op": "done", oops')),
   'bad-shape': (id) => process.stdout.write(frame(done(id, { exit_code: 'zero' }))),
   // A length prefix of almost 4 GiB and no body: Node must refuse it without waiting for the body.

@@ -63,6 +63,17 @@ describe('ForkServer with a server that breaks the protocol', () => {
     expect(server.alive).toBe(true);
   });
 
+  it("hands its run's output frames to onOutput, in order, before the outcome; another run's are ignored", async () => {
+    const server = await started();
+    const chunks: string[] = [];
+    const outcome = await server.run({
+      ...request('with-output'),
+      onOutput: (stream, data) => chunks.push(`${stream}:${data}`),
+    });
+    expect(chunks).toEqual(['stdout:a\n', 'stdout:b']);
+    expect(outcome).toMatchObject({ status: 'exited', stdout: 'a\nb' });
+  });
+
   it.each(['not-json', 'bad-shape', 'huge-length'])(
     'ends the run as crashed and kills the server on %s',
     async (code) => {

@@ -49,6 +49,7 @@ export interface ForkServerOptions extends SandboxCommandOptions {
 
 interface InFlight {
   runId: string;
+  onOutput?: RunRequest['onOutput'];
   resolve: (outcome: RunOutcome) => void;
   backstop: NodeJS.Timeout;
   detachAbort: () => void;
@@ -174,6 +175,7 @@ export class ForkServer extends EventEmitter {
       }, request.timeoutMs + this.options.backstopMs);
       this.inFlight = {
         runId: request.runId,
+        onOutput: request.onOutput,
         resolve,
         backstop,
         detachAbort: () => signal?.removeEventListener('abort', onAbort),
@@ -206,6 +208,8 @@ export class ForkServer extends EventEmitter {
         this.ready = true;
         this.readyWaiter?.resolve();
         this.readyWaiter = undefined;
+      } else if (message.op === 'output') {
+        if (this.inFlight?.runId === message.id) this.inFlight.onOutput?.(message.stream, message.data);
       } else if (this.inFlight?.runId === message.id) {
         this.finish({ ...outcomeFromDone(message), serverPid: this.pid });
       }

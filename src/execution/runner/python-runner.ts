@@ -4,6 +4,8 @@ export interface RunRequest {
   code: string;
   stdin: string;
   timeoutMs: number;
+  /** Live output: called with each chunk as the program writes it (within the output cap), before the outcome. */
+  onOutput?: (stream: 'stdout' | 'stderr', data: string) => void;
 }
 
 export type RunStatus =

@@ -5,11 +5,21 @@ export type { ServerFrameLimits } from './frame-limits';
 export {
   cancelFrame,
   MAX_RESULT_DEPTH,
+  OUTPUT_STREAMS,
   outcomeFromDone,
   parseServerMessage,
   RUN_LIMITS,
   runFrame,
   SERVER_RUN_STATUSES,
 } from './messages';
-export type { CancelFrame, DoneMessage, ReadyMessage, RunFrame, ServerMessage, ServerRequest } from './messages';
+export type {
+  CancelFrame,
+  DoneMessage,
+  OutputMessage,
+  OutputStream,
+  ReadyMessage,
+  RunFrame,
+  ServerMessage,
+  ServerRequest,
+} from './messages';
 export { ServerMessageReader } from './server-message-reader';

@@ -12,6 +12,8 @@ export interface RunFrame {
   timeout_ms: number;
   /** RLIMIT_CPU of the run: its timeout in whole seconds plus one. */
   cpu_sec: number;
+  /** Send its stdout/stderr as 'output' frames while it runs (absent: only in 'done'). */
+  stream?: boolean;
 }
 
 /** Stop the run with this id (ignored once it has ended). */
@@ -30,6 +32,7 @@ export function runFrame(request: RunRequest): Buffer {
     stdin: request.stdin,
     timeout_ms: request.timeoutMs,
     cpu_sec: Math.ceil(request.timeoutMs / 1000) + 1,
+    ...(request.onOutput && { stream: true }),
   };
   return encodeFrame(frame);
 }
@@ -46,6 +49,17 @@ export interface ReadyMessage {
   op: 'ready';
   pid: number;
   uid: number;
+}
+
+export const OUTPUT_STREAMS = ['stdout', 'stderr'] as const;
+export type OutputStream = (typeof OUTPUT_STREAMS)[number];
+
+/** A chunk of a streamed run's stdout or stderr, as it was written (within the output cap). */
+export interface OutputMessage {
+  op: 'output';
+  id: string;
+  stream: OutputStream;
+  data: string;
 }
 
 /** What the server itself reports (Node's own 'crashed' never comes from the wire). */
@@ -71,7 +85,7 @@ export interface DoneMessage {
   run_ms?: number;
 }
 
-export type ServerMessage = ReadyMessage | DoneMessage;
+export type ServerMessage = ReadyMessage | OutputMessage | DoneMessage;
 
 type FieldCheck = (value: unknown) => boolean;
 
@@ -101,6 +115,18 @@ const MESSAGE_FIELDS: ReadonlyMap<string, { fields: ReadonlyMap<string, FieldChe
         ['uid', isIntegerIn(0, 2 ** 32)],
       ]),
       required: ['op', 'pid', 'uid'],
+    },
+  ],
+  [
+    'output',
+    {
+      fields: new Map<string, FieldCheck>([
+        ['op', isString],
+        ['id', isString],
+        ['stream', isOneOf(OUTPUT_STREAMS)],
+        ['data', isString],
+      ]),
+      required: ['op', 'id', 'stream', 'data'],
     },
   ],
   [

@@ -96,6 +96,20 @@ describe('frames', () => {
     );
     expect(cancelFrame('r1').subarray(4).toString()).toBe('{"op":"cancel","id":"r1"}');
   });
+
+  it('asks for live output only when the run has a listener for it', () => {
+    const request = { runId: 'r1', code: '', stdin: '', timeoutMs: 1000 };
+    expect(runFrame(request).subarray(4).toString()).not.toContain('stream');
+    expect(
+      JSON.parse(
+        runFrame({ ...request, onOutput: () => undefined })
+          .subarray(4)
+          .toString(),
+      ),
+    ).toMatchObject({
+      stream: true,
+    });
+  });
 });
 
 describe('messages from the fork server', () => {
@@ -114,6 +128,11 @@ describe('messages from the fork server', () => {
       signal: null,
     });
     expect(parse(full)).toEqual(full);
+  });
+
+  it('reads an output frame', () => {
+    const output = { op: 'output', id: 'r1', stream: 'stderr', data: 'line\n' };
+    expect(parse(output)).toEqual(output);
   });
 
   it('gives what a setup failure leaves out the safe defaults', () => {
@@ -195,6 +214,10 @@ describe('messages from the fork server', () => {
     ['a run time as a string', done({ run_ms: '3' })],
     ['an unknown field', done({ files: [] })],
     ['a ready frame without pid', { op: 'ready', uid: 0 }],
+    ['an output frame of an unknown stream', { op: 'output', id: 'r1', stream: 'stdin', data: '' }],
+    ['an output frame without data', { op: 'output', id: 'r1', stream: 'stdout' }],
+    ['output data that is not a string', { op: 'output', id: 'r1', stream: 'stdout', data: [1] }],
+    ['an output frame with an unknown field', { op: 'output', id: 'r1', stream: 'stdout', data: '', fd: 1 }],
     ['a ready frame with a pid as a string', { op: 'ready', pid: '7', uid: 0 }],
   ])('refuses %s', (_label, message) => {
     expect(() => parse(message)).toThrow(ProtocolError);

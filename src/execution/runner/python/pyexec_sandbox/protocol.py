@@ -1,7 +1,7 @@
 """Both wire formats of the sandbox side, and nothing else parses them.
 
 With the service (fd 0 in, fd 1 out): frames of a 4-byte big-endian length followed by UTF-8 JSON;
-messages 'run' and 'cancel' in, 'ready' and 'done' out. With each run's pid 1 (its report channel):
+messages 'run' and 'cancel' in, 'ready', 'output' (live stdout/stderr, when the run asks) and 'done' out. With each run's pid 1 (its report channel):
 one byte before user code (READY, then STARTED), then report frames written by the harness."""
 import json
 import os
@@ -85,14 +85,20 @@ class RunRequest:
     stdin: str
     timeout_ms: int
     cpu_sec: int
+    stream: bool = False  # send its output as 'output' frames while it runs
 
     @classmethod
     def from_frame(cls, msg):
-        return cls(msg['id'], msg['code'], msg['stdin'], msg['timeout_ms'], msg['cpu_sec'])
+        return cls(msg['id'], msg['code'], msg['stdin'], msg['timeout_ms'], msg['cpu_sec'], msg.get('stream', False))
 
 
 def ready_frame(pid, uid):
     return {'op': 'ready', 'pid': pid, 'uid': uid}
+
+
+def output_frame(run_id, stream, data):
+    """A chunk of a run's stdout or stderr (text), sent while it runs."""
+    return {'op': 'output', 'id': run_id, 'stream': stream, 'data': data}
 
 
 def setup_failed_frame(run_id, error):

@@ -8,6 +8,7 @@ import signal
 import time
 
 from . import limits, protocol
+from .live_output import LiveOutput
 from .outcome import Captured, describe_outcome
 from .protocol import READ_CHUNK, RESULT_MAGIC, SERVICE_FD, STARTED, log, setup_failed_frame
 from .watchdog import WATCHDOG_SEC, watchdog_bytes
@@ -41,6 +42,7 @@ class Supervision:
         self.killed_at = None
         self.wait_status = None
         self.start_marker = None  # the first bytes on the report channel after the request: trusted
+        self.live = LiveOutput(request.id, send_frame) if request.stream else None
 
     def run(self):
         run, config, cgroup = self.run_, self.config, self.config.run_cgroup
@@ -97,6 +99,8 @@ class Supervision:
             return self.loop(pidfd, in_w, stdin)
         finally:
             os.close(pidfd)
+            if self.live:  # the rest of its output goes before its 'done' frame
+                self.live.close(time.monotonic())
 
     def loop(self, pidfd, in_w, stdin):
         run, config = self.run_, self.config
@@ -117,10 +121,16 @@ class Supervision:
                     self.kill('memory')
             if self.ended_by is not None and self.past_kill_grace(now):
                 break
+            flush_at = self.live.next_flush_at() if self.live else None
+            if flush_at is not None and now >= flush_at:
+                self.live.flush_due(now)
+                flush_at = self.live.next_flush_at()
             rlist = (list(open_fds) + ([pidfd] if self.wait_status is None else [])
                      + ([SERVICE_FD] if self.ended_by is None else []))
             wlist = [in_w] if in_w is not None else []
             timeout = max(0.0, min(deadline, watchdog_at) - now) if self.ended_by is None else 0.25
+            if flush_at is not None:
+                timeout = max(0.0, min(timeout, flush_at - now))
             readable, writable, _ = select.select(rlist, wlist, [], timeout)
             if writable:
                 try:
@@ -152,6 +162,8 @@ class Supervision:
                 room = cap - len(bufs[fd])
                 if room > 0:
                     bufs[fd] += chunk[:room]
+                    if self.live:
+                        self.live.add('stdout' if fd == run.out_r else 'stderr', chunk[:room], time.monotonic())
                 if len(chunk) > room:
                     truncated[fd] = True
         run_ms = (time.monotonic() - self.started) * 1000.0
@@ -175,6 +187,10 @@ class Supervision:
             STRAGGLERS.add(self.pid)  # reaped by the server loop once the kernel lets it go
             self.wait_status = signal.SIGKILL
         return True
+
+
+def send_frame(frame):
+    protocol.write_frame(protocol.RESPONSE_FD, frame)
 
 
 def control_frame(run_id):
