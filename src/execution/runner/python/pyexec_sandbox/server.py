@@ -69,6 +69,7 @@ def load_libraries(config):
         if path not in sys.path:
             sys.path.append(path)
     os.environ.update(template.SINGLE_THREAD_ENV)  # before a BLAS starts its threads
+    os.environ.update(template.MATPLOTLIB_ENV)  # a preloaded pyplot picks Agg
     import importlib
     before = limits.vm_size_bytes()
     for name in config.preload:
