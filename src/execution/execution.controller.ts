@@ -25,6 +25,7 @@ import { EnvelopeInterceptor } from '../common/envelope.interceptor';
 import { ExecutionQueue } from '../jobs/execution.queue';
 import { v1Envelope } from '../jobs/job-envelope';
 import { ExecutePythonDto } from './dto/execute-python.dto';
+import { checkInputFiles } from './input-files';
 import { ExecutionSubmitter, SERVICE_UNAVAILABLE_DOC } from './execution.submitter';
 import { ExecuteAcceptedEnvelopeDto, ExecuteSuccessEnvelopeDto } from './dto/execute-response.envelope';
 import {
@@ -123,6 +124,7 @@ export class ExecutionController {
         clientId: body.id ?? null,
         code: body.code,
         stdin: body.stdin ?? '',
+        files: checkInputFiles(body.files, this.config),
         timeoutSec: body.timeout,
         webhookUrl: body.webhook_url ?? null,
         endpoint: request.path,

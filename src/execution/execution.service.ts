@@ -22,7 +22,7 @@ export class ExecutionService {
     if (!(await this.lifecycle.start(data.jobId, startedAtMs))) return; // ended or cancelled while it waited
     const timeoutSec = Math.min(data.timeoutSec, this.config.maxTimeoutSec);
     const run = await this.runner.run(
-      { runId: data.jobId, code: data.code, stdin: data.stdin, timeoutMs: timeoutSec * 1000 },
+      { runId: data.jobId, code: data.code, stdin: data.stdin, timeoutMs: timeoutSec * 1000, files: data.files },
       signal,
     );
     if (run.status === 'crashed' || run.status === 'setup_failed') {
@@ -46,6 +46,9 @@ export function outcomeOfRun(run: RunOutcome, timeoutSec: number): JobOutcome {
     runMs: run.runMs,
     pid: process.pid,
     serverPid: run.serverPid ?? 0,
+    files: run.files ?? [],
+    display: run.display ?? [],
+    displayTruncated: run.displayTruncated ?? false,
   };
   if (run.status === 'exited' && run.exitCode === 0)
     return { ...ran, ending: { kind: 'completed' }, exitCode: 0, result: run.result ?? null, error: null };
@@ -67,6 +70,9 @@ export function outcomeOfRun(run: RunOutcome, timeoutSec: number): JobOutcome {
         exitCode: null,
         error: INTERNAL_ERROR,
         output: { ...output, stdout: '', stderr: '' },
+        files: [],
+        display: [],
+        displayTruncated: false,
       };
     default:
       return {
