@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { KEY, startTestApp, TestApp } from './utils';
 
 // Files in, files and rich output out (API.md), through the real service, Redis and sandbox.
@@ -63,6 +65,8 @@ describe('files and display (real sandbox)', () => {
     });
     expect(res.body.response.display).toEqual([]);
     expect(res.body.response.display_truncated).toBe(false);
+    const job = await t.http.get(`/v1/jobs/${res.body.job_id}`).set('x-api-key', KEY);
+    expect(job.body.response.result.response.files).toEqual(res.body.response.files); // the stored result
   });
 
   it.each([
@@ -196,6 +200,18 @@ describe('files and display (real sandbox)', () => {
     expect(Buffer.from(failed.body.display[0].data, 'base64').subarray(0, 8)).toEqual(PNG_SIGNATURE);
     expect(failed.body.files).toEqual([]);
     expect(failed.body.display_truncated).toBe(false);
+  });
+
+  it('the Swagger chart example runs as committed: its plot in display, its saved PNG in files', async () => {
+    const spec = JSON.parse(readFileSync(join(__dirname, '..', 'openapi', 'openapi.json'), 'utf8'));
+    const example = spec.paths[PATH].post.requestBody.content['application/json'].examples.chart.value;
+    const res = await exec(example);
+    expect(res.status).toBe(200);
+    expect(res.body.response.result).toBe(3);
+    expect(res.body.response.display.map((item: { mime_type: string }) => item.mime_type)).toEqual(['image/png']);
+    const [saved] = res.body.response.files as OutputFile[];
+    expect(saved).toMatchObject({ path: 'sales.png', media_type: 'image/png' });
+    expect(Buffer.from(saved.content!, 'base64').subarray(0, 8)).toEqual(PNG_SIGNATURE);
   });
 
   it('each _repr_*_ kind, display() of a plain object, and a failing _repr_ reported in stderr', async () => {
