@@ -16,7 +16,7 @@ export class OutputFileDto {
   media_type: string;
   @ApiPropertyOptional({
     format: 'byte',
-    example: 'iVBORw0KGgo...',
+    example: 'iVBORw0KGgo=',
     description: 'Base64; absent when the file is past MAX_OUTPUT_FILE_BYTES (then `truncated` is true)',
   })
   content?: string;
@@ -29,7 +29,7 @@ export class DisplayItemDto {
   @ApiProperty({ enum: DISPLAY_MIME_TYPES, example: 'image/png' })
   mime_type: (typeof DISPLAY_MIME_TYPES)[number];
   @ApiProperty({
-    example: 'iVBORw0KGgo...',
+    example: 'iVBORw0KGgo=',
     description:
       'image/png: base64; image/svg+xml, text/html, text/markdown, text/plain: the text; application/json: JSON text',
   })
