@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages the service needs besides Node on Debian/Ubuntu:
 # bubblewrap (the sandbox), redis-server (embedded Redis when REDIS_URL is unset), python3 at /usr/bin/python3,
+# python3-matplotlib (for user code's plots),
 # and chromium (only for the tests: npm test opens Swagger UI in it through playwright-core).
 # Already-installed packages are skipped, and apt-get is not run at all when nothing is missing.
 # Run by `npm start` and `npm test` (prestart/pretest) and by CI; --test adds what the tests use. Not root and no passwordless
@@ -28,6 +29,7 @@ missing=()
 command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 [ -x /usr/bin/python3 ] || missing+=(python3)
+installed python3-matplotlib || missing+=(python3-matplotlib)  # plots in runs come back as PNG (response.display)
 if [ "${1:-}" = "--test" ]; then
   # What the test suite adds: Debian python3-* packages with native libraries, imported in the sandbox,
   # python3-seccomp (libseccomp's syscall tables, to check the filter's numbers), and Chromium for the

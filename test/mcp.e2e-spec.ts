@@ -60,6 +60,9 @@ describe('MCP tools over Streamable HTTP (the SDK client, real Redis, real sandb
       exit_code: 0,
       stdout_truncated: false,
       stderr_truncated: false,
+      files: [],
+      display: [],
+      display_truncated: false,
     });
   });
 

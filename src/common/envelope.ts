@@ -1,5 +1,6 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, type ApiPropertyOptions } from '@nestjs/swagger';
 import { ERROR_CODES, ErrorCode, RESOURCE_LIMITS, ResourceLimit } from './error-code';
+import { DisplayItemDto, OutputFileDto, richOutputProperties } from '../execution/dto/rich-output.dto';
 import { envelopeTimes } from './time';
 
 /**
@@ -40,6 +41,11 @@ export class EnvelopeDto extends EnvelopeFieldsDto {
 }
 
 /** Error bodies carry these at top level as well. */
+/** A rich-output field as it stands at the top level of a failed run's body. */
+function failedRunProperty(property: ApiPropertyOptions): ApiPropertyOptions {
+  return { ...property, description: `A run that failed (400, 408): ${property.description}` } as ApiPropertyOptions;
+}
+
 export class ErrorEnvelopeDto extends EnvelopeDto {
   @ApiProperty({ example: 'ZeroDivisionError: division by zero' })
   error: string;
@@ -77,6 +83,12 @@ export class ErrorEnvelopeDto extends EnvelopeDto {
     description: 'A run that failed: stderr exceeded MAX_OUTPUT_BYTES and was cut',
   })
   stderr_truncated?: boolean;
+  @ApiPropertyOptional(failedRunProperty(richOutputProperties.files))
+  files?: OutputFileDto[];
+  @ApiPropertyOptional(failedRunProperty(richOutputProperties.display))
+  display?: DisplayItemDto[];
+  @ApiPropertyOptional(failedRunProperty(richOutputProperties.display_truncated))
+  display_truncated?: boolean;
   @ApiPropertyOptional({
     type: [String],
     example: ['timeout must not be less than 1'],

@@ -161,8 +161,28 @@ export class AppConfig {
   @Variable('MAX_CODE_BYTES', integer(1, gib), 'largest `code` of a request, in UTF-8 bytes (larger: 400)')
   readonly maxCodeBytes: number = 256 * kib;
 
-  @Variable('MAX_BODY_BYTES', integer(1, gib), 'largest request body (larger: 413)')
-  readonly maxBodyBytes: number = mib;
+  @Variable('MAX_BODY_BYTES', integer(1, gib), 'largest request body (larger: 413); room for `files`')
+  readonly maxBodyBytes: number = 12 * mib;
+
+  @Variable('MAX_INPUT_FILES', integer(0, 10_000), 'most input `files` of one request (more: 400)')
+  readonly maxInputFiles: number = 100;
+
+  @Variable('MAX_INPUT_FILE_BYTES', integer(0, gib), 'decoded size of all input `files` of one request (more: 413)')
+  readonly maxInputFileBytes: number = 8 * mib;
+
+  @Variable(
+    'MAX_OUTPUT_FILE_BYTES',
+    integer(0, gib),
+    'content of `response.files` (what a run left under `./outputs/`) in all; files past it come without content, `truncated: true`',
+  )
+  readonly maxOutputFileBytes: number = 8 * mib;
+
+  @Variable(
+    'MAX_DISPLAY_BYTES',
+    integer(0, gib),
+    '`response.display` (plots, `display()`, rich results) in all; later entries are dropped, `display_truncated: true`',
+  )
+  readonly maxDisplayBytes: number = 8 * mib;
 
   @Variable(
     'JOB_RETENTION_SECONDS',

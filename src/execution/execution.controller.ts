@@ -28,6 +28,7 @@ import { requestFingerprint } from '../jobs/idempotency';
 import { v1Envelope } from '../jobs/job-envelope';
 import { JobEventStream } from '../jobs/job-event-stream';
 import { ExecutePythonDto } from './dto/execute-python.dto';
+import { checkInputFiles } from './input-files';
 import { ExecutionSubmitter, SERVICE_UNAVAILABLE_DOC } from './execution.submitter';
 import { ExecuteAcceptedEnvelopeDto, ExecuteSuccessEnvelopeDto } from './dto/execute-response.envelope';
 import {
@@ -138,6 +139,7 @@ export class ExecutionController {
         clientId: body.id ?? null,
         code: body.code,
         stdin: body.stdin ?? '',
+        files: checkInputFiles(body.files, this.config),
         timeoutSec: body.timeout,
         webhookUrl: body.webhook_url ?? null,
         endpoint: request.path,

@@ -29,6 +29,9 @@ describe('outcomeOfRun', () => {
       pid: process.pid,
       serverPid: 77,
       output: { stdout: 'o', stderr: 'e', stdoutTruncated: false, stderrTruncated: true },
+      files: [],
+      display: [],
+      displayTruncated: false,
     });
   });
 

@@ -33,6 +33,7 @@ export class ExecutionService {
         stdin: data.stdin,
         timeoutMs: timeoutSec * 1000,
         onOutput: (stream, text) => events.add(stream, text),
+        files: data.files,
       },
       signal,
     );
@@ -58,6 +59,9 @@ export function outcomeOfRun(run: RunOutcome, timeoutSec: number): JobOutcome {
     runMs: run.runMs,
     pid: process.pid,
     serverPid: run.serverPid ?? 0,
+    files: run.files ?? [],
+    display: run.display ?? [],
+    displayTruncated: run.displayTruncated ?? false,
   };
   if (run.status === 'exited' && run.exitCode === 0)
     return { ...ran, ending: { kind: 'completed' }, exitCode: 0, result: run.result ?? null, error: null };
@@ -79,6 +83,9 @@ export function outcomeOfRun(run: RunOutcome, timeoutSec: number): JobOutcome {
         exitCode: null,
         error: INTERNAL_ERROR,
         output: { ...output, stdout: '', stderr: '' },
+        files: [],
+        display: [],
+        displayTruncated: false,
       };
     default:
       return {

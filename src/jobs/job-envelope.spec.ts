@@ -52,8 +52,24 @@ describe('v1Envelope', () => {
         exit_code: 0,
         stdout_truncated: true,
         stderr_truncated: false,
+        files: [],
+        display: [],
+        display_truncated: false,
       },
     });
+  });
+
+  it('files and display: in `response` on success, at the top level when the run failed', () => {
+    const file = { path: 'a.txt', size: 1, sha256: 'c'.repeat(64), media_type: 'text/plain', content: 'YQ==' };
+    const rich = { files: [file], display: [{ mime_type: 'text/html' as const, data: '<b>' }], displayTruncated: true };
+    const wire = { files: [file], display: rich.display, display_truncated: true };
+    const ok = v1Envelope(ended({ ...ran, ...rich, ending: { kind: 'completed' }, exitCode: 0, result: 1 }), 'b');
+    expect(ok!.response).toMatchObject(wire);
+    const failed = v1Envelope(
+      ended({ ...ran, ...rich, ending: { kind: 'failed', failure: 'exception' }, exitCode: 1, error: 'E' }),
+      'b',
+    );
+    expect(failed).toMatchObject({ ...wire, response: null, code: 400 });
   });
 
   it('a failed run: error, output and exit code at top level, response null', () => {
@@ -98,6 +114,7 @@ describe('v1Envelope', () => {
       queue_id: 0,
     });
     expect(envelope).not.toHaveProperty('stdout_truncated');
+    expect(envelope).not.toHaveProperty('files');
   });
 
   it('a run killed by a limit: RESOURCE_LIMIT with the limit at top level', () => {

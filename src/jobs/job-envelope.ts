@@ -1,7 +1,11 @@
 import type { Envelope } from '../common/envelope';
 import { envelopeTimes } from '../common/time';
-import type { JobRecord } from './job.types';
+import type { JobEnding, JobRecord } from './job.types';
 import { answerOf } from './outcome-answer';
+
+function ranToFailure(ending: JobEnding): boolean {
+  return ending.kind === 'failed' && ending.failure !== 'internal';
+}
 
 /**
  * The v1 envelope of an ended job: what its sync caller, GET /v1/jobs/{id} (`result`) and its
@@ -24,6 +28,11 @@ export function v1Envelope(record: JobRecord, buildNumber: string): Envelope | n
   };
   const output = outcome.output;
   const flags = output ? { stdout_truncated: output.stdoutTruncated, stderr_truncated: output.stderrTruncated } : {};
+  const rich = {
+    files: outcome.files ?? [],
+    display: outcome.display ?? [],
+    display_truncated: outcome.displayTruncated ?? false,
+  };
   if (answer.errorCode === null) {
     return {
       ...base,
@@ -34,6 +43,7 @@ export function v1Envelope(record: JobRecord, buildNumber: string): Envelope | n
         stderr: output?.stderr ?? '',
         exit_code: 0,
         ...flags,
+        ...rich,
       },
     };
   }
@@ -50,6 +60,8 @@ export function v1Envelope(record: JobRecord, buildNumber: string): Envelope | n
     stdout: output?.stdout ?? '',
     stderr: output?.stderr ?? '',
     ...flags,
+    // A program that failed (400, 408) keeps what it left and showed: a plot made before the error.
+    ...(ranToFailure(outcome.ending) && rich),
     exit_code: exitCode,
   };
 }

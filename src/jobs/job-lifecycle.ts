@@ -70,6 +70,7 @@ export class JobLifecycle {
       clientId: input.clientId,
       code: input.code,
       stdin: input.stdin,
+      ...(input.files?.length ? { files: input.files } : {}),
       timeoutSec: input.timeoutSec,
       endpoint: input.endpoint,
     };

@@ -1,5 +1,6 @@
 import type { ResourceLimit } from '../common/error-code';
 import type { IdempotencyRequest } from './idempotency';
+import type { DisplayItem, OutputFile, RunInputFile } from '../execution/runner/python-runner';
 
 export const JOB_STATUSES = ['pending', 'running', 'completed', 'failed', 'cancelled'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
@@ -17,6 +18,8 @@ export interface ExecutionJobData {
   stdin: string;
   timeoutSec: number;
   endpoint: string;
+  /** Input files (checked; base64 content); absent when none. */
+  files?: RunInputFile[];
 }
 
 export interface WebhookState {
@@ -63,6 +66,10 @@ export interface JobOutcome {
   /** pid of the process that ended the job, and of the fork server that ran it (0 if none): `pid`, `queue_id`. */
   pid: number;
   serverPid: number;
+  /** What the program left under ./outputs/ and showed; absent in outcomes stored before issue 26 (read as none). */
+  files?: OutputFile[];
+  display?: DisplayItem[];
+  displayTruncated?: boolean;
 }
 
 /** A job as stored. Times are epoch milliseconds; the *Sec fields and queueLength are set when it ends. */
@@ -91,6 +98,8 @@ export interface SubmitInput {
   clientId: string | null;
   code: string;
   stdin: string;
+  /** Checked input files (input-files.ts); absent or empty when none. */
+  files?: RunInputFile[];
   timeoutSec: number;
   webhookUrl: string | null;
   endpoint: string;

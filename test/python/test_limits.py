@@ -16,7 +16,7 @@ class RlimitsTest(unittest.TestCase):
     def test_values(self):
         got = {limit.resource: limit.value for limit in limits.run_rlimits(CONFIG, preload_vm_bytes=4096)}
         self.assertEqual(got, {
-            resource.RLIMIT_AS: 256 * 1024 * 1024 + 4096,
+            resource.RLIMIT_AS: 256 * 1024 * 1024 + 4096 + limits.RESERVED_ADDRESS_SPACE_BYTES,
             resource.RLIMIT_FSIZE: 64 * 1024 * 1024,
             resource.RLIMIT_NOFILE: 256,
             resource.RLIMIT_NPROC: 32,

@@ -12,7 +12,8 @@ from pyexec_sandbox.config import CONFIG_ENV, RunCgroup, ServerConfig
 
 CONFIG = {'isolate': False, 'memory_mb': 256, 'scratch_mb': 16, 'nproc': 64, 'max_output_bytes': 1000,
           'max_result_bytes': 10000, 'inotify_instances': 8, 'inotify_watches': 64, 'run_cgroup': None,
-          'memory_watchdog': True, 'python_path': [], 'preload': [], 'a_field_from_a_newer_service': 1}
+          'memory_watchdog': True, 'python_path': [], 'preload': [], 'max_output_file_bytes': 1 << 20,
+          'max_display_bytes': 1 << 20, 'a_field_from_a_newer_service': 1}
 PYTHON_BIN = os.environ.get('PYTHON_BIN', '/usr/bin/python3')
 
 

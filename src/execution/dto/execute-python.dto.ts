@@ -1,5 +1,19 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsInt, IsOptional, IsString, IsUrl, Matches, Max, MaxLength, Min } from 'class-validator';
+import { Type } from 'class-transformer';
+import {
+  IsArray,
+  IsBoolean,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  ValidateNested,
+} from 'class-validator';
+import { InputFileDto } from './input-file.dto';
 
 export class ExecutePythonDto {
   /** Python source to run as a fresh module. A top-level `return x`, or a trailing expression, becomes the result. */
@@ -42,4 +56,16 @@ export class ExecutePythonDto {
   @IsOptional()
   @IsString()
   stdin?: string;
+
+  /**
+   * Input files, written into the run's working directory before the code starts (at most
+   * MAX_INPUT_FILES, MAX_INPUT_FILE_BYTES decoded in all). What the program leaves under `./outputs/`
+   * comes back in `files`.
+   */
+  @ApiPropertyOptional({ type: [InputFileDto] })
+  @IsOptional()
+  @IsArray()
+  @ValidateNested({ each: true })
+  @Type(() => InputFileDto)
+  files?: InputFileDto[];
 }

@@ -1,6 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { EnvelopeDto, EnvelopeFieldsDto } from '../../common/envelope';
 import { jsonValueProperty } from '../../common/json-value.schema';
+import { DisplayItemDto, OutputFileDto, richOutputProperties } from './rich-output.dto';
 
 export class ExecutionResultDto {
   @ApiProperty({
@@ -20,6 +21,12 @@ export class ExecutionResultDto {
   stdout_truncated: boolean;
   @ApiProperty({ example: false })
   stderr_truncated: boolean;
+  @ApiProperty(richOutputProperties.files)
+  files: OutputFileDto[];
+  @ApiProperty(richOutputProperties.display)
+  display: DisplayItemDto[];
+  @ApiProperty(richOutputProperties.display_truncated)
+  display_truncated: boolean;
 }
 
 export class ExecuteSuccessEnvelopeDto extends EnvelopeFieldsDto {

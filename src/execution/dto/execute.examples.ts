@@ -19,9 +19,31 @@ export const executeRequestExamples: ExampleSet = {
     summary: 'Standard input: the program reads what `stdin` holds',
     value: { code: 'name = input()\nprint(f"Hello, {name}!")', timeout: 10, id: 'stdin-1', stdin: 'Ada\n' },
   },
+  chart: {
+    summary: 'Files and a chart: read a CSV sent in `files`, plot it; the PNG comes back in `display` and `files`',
+    value: {
+      code: [
+        'import csv, os',
+        'import matplotlib.pyplot as plt',
+        'rows = list(csv.DictReader(open("sales.csv")))',
+        'plt.figure(figsize=(4, 3))',
+        'plt.bar([r["month"] for r in rows], [float(r["total"]) for r in rows])',
+        'plt.title("Sales")',
+        'os.makedirs("outputs", exist_ok=True)',
+        'plt.savefig("outputs/sales.png")',
+        'plt.show()',
+        'len(rows)',
+      ].join('\n'),
+      timeout: 30,
+      id: 'chart-1',
+      files: [{ path: 'sales.csv', content: 'month,total\nJan,10\nFeb,14\nMar,9\n' }],
+    },
+  },
 };
 
-const output = { stdout_truncated: false, stderr_truncated: false };
+const output = { stdout_truncated: false, stderr_truncated: false, files: [], display: [], display_truncated: false };
+/** The first 24 bytes of a 400x300 PNG, as base64: the examples shorten the data. */
+const PNG_BASE64_START = 'iVBORw0KGgoAAAANSUhEUgAAAZAAAAEs';
 
 export const executeOkExamples: ExampleSet = {
   hello: {
@@ -37,6 +59,30 @@ export const executeOkExamples: ExampleSet = {
       code: 200,
       id: 'result-1',
       response: { result: { answer: 42 }, stdout: '', stderr: '', exit_code: 0, ...output },
+    }),
+  },
+  chart: {
+    summary: 'The chart example: the plot in `display` (PNG, base64, shortened here), the saved file in `files`',
+    value: envelopeExample({
+      code: 200,
+      id: 'chart-1',
+      response: {
+        result: 3,
+        stdout: '',
+        stderr: '',
+        exit_code: 0,
+        ...output,
+        files: [
+          {
+            path: 'sales.png',
+            size: 11546,
+            sha256: '5b0f4ac52d5bb7b8e0b7f1a4ea7bd4e1b1b2f8d2b0a5c6e1f3d9a8c7b6e5d4c3',
+            media_type: 'image/png',
+            content: PNG_BASE64_START,
+          },
+        ],
+        display: [{ mime_type: 'image/png', data: PNG_BASE64_START }],
+      },
     }),
   },
 };

@@ -16,11 +16,15 @@ import {
 import type { RunCgroup } from './slot-cgroups';
 
 const logger = new Logger('ForkServer');
+const DEFAULT_RICH_OUTPUT_BYTES = 8 * 1024 * 1024;
 
 export interface RunLimits {
   memoryMb: number;
   maxOutputBytes: number;
   maxResultBytes: number;
+  /** Caps of a run's response.files content and response.display (the sandbox side keeps them). */
+  maxOutputFileBytes?: number;
+  maxDisplayBytes?: number;
   scratchMb: number;
   /** Processes/threads one run may have (enforced per run's user namespace). */
   maxProcesses: number;
@@ -98,6 +102,8 @@ export class ForkServer extends EventEmitter {
       nproc: limits.maxProcesses,
       max_output_bytes: limits.maxOutputBytes,
       max_result_bytes: limits.maxResultBytes,
+      max_output_file_bytes: limits.maxOutputFileBytes ?? DEFAULT_RICH_OUTPUT_BYTES,
+      max_display_bytes: limits.maxDisplayBytes ?? DEFAULT_RICH_OUTPUT_BYTES,
       inotify_instances: limits.inotifyInstances,
       inotify_watches: limits.inotifyWatches,
       run_cgroup: cgroup?.run ? RUN_CGROUP_FDS : null,

@@ -1,3 +1,34 @@
+/** An input file of a run: a checked relative path and its content as base64 (see input-files.ts). */
+export interface RunInputFile {
+  path: string;
+  content: string;
+}
+
+/** A file the program left under ./outputs/ (response.files): content base64, or truncated past the cap. */
+export interface OutputFile {
+  path: string;
+  size: number;
+  sha256: string;
+  media_type: string;
+  content?: string;
+  truncated?: true;
+}
+
+export const DISPLAY_MIME_TYPES = [
+  'image/png',
+  'image/svg+xml',
+  'text/html',
+  'text/markdown',
+  'application/json',
+  'text/plain',
+] as const;
+
+/** One rich output (response.display): PNG as base64, the others as text. */
+export interface DisplayItem {
+  mime_type: (typeof DISPLAY_MIME_TYPES)[number];
+  data: string;
+}
+
 /** What a caller asks of a runner: one program, its input and its wall-clock budget. */
 export interface RunRequest {
   runId: string;
@@ -6,6 +37,8 @@ export interface RunRequest {
   timeoutMs: number;
   /** Live output: called with each chunk as the program writes it (within the output cap), before the outcome. */
   onOutput?: (stream: 'stdout' | 'stderr', data: string) => void;
+  /** Written into the run's working directory before the code starts. */
+  files?: RunInputFile[];
 }
 
 export type RunStatus =
@@ -31,6 +64,10 @@ export interface RunOutcome {
   /** Which limit ended the run, when one did: memory, cpu, disk, files, processes, result. */
   limit: string | null;
   runMs: number;
+  /** What it left under ./outputs/ and showed (absent: none). */
+  files?: OutputFile[];
+  display?: DisplayItem[];
+  displayTruncated?: boolean;
   /** pid of the fork server that ran it (the envelope's queue_id). */
   serverPid?: number;
 }

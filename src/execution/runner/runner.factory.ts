@@ -17,12 +17,16 @@ export interface RunnerSettings {
   sandboxPreload?: readonly string[];
   memoryLimitMb: number;
   maxOutputBytes: number;
+  /** response.files content and response.display in all (default 8 MiB each). */
+  maxOutputFileBytes?: number;
+  maxDisplayBytes?: number;
   scratchMb: number;
   /** Runs before a fork server is replaced (default 2000); lowered only by tests. */
   recycleAfterRuns?: number;
 }
 
 const MAX_PROCESSES_PER_RUN = 64;
+const DEFAULT_RICH_OUTPUT_BYTES = 8 * 1024 * 1024;
 /** A server's own tasks besides its run's: 2 bwrap, the server, its template, the prepared pid 1, slack. */
 const SERVER_OVERHEAD_TASKS = 16;
 const RECYCLE_AFTER_RUNS = 2000;
@@ -71,6 +75,8 @@ export function createSandboxPool(settings: RunnerSettings): SandboxPool {
         memoryMb: settings.memoryLimitMb,
         maxOutputBytes: settings.maxOutputBytes,
         maxResultBytes: settings.maxOutputBytes,
+        maxOutputFileBytes: settings.maxOutputFileBytes ?? DEFAULT_RICH_OUTPUT_BYTES,
+        maxDisplayBytes: settings.maxDisplayBytes ?? DEFAULT_RICH_OUTPUT_BYTES,
         scratchMb: settings.scratchMb,
         maxProcesses: MAX_PROCESSES_PER_RUN,
         ...inotifyLimitsPerRun(settings.sandboxServers),

@@ -15,6 +15,8 @@ const CONFIG: ServerRunConfig = {
   nproc: 4096,
   max_output_bytes: 104857600,
   max_result_bytes: 104857600,
+  max_output_file_bytes: 8388608,
+  max_display_bytes: 8388608,
   inotify_instances: 128,
   inotify_watches: 8192,
   run_cgroup: { tasks_fd: 3, events_fd: 4 },

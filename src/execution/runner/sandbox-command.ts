@@ -29,6 +29,7 @@ export const SANDBOX_ETC_FILES: readonly string[] = [
   'os-release',
   'mime.types',
   'matplotlibrc',
+  'fonts', // fontconfig's configuration: matplotlib lists fonts with fc-list (else an error on every first import)
   'python3',
   'python3.11',
 ];
@@ -41,6 +42,8 @@ export interface ServerRunConfig {
   nproc: number;
   max_output_bytes: number;
   max_result_bytes: number;
+  max_output_file_bytes: number;
+  max_display_bytes: number;
   inotify_instances: number;
   inotify_watches: number;
   /** Inherited descriptors of the run's memory cgroup (see ForkServer), or null: then a watchdog. */

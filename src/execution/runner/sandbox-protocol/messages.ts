@@ -1,4 +1,5 @@
-import type { RunOutcome, RunRequest } from '../python-runner';
+import { DISPLAY_MIME_TYPES } from '../python-runner';
+import type { DisplayItem, OutputFile, RunInputFile, RunOutcome, RunRequest } from '../python-runner';
 import { encodeFrame, ProtocolError } from './frame-codec';
 
 // ---- Node -> fork server (trusted: we build them)
@@ -14,6 +15,8 @@ export interface RunFrame {
   cpu_sec: number;
   /** Send its stdout/stderr as 'output' frames while it runs (absent: only in 'done'). */
   stream?: boolean;
+  /** Input files (checked paths, base64 content), written by the run's pid 1; absent when none. */
+  files?: RunInputFile[];
 }
 
 /** Stop the run with this id (ignored once it has ended). */
@@ -33,6 +36,7 @@ export function runFrame(request: RunRequest): Buffer {
     timeout_ms: request.timeoutMs,
     cpu_sec: Math.ceil(request.timeoutMs / 1000) + 1,
     ...(request.onOutput && { stream: true }),
+    ...(request.files?.length ? { files: request.files } : {}),
   };
   return encodeFrame(frame);
 }
@@ -83,6 +87,9 @@ export interface DoneMessage {
   error?: string | null;
   limit?: (typeof RUN_LIMITS)[number] | null;
   run_ms?: number;
+  files?: OutputFile[];
+  display?: DisplayItem[];
+  display_truncated?: boolean;
 }
 
 export type ServerMessage = ReadyMessage | OutputMessage | DoneMessage;
@@ -103,6 +110,44 @@ const isOneOf =
   (allowed: readonly string[]): FieldCheck =>
   (value) =>
     typeof value === 'string' && allowed.includes(value);
+
+/** API.md: response.files lists at most 1,000 entries. */
+export const MAX_OUTPUT_FILES = 1000;
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+const isArrayOf =
+  (check: FieldCheck, max: number): FieldCheck =>
+  (value) =>
+    Array.isArray(value) && value.length <= max && value.every(check);
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+const hasOnly = (value: Record<string, unknown>, keys: readonly string[]) =>
+  Object.keys(value).every((key) => keys.includes(key));
+
+/** A regular file's entry: content (base64) or truncated, never both. */
+function isOutputFile(value: unknown): boolean {
+  if (!isRecord(value) || !hasOnly(value, ['path', 'size', 'sha256', 'media_type', 'content', 'truncated']))
+    return false;
+  const hasContent = Object.hasOwn(value, 'content');
+  return (
+    isString(value.path) &&
+    isIntegerIn(0, Number.MAX_SAFE_INTEGER)(value.size) &&
+    typeof value.sha256 === 'string' &&
+    SHA256_HEX.test(value.sha256) &&
+    isString(value.media_type) &&
+    hasContent !== Object.hasOwn(value, 'truncated') &&
+    (hasContent ? isString(value.content) : value.truncated === true)
+  );
+}
+
+function isDisplayItem(value: unknown): boolean {
+  return (
+    isRecord(value) &&
+    hasOnly(value, ['mime_type', 'data']) &&
+    isOneOf(DISPLAY_MIME_TYPES)(value.mime_type) &&
+    isString(value.data)
+  );
+}
 
 /** Each message's fields and their checks; Maps, so a key like `__proto__` is just unknown. */
 const MESSAGE_FIELDS: ReadonlyMap<string, { fields: ReadonlyMap<string, FieldCheck>; required: string[] }> = new Map([
@@ -146,6 +191,9 @@ const MESSAGE_FIELDS: ReadonlyMap<string, { fields: ReadonlyMap<string, FieldChe
         ['error', orNull(isString)],
         ['limit', orNull(isOneOf(RUN_LIMITS))],
         ['run_ms', (value) => typeof value === 'number' && Number.isFinite(value) && value >= 0],
+        ['files', isArrayOf(isOutputFile, MAX_OUTPUT_FILES)],
+        ['display', isArrayOf(isDisplayItem, Infinity)],
+        ['display_truncated', isBoolean],
       ]),
       required: ['op', 'id', 'status'],
     },
@@ -191,6 +239,9 @@ export function outcomeFromDone(done: DoneMessage): RunOutcome {
     error: done.error ?? null,
     limit: done.limit ?? null,
     runMs: done.run_ms ?? 0,
+    files: done.files ?? [],
+    display: done.display ?? [],
+    displayTruncated: done.display_truncated ?? false,
   };
 }
 

@@ -149,7 +149,24 @@ describe('messages from the fork server', () => {
       error: 'no memory',
       limit: null,
       runMs: 0,
+      files: [],
+      display: [],
+      displayTruncated: false,
     });
+  });
+
+  it('takes files, display and display_truncated', () => {
+    const file = { path: 'sub/a.png', size: 3, sha256: 'a'.repeat(64), media_type: 'image/png', content: 'YWJj' };
+    const cut = {
+      path: 'big.bin',
+      size: 9,
+      sha256: 'b'.repeat(64),
+      media_type: 'application/octet-stream',
+      truncated: true,
+    };
+    const display = [{ mime_type: 'text/html', data: '<b>' }];
+    const outcome = outcomeFromDone(parse(done({ files: [file, cut], display, display_truncated: true })) as never);
+    expect(outcome).toMatchObject({ files: [file, cut], display, displayTruncated: true });
   });
 
   it('maps a limit kill field by field', () => {
@@ -212,7 +229,39 @@ describe('messages from the fork server', () => {
     ['an unknown limit', done({ limit: 'gpu' })],
     ['a negative run time', done({ run_ms: -1 })],
     ['a run time as a string', done({ run_ms: '3' })],
-    ['an unknown field', done({ files: [] })],
+    ['an unknown field', done({ outputs: [] })],
+    ['files not a list', done({ files: {} })],
+    [
+      'a file with content and truncated',
+      done({ files: [{ path: 'a', size: 1, sha256: 'a'.repeat(64), media_type: 'x', content: '', truncated: true }] }),
+    ],
+    [
+      'a file with neither content nor truncated',
+      done({ files: [{ path: 'a', size: 1, sha256: 'a'.repeat(64), media_type: 'x' }] }),
+    ],
+    [
+      'a file with an upper-case sha256',
+      done({ files: [{ path: 'a', size: 1, sha256: 'A'.repeat(64), media_type: 'x', content: '' }] }),
+    ],
+    [
+      'a file with an unknown field',
+      done({ files: [{ path: 'a', size: 1, sha256: 'a'.repeat(64), media_type: 'x', content: '', mode: 1 }] }),
+    ],
+    [
+      'more than 1,000 files',
+      done({
+        files: Array.from({ length: 1001 }, () => ({
+          path: 'a',
+          size: 0,
+          sha256: 'a'.repeat(64),
+          media_type: 'x',
+          content: '',
+        })),
+      }),
+    ],
+    ['a display item of an unknown type', done({ display: [{ mime_type: 'text/x-script', data: '' }] })],
+    ['display data that is not text', done({ display: [{ mime_type: 'text/html', data: 1 }] })],
+    ['display_truncated as a string', done({ display_truncated: 'true' })],
     ['a ready frame without pid', { op: 'ready', uid: 0 }],
     ['an output frame of an unknown stream', { op: 'output', id: 'r1', stream: 'stdin', data: '' }],
     ['an output frame without data', { op: 'output', id: 'r1', stream: 'stdout' }],

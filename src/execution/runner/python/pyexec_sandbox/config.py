@@ -28,6 +28,8 @@ class ServerConfig:
     memory_watchdog: bool
     python_path: Tuple[str, ...] = ()
     preload: Tuple[str, ...] = ()
+    max_output_file_bytes: int = 8 << 20  # response.files content in all (MAX_OUTPUT_FILE_BYTES)
+    max_display_bytes: int = 8 << 20  # response.display in all (MAX_DISPLAY_BYTES)
 
     @classmethod
     def from_json(cls, text):

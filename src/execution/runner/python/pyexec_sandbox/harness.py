@@ -4,28 +4,37 @@ import json
 import os
 import sys
 
-from . import limits, protocol
+from . import limits, protocol, run_files
+from .display import Display
 from .result_rule import (USER_FILENAME, Return, compile_user_code, describe, encode_report, exit_status,
                           install_builtins, to_jsonable)
 
 
-def run_user_code(max_result_bytes, joins_cgroup):
-    """Never returns: the process exits with the run's status."""
+def run_user_code(max_result_bytes, joins_cgroup, rich=None):
+    """Never returns: the process exits with the run's status. `rich`: the caps of files and display."""
     import builtins
     reseed_preloaded()
+    rich = rich or RichCaps()
+    display = Display(rich.max_display_bytes)
+    cwd = os.getcwd()
     main = type(sys)('__main__')
     main.__builtins__ = builtins
     sys.modules['__main__'] = main
     sys.argv = [USER_FILENAME]
     open_stdio()
     install_builtins(builtins)
-    code = receive_request(joins_cgroup)
+    display.install(builtins)
+    code, files = receive_request(joins_cgroup)
     report = {'ok': True, 'result': None}
     status = 0
     try:
+        if files:
+            run_files.write_input_files(files)
+            files = None
         compiled = compile_user_code(code)
         exec(compiled, main.__dict__)
     except Return as ret:
+        display.show(ret.value, plain=False)
         try:
             report['result'] = to_jsonable(ret.value)
         except BaseException as exc:  # a hostile __repr__
@@ -36,7 +45,32 @@ def run_user_code(max_result_bytes, joins_cgroup):
     except BaseException as exc:
         report = report_exception(exc, code)
         status = 1
-    finish(report, status, max_result_bytes)
+    try:
+        display.open_figures()  # before atexit, where matplotlib closes them all
+    except BaseException:
+        pass
+    finish(report, status, max_result_bytes, lambda: rich_output(display, cwd, rich.max_output_file_bytes))
+
+
+class RichCaps:
+    """MAX_OUTPUT_FILE_BYTES and MAX_DISPLAY_BYTES of a run."""
+
+    def __init__(self, max_output_file_bytes=8 << 20, max_display_bytes=8 << 20):
+        self.max_output_file_bytes = max_output_file_bytes
+        self.max_display_bytes = max_display_bytes
+
+
+def rich_output(display, cwd, max_output_file_bytes):
+    """The report's files and display, after user code and atexit."""
+    extra = {}
+    files = run_files.collect_outputs(cwd, max_output_file_bytes)
+    if files:
+        extra['files'] = files
+    if display.entries:
+        extra['display'] = display.entries
+    if display.truncated:
+        extra['display_truncated'] = True
+    return extra
 
 
 def open_stdio():
@@ -58,6 +92,7 @@ def receive_request(joins_cgroup):
         req = json.loads(request)
         limits.set_cpu_limit(req['cpu_sec'])
         code = req['code']
+        files = req.get('files') or []
         if joins_cgroup:
             # Only now: a prepared pid 1 waits outside, so the OOM killer never picks it for the
             # running run's memory. "0" moves this (single) thread: no global lock, no RCU grace period.
@@ -69,7 +104,7 @@ def receive_request(joins_cgroup):
             os.write(protocol.HARNESS_RESULT_FD, ('%s: %s' % (type(exc).__name__, exc)).encode('utf-8', 'replace')[:500])
         finally:
             os._exit(125)
-    return code
+    return code, files
 
 
 def reseed_preloaded():
@@ -102,7 +137,7 @@ def print_user_traceback(exc, code):
     sys.stderr.write(''.join(traceback.format_exception(type(exc), exc, tb)))
 
 
-def finish(report, status, max_result_bytes):
+def finish(report, status, max_result_bytes, rich=None):
     """Like interpreter exit: join threads, run atexit, flush; then one report frame, written after
     everything of the user's ran (but its daemon threads), on a descriptor exec'd programs never get."""
     try:
@@ -112,12 +147,17 @@ def finish(report, status, max_result_bytes):
         atexit._run_exitfuncs()
     except BaseException:
         pass
+    extra = {}
+    try:
+        extra = rich() if rich else {}
+    except BaseException:  # e.g. MemoryError: the run's own report still goes out
+        pass
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
         except BaseException:
             pass
-    data, status = encode_report(report, status, max_result_bytes)
+    data, status = encode_report(report, status, max_result_bytes, extra)
     try:
         protocol.write_all(protocol.HARNESS_RESULT_FD, protocol.encode_report(data))
     except BaseException:

@@ -8,6 +8,10 @@ from .namespaces import write_file
 
 MAX_PENDING_SIGNALS = 1024
 MAX_OPEN_FILES = 256
+# Address space native libraries reserve and barely touch: OpenBLAS maps a 128-MiB buffer on its first
+# call, and without room for it numpy's dot spins forever (matplotlib calls it on every draw). Memory
+# actually used stays bounded by the run's cgroup or the watchdog, at memory_mb.
+RESERVED_ADDRESS_SPACE_BYTES = 128 << 20
 
 
 class Rlimit(NamedTuple):
@@ -19,7 +23,7 @@ def run_rlimits(config, preload_vm_bytes):
     """Every rlimit but CPU (set per request: see cpu_limit)."""
     # Address space preloaded modules took in the server is not the run's: it gets its full limit.
     return [
-        Rlimit(resource.RLIMIT_AS, config.memory_mb * 1024 * 1024 + preload_vm_bytes),
+        Rlimit(resource.RLIMIT_AS, config.memory_mb * 1024 * 1024 + preload_vm_bytes + RESERVED_ADDRESS_SPACE_BYTES),
         Rlimit(resource.RLIMIT_FSIZE, config.scratch_mb * 1024 * 1024),
         Rlimit(resource.RLIMIT_NOFILE, MAX_OPEN_FILES),
         Rlimit(resource.RLIMIT_NPROC, config.nproc),

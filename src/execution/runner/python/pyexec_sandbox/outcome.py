@@ -1,7 +1,7 @@
 """A run's 'done' frame, from how pid 1 ended, why the server ended it, and its last report."""
 import os
 import signal
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Optional
 
 SIGNAL_ERRORS = {
@@ -22,6 +22,11 @@ class Captured:
     report: Optional[dict]  # None, or a report that passed protocol.valid_report()
     run_ms: float
 
+    def rich(self):
+        """files, display and display_truncated of the report (empty without one)."""
+        report = self.report or {}
+        return report.get('files', []), report.get('display', []), report.get('display_truncated', False)
+
 
 @dataclass
 class RunOutcome:
@@ -38,9 +43,13 @@ class RunOutcome:
     exit_code: int = 0
     signal: Optional[int] = None
     status: str = 'exited'
+    files: list = field(default_factory=list)
+    display: list = field(default_factory=list)
+    display_truncated: bool = False
 
     def to_frame(self):
-        return {
+        rich = {'files': self.files, 'display': self.display, 'display_truncated': self.display_truncated}
+        return {**(rich if self.files or self.display or self.display_truncated else {}),
             'op': 'done', 'id': self.id, 'run_ms': self.run_ms,
             'stdout': self.stdout, 'stderr': self.stderr,
             'stdout_truncated': self.stdout_truncated, 'stderr_truncated': self.stderr_truncated,
@@ -60,6 +69,7 @@ def describe_outcome(run_id, wait_status, ended_by, captured):
         id=run_id, run_ms=round(captured.run_ms, 3),
         stdout=captured.stdout.decode('utf-8', 'replace'), stderr=captured.stderr.decode('utf-8', 'replace'),
         stdout_truncated=captured.stdout_truncated, stderr_truncated=captured.stderr_truncated)
+    outcome.files, outcome.display, outcome.display_truncated = captured.rich()
     if os.WIFSIGNALED(wait_status):
         outcome.signal = os.WTERMSIG(wait_status)
         outcome.exit_code = 128 + outcome.signal

@@ -7,6 +7,7 @@ import json
 import os
 import struct
 from dataclasses import dataclass
+from typing import Optional
 
 SERVICE_FD = 0  # request and cancel frames from the service
 RESPONSE_FD = 1  # ready and done frames to the service
@@ -86,10 +87,12 @@ class RunRequest:
     timeout_ms: int
     cpu_sec: int
     stream: bool = False  # send its output as 'output' frames while it runs
+    files: Optional[list] = None  # input files [{path, content (base64)}], written by pid 1
 
     @classmethod
     def from_frame(cls, msg):
-        return cls(msg['id'], msg['code'], msg['stdin'], msg['timeout_ms'], msg['cpu_sec'], msg.get('stream', False))
+        return cls(msg['id'], msg['code'], msg['stdin'], msg['timeout_ms'], msg['cpu_sec'],
+                   stream=msg.get('stream', False), files=msg.get('files'))
 
 
 def ready_frame(pid, uid):
@@ -113,9 +116,12 @@ def encode_report(report):
     return RESULT_MAGIC + b'%d\n' % len(report) + report
 
 
-def encode_pid1_request(code, cpu_sec):
+def encode_pid1_request(code, cpu_sec, files=None):
     """What the server writes to a prepared pid 1's REQUEST_FD (then closes it)."""
-    return json.dumps({'code': code, 'cpu_sec': cpu_sec}).encode('utf-8', 'surrogatepass')
+    request = {'code': code, 'cpu_sec': cpu_sec}
+    if files:
+        request['files'] = files
+    return json.dumps(request).encode('utf-8', 'surrogatepass')
 
 
 def last_report(buf):
@@ -140,10 +146,53 @@ def last_report(buf):
     return None
 
 
+RICH_FIELDS = {'files', 'display', 'display_truncated'}
+DISPLAY_TYPES = ('image/png', 'image/svg+xml', 'text/html', 'text/markdown', 'application/json', 'text/plain')
+
+
 def valid_report(report):
     if type(report) is not dict or type(report.get('ok')) is not bool:
         return False
+    if not valid_rich_fields(report):
+        return False
     if report['ok']:
-        return set(report) == {'ok', 'result'}
-    return (set(report) <= {'ok', 'error', 'limit'} and type(report.get('error')) is str
+        return set(report) - RICH_FIELDS == {'ok', 'result'}
+    return (set(report) - RICH_FIELDS <= {'ok', 'error', 'limit'} and type(report.get('error')) is str
             and report.get('limit') in REPORT_LIMITS)
+
+
+def within_rich_caps(report, max_file_bytes, max_display_bytes):
+    """The report, without its files and display if they are over the caps the service sized its
+    frame limit for (only a forged report can be: the harness keeps them)."""
+    if report is None:
+        return None
+    content = sum(len(entry.get('content', '')) for entry in report.get('files', ()))
+    paths = max((len(entry['path'].encode('utf-8', 'surrogatepass')) for entry in report.get('files', ())), default=0)
+    shown = sum(len(entry['mime_type']) + len(entry['data'].encode('utf-8', 'surrogatepass'))
+                for entry in report.get('display', ()))
+    if content > (max_file_bytes + 2) // 3 * 4 or paths > 255 or shown > max_display_bytes:
+        return {key: value for key, value in report.items() if key not in RICH_FIELDS}
+    return report
+
+
+def valid_rich_fields(report):
+    """files and display as the harness writes them (user code can write on the channel too)."""
+    files = report.get('files', [])
+    display = report.get('display', [])
+    if type(files) is not list or type(display) is not list or len(files) > 1000:
+        return False
+    if type(report.get('display_truncated', False)) is not bool:
+        return False
+    for entry in files:
+        if (type(entry) is not dict or type(entry.get('path')) is not str or type(entry.get('size')) is not int
+                or type(entry.get('sha256')) is not str or len(entry['sha256']) != 64
+                or type(entry.get('media_type')) is not str
+                or set(entry) - {'content', 'truncated'} != {'path', 'size', 'sha256', 'media_type'}
+                or ('content' in entry) == ('truncated' in entry)
+                or type(entry.get('content', '')) is not str or entry.get('truncated', True) is not True):
+            return False
+    for entry in display:
+        if (type(entry) is not dict or set(entry) != {'mime_type', 'data'} or entry['mime_type'] not in DISPLAY_TYPES
+                or type(entry['data']) is not str):
+            return False
+    return True

@@ -139,9 +139,9 @@ def exit_status(exc):
     return status, {'ok': False, 'error': 'SystemExit: %s' % (code,)}
 
 
-def encode_report(report, status, max_result_bytes):
+def encode_report(report, status, max_result_bytes, extra=None):
     """(JSON bytes, exit status) of the final report, bounded: a result that cannot be JSON or is too
-    large becomes an error."""
+    large becomes an error. `extra` (files, display: bounded by their own caps) is added after the check."""
     try:
         data = json.dumps(report, ensure_ascii=False, allow_nan=False).encode('utf-8', 'surrogatepass')
     except BaseException as exc:
@@ -150,4 +150,10 @@ def encode_report(report, status, max_result_bytes):
     if len(data) > max_result_bytes:
         data = json.dumps({'ok': False, 'error': 'Result exceeds %d bytes' % max_result_bytes, 'limit': 'result'}).encode()
         status = status or 1
+    if extra:
+        try:
+            data = data[:-1] + b',' + json.dumps(extra, ensure_ascii=False, allow_nan=False)[1:].encode(
+                'utf-8', 'surrogatepass')
+        except BaseException:
+            pass
     return data, status

@@ -69,6 +69,9 @@ def load_libraries(config):
         if path not in sys.path:
             sys.path.append(path)
     os.environ.update(template.SINGLE_THREAD_ENV)  # before a BLAS starts its threads
+    os.environ.update(template.MATPLOTLIB_ENV)  # a preloaded pyplot picks Agg
+    # ...and needs a config folder (the server has no HOME); its font list is then loaded here, once.
+    os.environ.setdefault('MPLCONFIGDIR', '/tmp/pyexec-server-matplotlib')
     import importlib
     before = limits.vm_size_bytes()
     for name in config.preload:

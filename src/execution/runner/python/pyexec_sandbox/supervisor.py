@@ -15,6 +15,7 @@ from .watchdog import WATCHDOG_SEC, watchdog_bytes
 
 # After SIGKILL, how long to wait for the run's pid namespace to die before reporting anyway.
 KILL_GRACE_SEC = 0.5  # under the service's 1 s backstop, which would kill the whole server
+TRIM_SLACK_BYTES = 8 << 20  # the report channel's buffer may pass its kept tail by this much between trims
 STRAGGLERS = set()  # pids of killed runs reported before the kernel let them go; reaped later
 
 
@@ -58,11 +59,12 @@ class Supervision:
             kill_and_reap(config.isolate, self.pid)
             return setup_failed_frame(self.request.id, setup_error)
         try:
-            protocol.write_all(run.req_w, protocol.encode_pid1_request(self.request.code, self.request.cpu_sec))
+            protocol.write_all(run.req_w, protocol.encode_pid1_request(self.request.code, self.request.cpu_sec,
+                                                                      self.request.files))
         except OSError:
             pass  # pid 1 died while being prepared: its exit status and setup error tell
         os.close(run.req_w)
-        self.request.code = None  # the server holds no more of it than it must
+        self.request.code = self.request.files = None  # the server holds no more of it than it must
         try:
             outcome = self.supervise()
         except BaseException as exc:  # a bug of ours: still answer (a 500), never leave the run to the backstop
@@ -107,7 +109,7 @@ class Supervision:
         cap = config.max_output_bytes
         deadline = self.started + self.request.timeout_ms / 1000.0
         bufs = {run.out_r: bytearray(), run.err_r: bytearray(), run.res_r: bytearray()}
-        report_tail = config.max_result_bytes + len(RESULT_MAGIC) + 16  # the last frame always fits
+        report_tail = report_bytes(config)  # the last frame always fits
         truncated = {run.out_r: False, run.err_r: False}
         open_fds = set(bufs)
         watchdog_at = self.started + WATCHDOG_SEC if config.memory_watchdog else float('inf')
@@ -157,7 +159,8 @@ class Supervision:
                     if self.start_marker is None:  # written by pid 1 before user code: trusted
                         self.start_marker = bytes(chunk[:200])
                     bufs[fd] += chunk
-                    del bufs[fd][:-report_tail]
+                    if len(bufs[fd]) > report_tail + TRIM_SLACK_BYTES:  # trimmed now and then, not per chunk
+                        del bufs[fd][:-report_tail]
                     continue
                 room = cap - len(bufs[fd])
                 if room > 0:
@@ -171,8 +174,11 @@ class Supervision:
             # pid 1 failed between its request and user code (nothing of the user's ran): ours, a 500.
             text = (self.start_marker or b'').decode('utf-8', 'replace') or 'it exited'
             return setup_failed_frame(self.request.id, 'pid 1 did not start the run: %s' % text)
+        del bufs[run.res_r][:-report_tail]
+        report = protocol.last_report(bufs[run.res_r])
+        report = protocol.within_rich_caps(report, config.max_output_file_bytes, config.max_display_bytes)
         captured = Captured(bufs[run.out_r], bufs[run.err_r], truncated[run.out_r], truncated[run.err_r],
-                            protocol.last_report(bufs[run.res_r]), run_ms)
+                            report, run_ms)
         return describe_outcome(self.request.id, self.wait_status, self.ended_by, captured)
 
     def past_kill_grace(self, now):
@@ -202,6 +208,13 @@ def control_frame(run_id):
         protocol.write_frame(protocol.RESPONSE_FD, setup_failed_frame(msg['id'], 'server busy'))
         return None
     return msg['op'] if msg.get('id') == run_id else None
+
+
+def report_bytes(config):
+    """The largest report frame the harness writes: result, files as base64 with their entries
+    (paths escaped), display escaped; user bytes before it on the channel are dropped."""
+    files = (config.max_output_file_bytes + 2) // 3 * 4 + 1000 * 2048
+    return config.max_result_bytes + files + 6 * config.max_display_bytes + len(RESULT_MAGIC) + 4096
 
 
 def wait_ready(res_r):

@@ -16,6 +16,8 @@ from .protocol import CGROUP_TASKS_FD, HARNESS_RESULT_FD, REQUEST_FD, RESULT_FD,
 # so the server (before any preload) and every run get one. Set here only: it covers both modes.
 SINGLE_THREAD_ENV = {'OPENBLAS_NUM_THREADS': '1', 'OMP_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1',
                      'NUMEXPR_NUM_THREADS': '1'}
+# matplotlib renders with Agg (no display; plt.show() is the harness's, see display.py).
+MATPLOTLIB_ENV = {'MPLBACKEND': 'agg'}
 PIPES_PER_RUN = 6  # stdin, stdout, stderr, report channel, request, uid-map handshake
 
 
@@ -39,6 +41,8 @@ def run_environment(cwd):
     os.environ.update({'PATH': '/usr/local/bin:/usr/bin:/bin', 'HOME': cwd, 'TMPDIR': cwd,
                        'LANG': 'C.UTF-8', 'PYTHONIOENCODING': 'utf-8'})
     os.environ.update(SINGLE_THREAD_ENV)
+    os.environ.update(MATPLOTLIB_ENV)
+    os.environ['MPLCONFIGDIR'] = cwd + '/.config/matplotlib'  # writable, the run's own: made on first import
 
 
 # ---------------------------------------------------------------- the server's side
@@ -164,7 +168,8 @@ def become_pid1(setup, fds, scratch_dir):
             except BaseException:
                 pass
         os._exit(125)
-    harness.run_user_code(config.max_result_bytes, config.run_cgroup is not None)
+    harness.run_user_code(config.max_result_bytes, config.run_cgroup is not None,
+                          harness.RichCaps(config.max_output_file_bytes, config.max_display_bytes))
     os._exit(0)
 
 

@@ -1,0 +1,140 @@
+"""Files in and out, and display, through the package as the service starts it (SANDBOX=process)."""
+import base64
+import hashlib
+import json
+import struct
+import subprocess
+import unittest
+
+import support
+from pyexec_sandbox import protocol, run_files
+from pyexec_sandbox.config import CONFIG_ENV
+from pyexec_sandbox.display import Display
+from test_server import CONFIG, PYTHON_BIN
+
+
+class RichRunTest(unittest.TestCase):
+    def setUp(self):
+        self.proc = subprocess.Popen([PYTHON_BIN, '-I', '-S', '-B', support.PACKAGE_DIR], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd='/',
+                                     env={CONFIG_ENV: json.dumps(dict(CONFIG, max_output_bytes=100000))})
+        self.addCleanup(self.stop)
+        self.assertEqual(self.receive()['op'], 'ready')
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            stream.close()
+
+    def receive(self):
+        header = self.proc.stdout.read(4)
+        self.assertEqual(len(header), 4, self.proc.stderr.read1(4096) if self.proc.poll() is not None else '')
+        return json.loads(self.proc.stdout.read(struct.unpack('>I', header)[0]))
+
+    def run_code(self, code, files=None, timeout_ms=60000):
+        message = {'op': 'run', 'id': 'r', 'code': code, 'stdin': '', 'timeout_ms': timeout_ms, 'cpu_sec': timeout_ms // 1000 + 1}
+        if files:
+            message['files'] = files
+        self.proc.stdin.write(protocol.encode_frame(message))
+        self.proc.stdin.flush()
+        return self.receive()
+
+    def test_input_files_are_written_and_outputs_come_back(self):
+        data = bytes(range(256))
+        done = self.run_code(
+            "import os\n"
+            "os.makedirs('outputs/sub', exist_ok=True)\n"
+            "open('outputs/sub/copy.bin', 'wb').write(open('in/data.bin', 'rb').read())\n"
+            "open('outputs/note.txt', 'w').write(open('a.txt').read().upper())\n",
+            files=[{'path': 'in/data.bin', 'content': base64.b64encode(data).decode()},
+                   {'path': 'a.txt', 'content': base64.b64encode(b'hello').decode()}])
+        self.assertEqual(done['exit_code'], 0, done)
+        files = {f['path']: f for f in done['files']}
+        self.assertEqual(sorted(files), ['note.txt', 'sub/copy.bin'])
+        self.assertEqual(base64.b64decode(files['sub/copy.bin']['content']), data)
+        self.assertEqual(files['sub/copy.bin']['sha256'], hashlib.sha256(data).hexdigest())
+        self.assertEqual((files['note.txt']['size'], files['note.txt']['media_type']), (5, 'text/plain'))
+
+    def test_a_hostile_outputs_folder(self):
+        done = self.run_code(
+            "import os\n"
+            "os.makedirs('outputs', exist_ok=True)\n"
+            "os.symlink('/etc/passwd', 'outputs/passwd')\n"
+            "os.mkfifo('outputs/fifo')\n"
+            "d = 'outputs'\n"
+            "for i in range(50):\n"
+            "    d += '/d'\n"
+            "    os.mkdir(d)\n"
+            "open(d + '/deep.txt', 'w').write('x')\n"
+            "open('outputs/ok.txt', 'w').write('ok')\n")
+        self.assertEqual(done['exit_code'], 0, done)
+        self.assertEqual([f['path'] for f in done['files']], ['ok.txt'])
+
+    def test_display_and_a_failing_repr(self):
+        done = self.run_code(
+            "class H:\n"
+            "    def _repr_html_(self): return '<b>hi</b>'\n"
+            "class Bad:\n"
+            "    def _repr_png_(self): raise ValueError('no png')\n"
+            "    def _repr_markdown_(self): return '*md*'\n"
+            "display(H(), Bad(), {'a': 1})\n"
+            "raise RuntimeError('after')\n")
+        self.assertEqual(done['error'], 'RuntimeError: after')
+        self.assertEqual(done['display'], [{'mime_type': 'text/html', 'data': '<b>hi</b>'},
+                                           {'mime_type': 'text/markdown', 'data': '*md*'},
+                                           {'mime_type': 'text/plain', 'data': "{'a': 1}"}])
+        self.assertIn('ValueError: no png', done['stderr'])
+
+    def test_matplotlib_figures_shown_and_left_open(self):
+        done = self.run_code(
+            "import matplotlib.pyplot as plt\n"
+            "plt.plot([1, 2, 3])\n"
+            "plt.show()\n"
+            "plt.figure()\n"
+            "plt.bar([1], [2])\n"
+            "raise ValueError('late')\n")
+        self.assertEqual(done['error'], 'ValueError: late', done)
+        self.assertEqual([entry['mime_type'] for entry in done['display']], ['image/png', 'image/png'], done['stderr'])
+        png = base64.b64decode(done['display'][0]['data'])
+        self.assertEqual(png[:8], b'\x89PNG\r\n\x1a\n')
+        self.assertEqual(struct.unpack('>II', png[16:24]), (640, 480))
+        self.assertNotIn('Warning', done['stderr'])
+
+    def test_a_plain_run_has_no_rich_fields(self):
+        done = self.run_code("print('hi')")
+        self.assertEqual((done['stdout'], 'files' in done, 'display' in done), ('hi\n', False, False))
+
+
+class DisplayBudgetTest(unittest.TestCase):
+    def test_later_entries_are_dropped(self):
+        display = Display(40)
+        display.add('text/plain', 'x' * 20)
+        display.add('text/plain', 'y' * 20)
+        display.add('text/plain', 'z')
+        self.assertEqual((len(display.entries), display.truncated), (1, True))
+
+
+class ReportTest(unittest.TestCase):
+    def test_a_report_with_rich_fields_is_valid(self):
+        report = {'ok': True, 'result': None, 'files': [{'path': 'a', 'size': 1, 'sha256': '0' * 64,
+                                                          'media_type': 'text/plain', 'content': 'YQ=='}],
+                  'display': [{'mime_type': 'text/html', 'data': '<b>'}], 'display_truncated': False}
+        self.assertTrue(protocol.valid_report(report))
+        self.assertFalse(protocol.valid_report(dict(report, display=[{'mime_type': 'text/x', 'data': ''}])))
+        self.assertFalse(protocol.valid_report(dict(report, files=[{'path': 'a'}])))
+
+    def test_a_forged_report_over_the_caps_loses_its_rich_fields(self):
+        report = {'ok': True, 'result': 1, 'display': [{'mime_type': 'text/html', 'data': 'x' * 100}]}
+        self.assertEqual(protocol.within_rich_caps(report, 10, 50), {'ok': True, 'result': 1})
+        self.assertIs(protocol.within_rich_caps(report, 10, 500), report)
+
+    def test_bad_input_paths_are_refused_in_the_sandbox_too(self):
+        for path in ('/etc/x', '../x', 'a/../b', 'a//b', '', 'a\x00b', 'x' * 256):
+            with self.assertRaises(run_files.InputFileError, msg=path):
+                run_files.safe_relative_path(path)
+
+
+if __name__ == '__main__':
+    unittest.main()
