@@ -34,6 +34,7 @@ class ServerTest(unittest.TestCase):
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd='/',
                                      env={CONFIG_ENV: json.dumps(CONFIG)})
         self.addCleanup(self.stop)
+        self.heartbeats = {}
 
     def stop(self):
         if self.proc.poll() is None:
@@ -47,9 +48,15 @@ class ServerTest(unittest.TestCase):
         self.proc.stdin.flush()
 
     def receive(self):
-        header = self.proc.stdout.read(4)
-        self.assertEqual(len(header), 4, self.proc.stderr.read1(4096) if self.proc.poll() is not None else '')
-        return json.loads(self.proc.stdout.read(struct.unpack('>I', header)[0]))
+        """The next frame but heartbeats, which are counted per run id in self.heartbeats."""
+        while True:
+            header = self.proc.stdout.read(4)
+            self.assertEqual(len(header), 4, self.proc.stderr.read1(4096) if self.proc.poll() is not None else '')
+            message = json.loads(self.proc.stdout.read(struct.unpack('>I', header)[0]))
+            if message['op'] != 'heartbeat':
+                return message
+            self.assertEqual(set(message), {'op', 'id'})
+            self.heartbeats[message['id']] = self.heartbeats.get(message['id'], 0) + 1
 
     def run_code(self, code, run_id='r', stdin='', timeout_ms=10000):
         self.send({'op': 'run', 'id': run_id, 'code': code, 'stdin': stdin, 'timeout_ms': timeout_ms, 'cpu_sec': 11})
@@ -80,6 +87,12 @@ class ServerTest(unittest.TestCase):
                    'stdin': '', 'timeout_ms': 20000, 'cpu_sec': 21})
         self.send({'op': 'cancel', 'id': 'c'})
         self.assertEqual(self.receive()['status'], 'cancelled')
+
+    def test_heartbeats_while_a_run_is_supervised(self):
+        self.receive()
+        done = self.run_code('import time\ntime.sleep(1.2)', run_id='slow')
+        self.assertEqual(done['status'], 'exited')
+        self.assertGreaterEqual(self.heartbeats.get('slow', 0), 3)  # every 0.25 s
 
     def test_end_of_input_stops_the_server(self):
         self.receive()

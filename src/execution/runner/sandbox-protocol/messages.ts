@@ -48,6 +48,12 @@ export interface ReadyMessage {
   uid: number;
 }
 
+/** The server is supervising this run (every 250 ms): Node's backstop counts from the last one. */
+export interface HeartbeatMessage {
+  op: 'heartbeat';
+  id: string;
+}
+
 /** What the server itself reports (Node's own 'crashed' never comes from the wire). */
 export const SERVER_RUN_STATUSES = ['exited', 'signaled', 'timeout', 'cancelled', 'setup_failed'] as const;
 export const RUN_LIMITS = ['memory', 'cpu', 'disk', 'files', 'processes', 'result'] as const;
@@ -71,7 +77,7 @@ export interface DoneMessage {
   run_ms?: number;
 }
 
-export type ServerMessage = ReadyMessage | DoneMessage;
+export type ServerMessage = ReadyMessage | HeartbeatMessage | DoneMessage;
 
 type FieldCheck = (value: unknown) => boolean;
 
@@ -101,6 +107,16 @@ const MESSAGE_FIELDS: ReadonlyMap<string, { fields: ReadonlyMap<string, FieldChe
         ['uid', isIntegerIn(0, 2 ** 32)],
       ]),
       required: ['op', 'pid', 'uid'],
+    },
+  ],
+  [
+    'heartbeat',
+    {
+      fields: new Map<string, FieldCheck>([
+        ['op', isString],
+        ['id', isString],
+      ]),
+      required: ['op', 'id'],
     },
   ],
   [

@@ -101,6 +101,7 @@ describe('frames', () => {
 describe('messages from the fork server', () => {
   it('reads a ready frame and a full done frame', () => {
     expect(parse({ op: 'ready', pid: 7, uid: 1000 })).toEqual({ op: 'ready', pid: 7, uid: 1000 });
+    expect(parse({ op: 'heartbeat', id: 'r1' })).toEqual({ op: 'heartbeat', id: 'r1' });
     const full = done({
       run_ms: 1.25,
       stdout: 'hi\n',
@@ -196,6 +197,9 @@ describe('messages from the fork server', () => {
     ['an unknown field', done({ files: [] })],
     ['a ready frame without pid', { op: 'ready', uid: 0 }],
     ['a ready frame with a pid as a string', { op: 'ready', pid: '7', uid: 0 }],
+    ['a heartbeat without id', { op: 'heartbeat' }],
+    ['a heartbeat with an id that is not a string', { op: 'heartbeat', id: 7 }],
+    ['a heartbeat with an unknown field', { op: 'heartbeat', id: 'r1', memory: 1 }],
   ])('refuses %s', (_label, message) => {
     expect(() => parse(message)).toThrow(ProtocolError);
   });

@@ -1,7 +1,7 @@
 """Both wire formats of the sandbox side, and nothing else parses them.
 
 With the service (fd 0 in, fd 1 out): frames of a 4-byte big-endian length followed by UTF-8 JSON;
-messages 'run' and 'cancel' in, 'ready' and 'done' out. With each run's pid 1 (its report channel):
+messages 'run' and 'cancel' in, 'ready', 'heartbeat' and 'done' out. With each run's pid 1 (its report channel):
 one byte before user code (READY, then STARTED), then report frames written by the harness."""
 import json
 import os
@@ -93,6 +93,11 @@ class RunRequest:
 
 def ready_frame(pid, uid):
     return {'op': 'ready', 'pid': pid, 'uid': uid}
+
+
+def heartbeat_frame(run_id):
+    """Sent while a run is supervised: the service's backstop counts from the last one."""
+    return {'op': 'heartbeat', 'id': run_id}
 
 
 def setup_failed_frame(run_id, error):

@@ -10,11 +10,13 @@ import time
 from . import limits, protocol
 from .outcome import Captured, describe_outcome
 from .protocol import READ_CHUNK, RESULT_MAGIC, SERVICE_FD, STARTED, log, setup_failed_frame
-from .watchdog import WATCHDOG_SEC, watchdog_bytes
+from .watchdog import WATCHDOG_SEC, RunGone, Watchdog, socket_charge_bytes
 
 # After SIGKILL, how long to wait for the run's pid namespace to die before reporting anyway.
 KILL_GRACE_SEC = 0.5  # under the service's 1 s backstop, which would kill the whole server
 STRAGGLERS = set()  # pids of killed runs reported before the kernel let them go; reaped later
+HEARTBEAT_SEC = 0.25  # while a run is supervised, the service hears from the server this often
+SOCKET_CHARGE = []  # socket_charge_bytes(), read once per server
 
 
 def run_one(config, request, run):
@@ -107,20 +109,35 @@ class Supervision:
         truncated = {run.out_r: False, run.err_r: False}
         open_fds = set(bufs)
         watchdog_at = self.started + WATCHDOG_SEC if config.memory_watchdog else float('inf')
+        if config.memory_watchdog and not SOCKET_CHARGE:
+            SOCKET_CHARGE.append(socket_charge_bytes())
+        watchdog = Watchdog(config.isolate, self.pid, self.request.id, SOCKET_CHARGE[0] if SOCKET_CHARGE else 0)
+        heartbeat_at = self.started + HEARTBEAT_SEC
         while open_fds or self.wait_status is None:
             now = time.monotonic()
+            if now >= heartbeat_at:
+                protocol.write_frame(protocol.RESPONSE_FD, protocol.heartbeat_frame(self.request.id))
+                heartbeat_at = now + HEARTBEAT_SEC
             if self.ended_by is None and now >= deadline:
                 self.kill('timeout')
             if self.ended_by is None and now >= watchdog_at:
                 watchdog_at = now + WATCHDOG_SEC
-                if watchdog_bytes(config.isolate, self.pid, self.request.id) > config.memory_mb * 1024 * 1024:
-                    self.kill('memory')
+                try:
+                    if watchdog.run_bytes() > config.memory_mb * 1024 * 1024:
+                        self.kill('memory')
+                except RunGone:
+                    # pid 1's main thread is gone but the run is not (its threads or children are):
+                    # the run ended with pid 1, so nothing of it keeps running unmeasured.
+                    watchdog_at = float('inf')
+                    kill_run(config.isolate, self.pid)
+                now = time.monotonic()
             if self.ended_by is not None and self.past_kill_grace(now):
                 break
             rlist = (list(open_fds) + ([pidfd] if self.wait_status is None else [])
                      + ([SERVICE_FD] if self.ended_by is None else []))
             wlist = [in_w] if in_w is not None else []
-            timeout = max(0.0, min(deadline, watchdog_at) - now) if self.ended_by is None else 0.25
+            wake_at = min(deadline, watchdog_at, heartbeat_at) if self.ended_by is None else min(now + 0.25, heartbeat_at)
+            timeout = max(0.0, wake_at - now)
             readable, writable, _ = select.select(rlist, wlist, [], timeout)
             if writable:
                 try:
