@@ -207,7 +207,9 @@ export class ForkServer extends EventEmitter {
       inFlight.backstop = setTimeout(() => this.checkBackstop(), waitMs);
       return;
     }
-    logger.warn(`fork server ${this.pid}: no answer for run ${inFlight.runId}, silent for ${Date.now() - inFlight.lastSignOfLifeMs} ms`);
+    logger.warn(
+      `fork server ${this.pid}: no answer for run ${inFlight.runId}, silent for ${Date.now() - inFlight.lastSignOfLifeMs} ms`,
+    );
     this.kill(); // first: finish() frees the slot, and a dying server must not get the next run
     this.finish(failedOutcome('crashed', 'fork server did not answer after the deadline'));
   }

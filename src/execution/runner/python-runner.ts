@@ -1,3 +1,5 @@
+import type { MemoryBound } from './memory-bound';
+
 /** What a caller asks of a runner: one program, its input and its wall-clock budget. */
 export interface RunRequest {
   runId: string;
@@ -46,6 +48,10 @@ export abstract class PythonRunner {
   abstract isHealthy(): Promise<boolean>;
   abstract stats(): RunnerStats;
   abstract close(): Promise<void>;
+  /** What holds each run's memory as a whole here; null where this process runs nothing. */
+  memoryBound(): MemoryBound | null {
+    return null;
+  }
 }
 
 export function failedOutcome(status: 'setup_failed' | 'crashed', error: string, runMs = 0): RunOutcome {

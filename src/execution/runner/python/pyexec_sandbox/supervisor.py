@@ -108,7 +108,7 @@ class Supervision:
         report_tail = config.max_result_bytes + len(RESULT_MAGIC) + 16  # the last frame always fits
         truncated = {run.out_r: False, run.err_r: False}
         open_fds = set(bufs)
-        watchdog_at = self.started + WATCHDOG_SEC if config.memory_watchdog else float('inf')
+        watchdog_at = self.started + WATCHDOG_SEC  # pid 1's liveness every time, its memory without a cgroup
         if config.memory_watchdog and not SOCKET_CHARGE:
             SOCKET_CHARGE.append(socket_charge_bytes())
         watchdog = Watchdog(config.isolate, self.pid, self.request.id, SOCKET_CHARGE[0] if SOCKET_CHARGE else 0)
@@ -123,11 +123,13 @@ class Supervision:
             if self.ended_by is None and now >= watchdog_at:
                 watchdog_at = now + WATCHDOG_SEC
                 try:
-                    if watchdog.run_bytes() > config.memory_mb * 1024 * 1024:
+                    if main_thread_gone(self.pid):
+                        raise RunGone()
+                    if config.memory_watchdog and watchdog.run_bytes() > config.memory_mb * 1024 * 1024:
                         self.kill('memory')
                 except RunGone:
-                    # pid 1's main thread is gone but the run is not (its threads or children are):
-                    # the run ended with pid 1, so nothing of it keeps running unmeasured.
+                    # pid 1's main thread is gone (a raw exit) but the run is not: its threads or
+                    # children are. The run ended with pid 1: nothing of it goes on unmeasured.
                     watchdog_at = float('inf')
                     kill_run(config.isolate, self.pid)
                 now = time.monotonic()
@@ -259,6 +261,15 @@ def oom_killed_since(cgroup, before):
         return limits.oom_kills(cgroup) > before
     except Exception as exc:
         log('run cgroup: cannot read its OOM kills: %s: %s' % (type(exc).__name__, exc))
+        return False
+
+
+def main_thread_gone(pid):
+    """pid 1's main thread has exited (a zombie leader: its other threads may live on); False if unknown."""
+    try:
+        with open('/proc/%d/stat' % pid, 'rb') as f:
+            return f.read().rsplit(b')', 1)[1].split()[0] in (b'Z', b'X')
+    except (OSError, IndexError):
         return False
 
 
