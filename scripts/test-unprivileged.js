@@ -14,7 +14,7 @@ const { join } = require('node:path');
 
 const ROOT = join(__dirname, '..');
 const USER = 'pyexec-test';
-const SUITE = 'test/sandbox.e2e-spec.ts';
+const { HOSTILE_SUITES } = require('./hostile-suites');
 const NOT_COPIED = new Set(['.git', 'dist', 'coverage']);
 
 function say(message) {
@@ -55,7 +55,8 @@ function asUser(user, args, options = {}) {
 }
 
 function canRead(user, dir) {
-  const probe = `const fs = require('fs'); for (const f of ['package.json', 'node_modules/jest/bin/jest.js', '${SUITE}']) fs.accessSync(f, fs.constants.R_OK);`;
+  const files = ['package.json', 'node_modules/jest/bin/jest.js', ...HOSTILE_SUITES];
+  const probe = `const fs = require('fs'); for (const f of ${JSON.stringify(files)}) fs.accessSync(f, fs.constants.R_OK);`;
   return asUser(user, [process.execPath, '-e', probe], { cwd: dir, stdio: 'ignore' }).status === 0;
 }
 
@@ -82,7 +83,14 @@ function main() {
     const jest = join(cwd, 'node_modules', 'jest', 'bin', 'jest.js');
     const result = asUser(
       user,
-      [process.execPath, jest, '--runInBand', '--ci', `--cacheDirectory=${join(work, 'jest-cache')}`, SUITE],
+      [
+        process.execPath,
+        jest,
+        '--runInBand',
+        '--ci',
+        `--cacheDirectory=${join(work, 'jest-cache')}`,
+        ...HOSTILE_SUITES,
+      ],
       {
         cwd,
         stdio: 'inherit',

@@ -1,4 +1,7 @@
-import { KEY, startTestApp, TestApp } from './utils';
+import Redis from 'ioredis';
+import { KEY, SHARED_REDIS_URL, startTestApp, TestApp } from './utils';
+
+const isRoot = process.getuid?.() === 0;
 
 describe('GET /v1/runtime', () => {
   let t: TestApp;
@@ -33,8 +36,45 @@ describe('GET /v1/runtime', () => {
         max_code_bytes: 4096,
         scratch_mb: 16,
       },
-      sandbox: 'bwrap',
+      sandbox: {
+        mode: 'bwrap',
+        // root: the memory cgroup this kernel offers; otherwise the fork servers' watchdog
+        memory_bound: isRoot ? expect.stringMatching(/^cgroup[12]$/) : 'watchdog',
+        memory_bound_reason: expect.any(String),
+      },
     });
+  });
+
+  it('reports the weakest memory bound of the announced workers', async () => {
+    const redis = new Redis(SHARED_REDIS_URL);
+    const worker = {
+      id: 'weak-worker',
+      hostname: 'elsewhere',
+      pid: 1,
+      role: 'worker',
+      concurrency: 1,
+      sandbox_ready: true,
+      started_at: new Date().toISOString(),
+      seen_at: new Date().toISOString(),
+      memory_bound: 'none',
+      memory_bound_reason: 'started with SANDBOX_ALLOW_UNBOUNDED_MEMORY=true',
+    };
+    try {
+      await redis
+        .multi()
+        .set(`${t.prefix}:worker:weak-worker`, JSON.stringify(worker), 'PX', 10_000)
+        .sadd(`${t.prefix}:workers`, 'weak-worker')
+        .exec();
+      const res = await t.http.get('/v1/runtime').set('x-api-key', KEY).expect(200);
+      expect(res.body.response.sandbox).toEqual({
+        mode: 'bwrap',
+        memory_bound: 'none',
+        memory_bound_reason: 'started with SANDBOX_ALLOW_UNBOUNDED_MEMORY=true',
+      });
+    } finally {
+      await redis.multi().del(`${t.prefix}:worker:weak-worker`).srem(`${t.prefix}:workers`, 'weak-worker').exec();
+      redis.disconnect();
+    }
   });
 
   it('names the Python version that code in the sandbox really runs on', async () => {

@@ -78,14 +78,14 @@ results`;
   // No packet to any address off this machine, not even one expected to be blocked: the run's
   // network namespace has no interface but lo and no route anywhere (its own routing tables).
   it('has no network interface but lo and no route off the machine', async () => {
+    // Interfaces from /proc/net/dev: if_nameindex() asks netlink, which seccomp refuses (AF_NETLINK).
     const code = `
-import socket
 def routes(path):
     with open(path) as f:
         return [line.split() for line in f.read().splitlines()]
 v4 = routes('/proc/net/route')[1:]
 v6 = [r for r in routes('/proc/net/ipv6_route') if r[-1] != 'lo']
-{'interfaces': [name for _, name in socket.if_nameindex()], 'v4': v4, 'v6': v6}`;
+{'interfaces': [r[0].rstrip(':') for r in routes('/proc/net/dev')[2:]], 'v4': v4, 'v6': v6}`;
     const res = await run(code);
     expect(res.status).toBe(200);
     expect(res.body.response.result).toEqual({ interfaces: ['lo'], v4: [], v6: [] });

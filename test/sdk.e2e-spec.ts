@@ -262,7 +262,7 @@ describe('generated TypeScript SDK against the live service', () => {
 
   it('runtime, health and metrics', async () => {
     const runtime = await sdk.getRuntime();
-    expect(runtime.data.response).toMatchObject({ sandbox: 'bwrap', limits: { max_timeout: 300 } });
+    expect(runtime.data.response).toMatchObject({ sandbox: { mode: 'bwrap' }, limits: { max_timeout: 300 } });
     expect((await sdk.healthLive()).data).toEqual({ status: 'ok' });
     const metrics = await sdk.getMetrics({ parseAs: 'text' });
     expect(metrics.data).toMatch(/^# HELP /m);

@@ -213,6 +213,13 @@ export class AppConfig {
   readonly sandbox: SandboxKind = 'bwrap';
 
   @Variable(
+    'SANDBOX_ALLOW_UNBOUNDED_MEMORY',
+    flag(),
+    '`true` lets a worker start when nothing bounds a run\'s memory as a whole (no memory cgroup and no watchdog: `GET /v1/runtime` says `memory_bound: "none"`); otherwise such a worker refuses to boot',
+  )
+  readonly sandboxAllowUnboundedMemory: boolean = false;
+
+  @Variable(
     'SANDBOX_SERVERS',
     integer(1, maxSandboxServers),
     `warm fork servers per worker process (1..${maxSandboxServers})`,

@@ -54,6 +54,7 @@ const samples: Record<string, { good?: string; bad?: string; with?: Record<strin
   WEBHOOK_BACKOFF_BASE_MS: { good: '20', bad: '0' },
   WEBHOOK_CONCURRENCY: { good: '4', bad: '0' },
   WEBHOOK_ALLOW_PRIVATE: { good: 'true', bad: 'yes' },
+  SANDBOX_ALLOW_UNBOUNDED_MEMORY: { good: 'true', bad: 'yes' },
   RATE_LIMIT_PER_MINUTE: { good: '60', bad: '-1' },
   BUILD_NUMBER: { good: '1.2.3+abc' },
   LOG_LEVEL: { good: 'debug', bad: 'info' },

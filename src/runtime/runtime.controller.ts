@@ -29,7 +29,11 @@ const runtimeExample = envelopeExample({
       max_code_bytes: 262144,
       scratch_mb: 64,
     },
-    sandbox: 'bwrap',
+    sandbox: {
+      mode: 'bwrap',
+      memory_bound: 'cgroup1',
+      memory_bound_reason: 'a cgroup v1 memory cgroup per slot, each run in it alone',
+    },
   },
 });
 

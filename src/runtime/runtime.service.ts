@@ -1,14 +1,21 @@
 import { Injectable } from '@nestjs/common';
 import { execFile } from 'node:child_process';
 import { AppConfig } from '../config/app-config';
-import { RuntimeDto } from './dto/runtime.envelope';
+import { MemoryBound, weakestMemoryBound } from '../execution/runner/memory-bound';
+import { PythonRunner } from '../execution/runner/python-runner';
+import { WorkerDirectory } from '../workers/worker-directory';
+import { RuntimeDto, RuntimeSandboxDto } from './dto/runtime.envelope';
 
 /** What code can count on here, from the configuration and the configured Python. */
 @Injectable()
 export class RuntimeService {
   private pythonVersion?: Promise<string | null>;
 
-  constructor(private readonly config: AppConfig) {}
+  constructor(
+    private readonly config: AppConfig,
+    private readonly runner: PythonRunner,
+    private readonly workers: WorkerDirectory,
+  ) {}
 
   async describe(): Promise<RuntimeDto> {
     const c = this.config;
@@ -23,7 +30,23 @@ export class RuntimeService {
         max_code_bytes: c.maxCodeBytes,
         scratch_mb: c.scratchMb,
       },
-      sandbox: c.sandbox,
+      sandbox: await this.sandbox(),
+    };
+  }
+
+  /** The mode, and the weakest memory bound of this process's runner and the announced workers. */
+  private async sandbox(): Promise<RuntimeSandboxDto> {
+    const bounds: MemoryBound[] = [];
+    const own = this.runner.memoryBound();
+    if (own) bounds.push(own);
+    for (const worker of await this.workers.list().catch(() => [])) {
+      if (worker.memory_bound) bounds.push({ kind: worker.memory_bound, reason: worker.memory_bound_reason ?? '' });
+    }
+    const weakest = weakestMemoryBound(bounds);
+    return {
+      mode: this.config.sandbox,
+      memory_bound: weakest?.kind ?? null,
+      memory_bound_reason: weakest?.reason ?? 'no worker has announced itself',
     };
   }
 

@@ -1,3 +1,4 @@
+import type { MemoryBound } from '../execution/runner/memory-bound';
 import { PythonRunner, RunnerStats, RunOutcome, RunRequest } from '../execution/runner/python-runner';
 import { inSpan, tracingEnabled } from './trace-context';
 
@@ -34,6 +35,10 @@ export class TracedRunner extends PythonRunner {
 
   close(): Promise<void> {
     return this.inner.close();
+  }
+
+  override memoryBound(): MemoryBound | null {
+    return this.inner.memoryBound();
   }
 }
 

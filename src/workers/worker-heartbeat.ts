@@ -52,6 +52,8 @@ export class WorkerHeartbeat implements OnApplicationBootstrap, OnModuleDestroy 
         role: this.config.role === 'all' ? 'all' : 'worker',
         concurrency: this.config.workerConcurrency,
         sandbox_ready: await this.runner.isHealthy().catch(() => false),
+        memory_bound: this.runner.memoryBound()?.kind,
+        memory_bound_reason: this.runner.memoryBound()?.reason,
         started_at: this.startedAt,
         seen_at: new Date().toISOString(),
       };

@@ -1,3 +1,5 @@
+import type { MemoryBoundKind } from '../execution/runner/memory-bound';
+
 /** How a worker announces itself in Redis, and how long an announcement lasts. */
 
 /** A worker refreshes its announcement this often. */
@@ -16,6 +18,9 @@ export interface WorkerSeen {
   concurrency: number;
   /** The sandbox could take runs at the last heartbeat. */
   sandbox_ready: boolean;
+  /** What bounds each run's memory in this worker (absent from workers of earlier releases). */
+  memory_bound?: MemoryBoundKind;
+  memory_bound_reason?: string;
   started_at: string;
   seen_at: string;
 }

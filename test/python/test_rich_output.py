@@ -29,9 +29,13 @@ class RichRunTest(unittest.TestCase):
             stream.close()
 
     def receive(self):
-        header = self.proc.stdout.read(4)
-        self.assertEqual(len(header), 4, self.proc.stderr.read1(4096) if self.proc.poll() is not None else '')
-        return json.loads(self.proc.stdout.read(struct.unpack('>I', header)[0]))
+        """The next frame but heartbeats (sent every 0.25 s while a run is supervised)."""
+        while True:
+            header = self.proc.stdout.read(4)
+            self.assertEqual(len(header), 4, self.proc.stderr.read1(4096) if self.proc.poll() is not None else '')
+            message = json.loads(self.proc.stdout.read(struct.unpack('>I', header)[0]))
+            if message['op'] != 'heartbeat':
+                return message
 
     def run_code(self, code, files=None, timeout_ms=60000):
         message = {'op': 'run', 'id': 'r', 'code': code, 'stdin': '', 'timeout_ms': timeout_ms, 'cpu_sec': timeout_ms // 1000 + 1}

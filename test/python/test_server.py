@@ -35,6 +35,7 @@ class ServerTest(unittest.TestCase):
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd='/',
                                      env={CONFIG_ENV: json.dumps(CONFIG)})
         self.addCleanup(self.stop)
+        self.heartbeats = {}
 
     def stop(self):
         if self.proc.poll() is None:
@@ -48,9 +49,15 @@ class ServerTest(unittest.TestCase):
         self.proc.stdin.flush()
 
     def receive(self):
-        header = self.proc.stdout.read(4)
-        self.assertEqual(len(header), 4, self.proc.stderr.read1(4096) if self.proc.poll() is not None else '')
-        return json.loads(self.proc.stdout.read(struct.unpack('>I', header)[0]))
+        """The next frame but heartbeats, which are counted per run id in self.heartbeats."""
+        while True:
+            header = self.proc.stdout.read(4)
+            self.assertEqual(len(header), 4, self.proc.stderr.read1(4096) if self.proc.poll() is not None else '')
+            message = json.loads(self.proc.stdout.read(struct.unpack('>I', header)[0]))
+            if message['op'] != 'heartbeat':
+                return message
+            self.assertEqual(set(message), {'op', 'id'})
+            self.heartbeats[message['id']] = self.heartbeats.get(message['id'], 0) + 1
 
     def run_code(self, code, run_id='r', stdin='', timeout_ms=10000):
         self.send({'op': 'run', 'id': run_id, 'code': code, 'stdin': stdin, 'timeout_ms': timeout_ms, 'cpu_sec': 11})
@@ -97,6 +104,12 @@ class ServerTest(unittest.TestCase):
         streamed = ''.join(f['data'] for f in frames if f['op'] == 'output' and f['stream'] == 'stdout')
         self.assertEqual(streamed, done['stdout'])  # the cap applies to the stream as to the answer
         self.assertEqual(''.join(f['data'] for f in frames if f.get('stream') == 'stderr'), 'e')
+
+    def test_heartbeats_while_a_run_is_supervised(self):
+        self.receive()
+        done = self.run_code('import time\ntime.sleep(1.2)', run_id='slow')
+        self.assertEqual(done['status'], 'exited')
+        self.assertGreaterEqual(self.heartbeats.get('slow', 0), 3)  # every 0.25 s
 
     def test_end_of_input_stops_the_server(self):
         self.receive()

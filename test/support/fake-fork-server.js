@@ -29,6 +29,17 @@ const ANSWERS = {
   // A length prefix of almost 4 GiB and no body: Node must refuse it without waiting for the body.
   'huge-length': () => process.stdout.write(Buffer.from([0xff, 0xff, 0xff, 0xf0])),
   'cut-header': () => process.stdout.write(Buffer.from([0, 0]), () => process.exit(3)),
+  // A slow machine: the answer comes 1.5 s after the run frame, with a heartbeat every 50 ms meanwhile.
+  'slow-with-heartbeats': (id) => {
+    const answerAt = Date.now() + 1_500;
+    const beat = () => {
+      if (Date.now() >= answerAt) return process.stdout.write(frame(done(id, { stdout: 'late\n' })));
+      process.stdout.write(frame(JSON.stringify({ op: 'heartbeat', id })));
+      setTimeout(beat, 50);
+    };
+    beat();
+  },
+  silent: () => undefined,
   'one-byte-at-a-time': (id) => {
     const bytes = frame(done(id, { stdout: 'slow\n' }));
     let at = 0;

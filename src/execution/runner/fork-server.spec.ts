@@ -89,6 +89,24 @@ describe('ForkServer with a server that breaks the protocol', () => {
     },
   );
 
+  it('waits for a slow server while it beats, past the deadline and the backstop', async () => {
+    const server = await started();
+    const slow = { runId: 'run-slow', code: 'slow-with-heartbeats', stdin: '', timeoutMs: 200 };
+    // deadline 200 ms + backstop 1 s < the answer at 1.5 s: a fixed backstop would have made a 500
+    await expect(server.run(slow)).resolves.toMatchObject({ status: 'exited', stdout: 'late\n' });
+    expect(server.alive).toBe(true);
+  });
+
+  it('gives up on a silent server a backstop after the deadline, and kills it', async () => {
+    const server = await started();
+    const exit = exited(server);
+    const startedAt = Date.now();
+    const outcome = await server.run({ runId: 'run-silent', code: 'silent', stdin: '', timeoutMs: 200 });
+    expect(outcome).toMatchObject({ status: 'crashed', error: 'fork server did not answer after the deadline' });
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(1_150);
+    await expect(exit).resolves.toMatch(/SIGKILL/);
+  });
+
   it('says when the server died in the middle of a frame', async () => {
     const server = await started();
     const exit = exited(server);

@@ -47,15 +47,24 @@ export interface ForkServerOptions extends SandboxCommandOptions {
   cgroup?: { procsFiles: string[]; setprivBin: string; run?: RunCgroup };
   limits: RunLimits;
   startTimeoutMs: number;
-  /** Extra time past a run's deadline before Node gives up on the server and kills it. */
+  /**
+   * How long Node waits past a run's deadline, and past the server's last sign of life (its
+   * heartbeat while it supervises the run), before it gives up on the server and kills it.
+   */
   backstopMs: number;
 }
+
+/** A server that keeps its heartbeat this long past a run's deadline is broken all the same. */
+const MAX_OVERRUN_MS = 30_000;
 
 interface InFlight {
   runId: string;
   onOutput?: RunRequest['onOutput'];
   resolve: (outcome: RunOutcome) => void;
   backstop: NodeJS.Timeout;
+  /** Date.now() of the deadline, and of the server's last frame for this run. */
+  deadlineAtMs: number;
+  lastSignOfLifeMs: number;
   detachAbort: () => void;
 }
 
@@ -174,21 +183,43 @@ export class ForkServer extends EventEmitter {
     return new Promise<RunOutcome>((resolve) => {
       const onAbort = () => this.send(cancelFrame(request.runId));
       signal?.addEventListener('abort', onAbort, { once: true });
-      const backstop = setTimeout(() => {
-        // The server missed its own deadline by a wide margin: it is not trustworthy any more.
-        this.kill(); // first: finish() frees the slot, and a dying server must not get the next run
-        this.finish(failedOutcome('crashed', 'fork server did not answer after the deadline'));
-      }, request.timeoutMs + this.options.backstopMs);
+      const now = Date.now();
       this.inFlight = {
         runId: request.runId,
         onOutput: request.onOutput,
         resolve,
-        backstop,
+        backstop: setTimeout(() => this.checkBackstop(), request.timeoutMs + this.options.backstopMs),
+        deadlineAtMs: now + request.timeoutMs,
+        lastSignOfLifeMs: now,
         detachAbort: () => signal?.removeEventListener('abort', onAbort),
       };
       this.send(runFrame(request));
       if (signal?.aborted) onAbort();
     });
+  }
+
+  /**
+   * The server missed its run's deadline and went silent (no heartbeat for backstopMs), or overran
+   * it by MAX_OVERRUN_MS: it is not trustworthy any more. A slow server that still beats gets more time.
+   */
+  private checkBackstop(): void {
+    const inFlight = this.inFlight;
+    if (!inFlight) return;
+    const { backstopMs } = this.options;
+    const firesAtMs = Math.min(
+      Math.max(inFlight.deadlineAtMs, inFlight.lastSignOfLifeMs) + backstopMs,
+      inFlight.deadlineAtMs + MAX_OVERRUN_MS,
+    );
+    const waitMs = firesAtMs - Date.now();
+    if (waitMs > 0) {
+      inFlight.backstop = setTimeout(() => this.checkBackstop(), waitMs);
+      return;
+    }
+    logger.warn(
+      `fork server ${this.pid}: no answer for run ${inFlight.runId}, silent for ${Date.now() - inFlight.lastSignOfLifeMs} ms`,
+    );
+    this.kill(); // first: finish() frees the slot, and a dying server must not get the next run
+    this.finish(failedOutcome('crashed', 'fork server did not answer after the deadline'));
   }
 
   kill(): void {
@@ -214,9 +245,14 @@ export class ForkServer extends EventEmitter {
         this.ready = true;
         this.readyWaiter?.resolve();
         this.readyWaiter = undefined;
+      } else if (this.inFlight?.runId !== message.id) {
+        continue; // a late frame of a run already answered
+      } else if (message.op === 'heartbeat') {
+        this.inFlight.lastSignOfLifeMs = Date.now();
       } else if (message.op === 'output') {
-        if (this.inFlight?.runId === message.id) this.inFlight.onOutput?.(message.stream, message.data);
-      } else if (this.inFlight?.runId === message.id) {
+        this.inFlight.lastSignOfLifeMs = Date.now();
+        this.inFlight.onOutput?.(message.stream, message.data);
+      } else {
         this.finish({ ...outcomeFromDone(message), serverPid: this.pid });
       }
     }

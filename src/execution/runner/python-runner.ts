@@ -1,3 +1,5 @@
+import type { MemoryBound } from './memory-bound';
+
 /** An input file of a run: a checked relative path and its content as base64 (see input-files.ts). */
 export interface RunInputFile {
   path: string;
@@ -85,6 +87,10 @@ export abstract class PythonRunner {
   abstract isHealthy(): Promise<boolean>;
   abstract stats(): RunnerStats;
   abstract close(): Promise<void>;
+  /** What holds each run's memory as a whole here; null where this process runs nothing. */
+  memoryBound(): MemoryBound | null {
+    return null;
+  }
 }
 
 export function failedOutcome(status: 'setup_failed' | 'crashed', error: string, runMs = 0): RunOutcome {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Logger } from '@nestjs/common';
 import { findOnPath } from '../../common/find-on-path';
 import { failedOutcome, PythonRunner, RunnerStats, RunOutcome } from './python-runner';
+import { checkMemoryBound, MemoryBound, watchdogOrNone } from './memory-bound';
 import { cgroupBases, SlotCgroups } from './slot-cgroups';
 import { SandboxPool } from './sandbox-pool';
 import { sandboxPackageDir } from './sandbox-package';
@@ -21,6 +22,8 @@ export interface RunnerSettings {
   maxOutputFileBytes?: number;
   maxDisplayBytes?: number;
   scratchMb: number;
+  /** Start even when nothing bounds a run's memory as a whole (SANDBOX_ALLOW_UNBOUNDED_MEMORY). */
+  sandboxAllowUnboundedMemory?: boolean;
   /** Runs before a fork server is replaced (default 2000); lowered only by tests. */
   recycleAfterRuns?: number;
 }
@@ -50,12 +53,15 @@ export function createSandboxPool(settings: RunnerSettings): SandboxPool {
   const isRoot = process.getuid?.() === 0;
   if (isRoot && settings.sandbox === 'bwrap') checkSlotIdsMapped(settings.sandboxUidBase, settings.sandboxServers);
   const cgroup = isRoot ? createCgroups(settings, logger) : undefined;
-  if (!cgroup?.cgroups.runCgroup(0)) {
-    logger.warn(
-      "no memory cgroup (needs root and a writable cgroup v1 memory controller): a watchdog in each fork server sums its run's memory instead",
-    );
-  }
+  const memoryBound: MemoryBound = cgroup?.cgroups.runCgroup(0)
+    ? { kind: 'cgroup1', reason: 'a cgroup v1 memory cgroup per slot, each run in it alone' }
+    : watchdogOrNone(isRoot ? 'no writable cgroup v1 memory controller' : 'not root: no memory cgroup');
+  checkMemoryBound(memoryBound, settings.sandboxAllowUnboundedMemory ?? false);
+  (memoryBound.kind === 'none' ? logger.warn.bind(logger) : logger.log.bind(logger))(
+    `memory bound: ${memoryBound.kind} (${memoryBound.reason})`,
+  );
   return new SandboxPool({
+    memoryBound,
     servers: settings.sandboxServers,
     cgroup,
     uidBase: isRoot ? settings.sandboxUidBase : undefined,

@@ -1,3 +1,4 @@
+import type { MemoryBound } from './memory-bound';
 import { Logger } from '@nestjs/common';
 import { ForkServer, ForkServerOptions } from './fork-server';
 import type { SlotCgroups } from './slot-cgroups';
@@ -13,6 +14,8 @@ export interface SandboxPoolOptions {
   cgroup?: { cgroups: SlotCgroups; setprivBin: string };
   /** Root only: slot n's server runs as host uid and gid uidBase + n, shared with nothing else. */
   uidBase?: number;
+  /** What bounds each run's memory (reported, not enforced, here: the cgroup or the servers' watchdog do). */
+  memoryBound?: MemoryBound;
 }
 
 interface Waiter {
@@ -72,6 +75,10 @@ export class SandboxPool extends PythonRunner {
   isHealthy(): Promise<boolean> {
     const anyReady = [...this.servers].some((s) => s.alive && s.ready);
     return Promise.resolve(!this.closed && (anyReady || this.startFailures === 0));
+  }
+
+  override memoryBound(): MemoryBound | null {
+    return this.options.memoryBound ?? null;
   }
 
   stats(): RunnerStats {

@@ -1,5 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { EnvelopeFieldsDto } from '../../common/envelope';
+import { MEMORY_BOUNDS, MemoryBoundKind } from '../../execution/runner/memory-bound';
 
 export class RuntimeLimitsDto {
   @ApiProperty({ example: 30, description: 'Seconds a run gets when the request names no timeout (DEFAULT_TIMEOUT)' })
@@ -22,6 +23,28 @@ export class RuntimeLimitsDto {
   scratch_mb: number;
 }
 
+export class RuntimeSandboxDto {
+  @ApiProperty({
+    enum: ['bwrap', 'process'],
+    example: 'bwrap',
+    description: 'bwrap: bubblewrap namespaces (production); process: rlimits only',
+  })
+  mode: 'bwrap' | 'process';
+  @ApiProperty({
+    enum: MEMORY_BOUNDS,
+    nullable: true,
+    example: 'cgroup1',
+    description:
+      "What holds each run's memory as a whole (processes, tmpfs, kernel buffers): a per-run cgroup (v2 or v1), the fork server's watchdog (fails closed), or nothing (only with SANDBOX_ALLOW_UNBOUNDED_MEMORY=true); the weakest of the workers. null: no worker has announced itself",
+  })
+  memory_bound: MemoryBoundKind | null;
+  @ApiProperty({
+    example: 'a cgroup v1 memory cgroup per slot, each run in it alone',
+    description: 'Why this bound and not a stronger one',
+  })
+  memory_bound_reason: string;
+}
+
 export class RuntimeDto {
   @ApiProperty({
     type: String,
@@ -39,12 +62,8 @@ export class RuntimeDto {
   preloaded_modules: string[];
   @ApiProperty({ type: RuntimeLimitsDto })
   limits: RuntimeLimitsDto;
-  @ApiProperty({
-    enum: ['bwrap', 'process'],
-    example: 'bwrap',
-    description: 'bwrap: bubblewrap namespaces (production); process: rlimits only',
-  })
-  sandbox: 'bwrap' | 'process';
+  @ApiProperty({ type: RuntimeSandboxDto, description: 'How runs are isolated and bounded' })
+  sandbox: RuntimeSandboxDto;
 }
 
 export class RuntimeEnvelopeDto extends EnvelopeFieldsDto {

@@ -66,6 +66,12 @@ export interface OutputMessage {
   data: string;
 }
 
+/** The server is supervising this run (every 250 ms): Node's backstop counts from the last one. */
+export interface HeartbeatMessage {
+  op: 'heartbeat';
+  id: string;
+}
+
 /** What the server itself reports (Node's own 'crashed' never comes from the wire). */
 export const SERVER_RUN_STATUSES = ['exited', 'signaled', 'timeout', 'cancelled', 'setup_failed'] as const;
 export const RUN_LIMITS = ['memory', 'cpu', 'disk', 'files', 'processes', 'result'] as const;
@@ -92,7 +98,7 @@ export interface DoneMessage {
   display_truncated?: boolean;
 }
 
-export type ServerMessage = ReadyMessage | OutputMessage | DoneMessage;
+export type ServerMessage = ReadyMessage | OutputMessage | HeartbeatMessage | DoneMessage;
 
 type FieldCheck = (value: unknown) => boolean;
 
@@ -172,6 +178,16 @@ const MESSAGE_FIELDS: ReadonlyMap<string, { fields: ReadonlyMap<string, FieldChe
         ['data', isString],
       ]),
       required: ['op', 'id', 'stream', 'data'],
+    },
+  ],
+  [
+    'heartbeat',
+    {
+      fields: new Map<string, FieldCheck>([
+        ['op', isString],
+        ['id', isString],
+      ]),
+      required: ['op', 'id'],
     },
   ],
   [

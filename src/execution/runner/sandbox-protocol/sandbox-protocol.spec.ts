@@ -115,6 +115,7 @@ describe('frames', () => {
 describe('messages from the fork server', () => {
   it('reads a ready frame and a full done frame', () => {
     expect(parse({ op: 'ready', pid: 7, uid: 1000 })).toEqual({ op: 'ready', pid: 7, uid: 1000 });
+    expect(parse({ op: 'heartbeat', id: 'r1' })).toEqual({ op: 'heartbeat', id: 'r1' });
     const full = done({
       run_ms: 1.25,
       stdout: 'hi\n',
@@ -268,6 +269,9 @@ describe('messages from the fork server', () => {
     ['output data that is not a string', { op: 'output', id: 'r1', stream: 'stdout', data: [1] }],
     ['an output frame with an unknown field', { op: 'output', id: 'r1', stream: 'stdout', data: '', fd: 1 }],
     ['a ready frame with a pid as a string', { op: 'ready', pid: '7', uid: 0 }],
+    ['a heartbeat without id', { op: 'heartbeat' }],
+    ['a heartbeat with an id that is not a string', { op: 'heartbeat', id: 7 }],
+    ['a heartbeat with an unknown field', { op: 'heartbeat', id: 'r1', memory: 1 }],
   ])('refuses %s', (_label, message) => {
     expect(() => parse(message)).toThrow(ProtocolError);
   });

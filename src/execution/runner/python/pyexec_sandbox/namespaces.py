@@ -10,7 +10,13 @@ CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
 CLONE_CHILD_SETTID, CLONE_PARENT = 0x01000000, 0x00008000
 RUN_NAMESPACES = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS
-MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x8, 0x1000, 0x4000, 0x40000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT = 0x1, 0x2, 0x4, 0x8, 0x20
+MS_BIND, MS_REC, MS_PRIVATE = 0x1000, 0x4000, 0x40000
+# What Docker hides from a container's /proc (moby daemon/pkg/oci/defaults.go, MaskedPaths and
+# ReadonlyPaths; the run has no /sys at all): host details and kernel knobs.
+PROC_MASKED = ('acpi', 'asound', 'interrupts', 'kcore', 'keys', 'latency_stats', 'sched_debug', 'scsi',
+               'timer_list', 'timer_stats')
+PROC_READ_ONLY = ('bus', 'fs', 'irq', 'sys', 'sysrq-trigger')
 PR_SET_PDEATHSIG, PR_SET_NAME, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 15, 24, 38
 SANDBOX_UID = 1000  # the uid user code sees inside its namespace
 MAX_PTYS = 16
@@ -109,6 +115,25 @@ def mount_run_filesystems(scratch_mb):
     check(LIBC.mount(b'/tmp', b'/dev/shm', None, MS_BIND, None), 'bind /dev/shm')
     check(LIBC.mount(b'devpts', b'/dev/pts', b'devpts', MS_NOSUID | MS_NOEXEC,
                      b'newinstance,ptmxmode=0666,mode=0620,max=%d' % MAX_PTYS), 'mount /dev/pts')
+
+
+def mask_proc():
+    """Over the run's /proc, after the per-namespace knobs are set (limits.apply_user_namespace_caps):
+    an empty read-only tmpfs on each masked directory, /dev/null on each masked file, and the
+    read-only ones bound read-only. Paths this kernel lacks are skipped."""
+    for name in PROC_MASKED:
+        path = b'/proc/' + name.encode()
+        if os.path.isdir(path):
+            check(LIBC.mount(b'tmpfs', path, b'tmpfs', MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, b'size=0'),
+                  'mask ' + name)
+        elif os.path.exists(path):
+            check(LIBC.mount(b'/dev/null', path, None, MS_BIND, None), 'mask ' + name)
+    for name in PROC_READ_ONLY:
+        path = b'/proc/' + name.encode()
+        if os.path.exists(path):
+            check(LIBC.mount(path, path, None, MS_BIND | MS_REC, None), 'bind ' + name)
+            check(LIBC.mount(path, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                             None), 'read-only ' + name)
 
 
 def set_no_new_privs():

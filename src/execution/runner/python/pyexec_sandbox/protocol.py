@@ -1,7 +1,7 @@
 """Both wire formats of the sandbox side, and nothing else parses them.
 
 With the service (fd 0 in, fd 1 out): frames of a 4-byte big-endian length followed by UTF-8 JSON;
-messages 'run' and 'cancel' in, 'ready', 'output' (live stdout/stderr, when the run asks) and 'done' out. With each run's pid 1 (its report channel):
+messages 'run' and 'cancel' in, 'ready', 'output' (live stdout/stderr, when the run asks), 'heartbeat' and 'done' out. With each run's pid 1 (its report channel):
 one byte before user code (READY, then STARTED), then report frames written by the harness."""
 import json
 import os
@@ -102,6 +102,11 @@ def ready_frame(pid, uid):
 def output_frame(run_id, stream, data):
     """A chunk of a run's stdout or stderr (text), sent while it runs."""
     return {'op': 'output', 'id': run_id, 'stream': stream, 'data': data}
+
+
+def heartbeat_frame(run_id):
+    """Sent while a run is supervised: the service's backstop counts from the last one."""
+    return {'op': 'heartbeat', 'id': run_id}
 
 
 def setup_failed_frame(run_id, error):

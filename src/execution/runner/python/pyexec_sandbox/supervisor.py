@@ -11,12 +11,14 @@ from . import limits, protocol
 from .live_output import LiveOutput
 from .outcome import Captured, describe_outcome
 from .protocol import READ_CHUNK, RESULT_MAGIC, SERVICE_FD, STARTED, log, setup_failed_frame
-from .watchdog import WATCHDOG_SEC, watchdog_bytes
+from .watchdog import WATCHDOG_SEC, RunGone, Watchdog, socket_charge_bytes
 
 # After SIGKILL, how long to wait for the run's pid namespace to die before reporting anyway.
 KILL_GRACE_SEC = 0.5  # under the service's 1 s backstop, which would kill the whole server
 TRIM_SLACK_BYTES = 8 << 20  # the report channel's buffer may pass its kept tail by this much between trims
 STRAGGLERS = set()  # pids of killed runs reported before the kernel let them go; reaped later
+HEARTBEAT_SEC = 0.25  # while a run is supervised, the service hears from the server this often
+SOCKET_CHARGE = []  # socket_charge_bytes(), read once per server
 
 
 def run_one(config, request, run):
@@ -112,15 +114,31 @@ class Supervision:
         report_tail = report_bytes(config)  # the last frame always fits
         truncated = {run.out_r: False, run.err_r: False}
         open_fds = set(bufs)
-        watchdog_at = self.started + WATCHDOG_SEC if config.memory_watchdog else float('inf')
+        watchdog_at = self.started + WATCHDOG_SEC  # pid 1's liveness every time, its memory without a cgroup
+        if config.memory_watchdog and not SOCKET_CHARGE:
+            SOCKET_CHARGE.append(socket_charge_bytes())
+        watchdog = Watchdog(config.isolate, self.pid, self.request.id, SOCKET_CHARGE[0] if SOCKET_CHARGE else 0)
+        heartbeat_at = self.started + HEARTBEAT_SEC
         while open_fds or self.wait_status is None:
             now = time.monotonic()
+            if now >= heartbeat_at:
+                protocol.write_frame(protocol.RESPONSE_FD, protocol.heartbeat_frame(self.request.id))
+                heartbeat_at = now + HEARTBEAT_SEC
             if self.ended_by is None and now >= deadline:
                 self.kill('timeout')
             if self.ended_by is None and now >= watchdog_at:
                 watchdog_at = now + WATCHDOG_SEC
-                if watchdog_bytes(config.isolate, self.pid, self.request.id) > config.memory_mb * 1024 * 1024:
-                    self.kill('memory')
+                try:
+                    if main_thread_gone(self.pid):
+                        raise RunGone()
+                    if config.memory_watchdog and watchdog.run_bytes() > config.memory_mb * 1024 * 1024:
+                        self.kill('memory')
+                except RunGone:
+                    # pid 1's main thread is gone (a raw exit) but the run is not: its threads or
+                    # children are. The run ended with pid 1: nothing of it goes on unmeasured.
+                    watchdog_at = float('inf')
+                    kill_run(config.isolate, self.pid)
+                now = time.monotonic()
             if self.ended_by is not None and self.past_kill_grace(now):
                 break
             flush_at = self.live.next_flush_at() if self.live else None
@@ -130,7 +148,8 @@ class Supervision:
             rlist = (list(open_fds) + ([pidfd] if self.wait_status is None else [])
                      + ([SERVICE_FD] if self.ended_by is None else []))
             wlist = [in_w] if in_w is not None else []
-            timeout = max(0.0, min(deadline, watchdog_at) - now) if self.ended_by is None else 0.25
+            wake_at = min(deadline, watchdog_at, heartbeat_at) if self.ended_by is None else min(now + 0.25, heartbeat_at)
+            timeout = max(0.0, wake_at - now)
             if flush_at is not None:
                 timeout = max(0.0, min(timeout, flush_at - now))
             readable, writable, _ = select.select(rlist, wlist, [], timeout)
@@ -271,6 +290,15 @@ def oom_killed_since(cgroup, before):
         return limits.oom_kills(cgroup) > before
     except Exception as exc:
         log('run cgroup: cannot read its OOM kills: %s: %s' % (type(exc).__name__, exc))
+        return False
+
+
+def main_thread_gone(pid):
+    """pid 1's main thread has exited (a zombie leader: its other threads may live on); False if unknown."""
+    try:
+        with open('/proc/%d/stat' % pid, 'rb') as f:
+            return f.read().rsplit(b')', 1)[1].split()[0] in (b'Z', b'X')
+    except (OSError, IndexError):
         return False
 
 

@@ -180,9 +180,11 @@ def enter_sandbox(setup, scratch_dir):
         namespaces.mount_run_filesystems(config.scratch_mb)
         os.chdir('/tmp')
         limits.apply_user_namespace_caps(config)
+        namespaces.mask_proc()
     else:
         os.chdir(scratch_dir)
     limits.apply_rlimits(limits.run_rlimits(config, setup.preload_vm_bytes))
+    limits.prefer_for_oom_kill()
     namespaces.set_no_new_privs()
     if config.isolate:
         namespaces.drop_capabilities(setup.cap_last_cap)

@@ -1,0 +1,262 @@
+import { hostPidsWith, KEY, startTestApp, TestApp } from './utils';
+
+const PATH = '/v1/code/execute/python';
+const isRoot = process.getuid?.() === 0;
+/** Python: exit(n) is the raw exit syscall of one thread (not exit_group), x86_64 or aarch64. */
+const RAW_EXIT_PY = `
+import ctypes, os
+SYS_EXIT = {'x86_64': 60, 'aarch64': 93}[os.uname().machine]
+libc = ctypes.CDLL(None, use_errno=True)
+`;
+
+/**
+ * Hardening (issue 24): attacks that got past the sandbox in some mode (root or unprivileged, cgroup
+ * v1 or v2, or the watchdog), and honest code the watchdog once killed. `npm test` runs this file as
+ * root and, when root, again as an unprivileged user (scripts/test-unprivileged.js); so does
+ * `npm run test:hostile`.
+ */
+describe(`sandbox hardening (service uid ${process.getuid?.()})`, () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ SANDBOX_SERVERS: '2', WORKER_CONCURRENCY: '2' });
+  });
+  afterAll(() => t.close());
+
+  const run = (code: string, timeout = 10) => t.http.post(PATH).set('x-api-key', KEY).send({ code, timeout });
+  afterEach(async () => {
+    const next = await run('6 * 7');
+    expect(next.body.response?.result).toBe(42);
+  });
+
+  it('cannot create AF_VSOCK (stream, seqpacket), AF_NETLINK or AF_PACKET sockets; unix and IP sockets still work', async () => {
+    const res = await run(`
+import errno, socket
+def attempt(family, kind):
+    try:
+        s = socket.socket(family, kind)
+    except OSError as e:
+        return errno.errorcode[e.errno]
+    s.close()
+    return 'created'
+[attempt(40, socket.SOCK_STREAM), attempt(40, socket.SOCK_SEQPACKET), attempt(16, socket.SOCK_RAW),
+ attempt(17, socket.SOCK_RAW), attempt(socket.AF_UNIX, socket.SOCK_STREAM), attempt(socket.AF_INET, socket.SOCK_DGRAM),
+ attempt(socket.AF_INET6, socket.SOCK_STREAM), len(socket.socketpair())]`);
+    expect(res.status).toBe(200);
+    expect(res.body.response.result).toEqual([
+      'EAFNOSUPPORT',
+      'EAFNOSUPPORT',
+      'EAFNOSUPPORT',
+      'EAFNOSUPPORT',
+      'created',
+      'created',
+      'created',
+      2,
+    ]);
+  });
+
+  it('sees /proc as Docker masks it: kcore, keys, timer_list, sched_debug empty; /proc/sys read-only', async () => {
+    const res = await run(`
+import errno, os
+def size(name):
+    path = '/proc/' + name
+    if not os.path.exists(path):
+        return 'absent'
+    if os.path.isdir(path):
+        return len(os.listdir(path))
+    with open(path, 'rb') as f:
+        return len(f.read(4096))
+def write_sys():
+    try:
+        with open('/proc/sys/kernel/msgmnb', 'w') as f:
+            f.write('1')
+        return 'written'
+    except OSError as e:
+        return errno.errorcode[e.errno]
+[[size(n) for n in ('kcore', 'keys', 'timer_list', 'sched_debug', 'interrupts', 'scsi', 'acpi')], write_sys(),
+ len(open('/proc/meminfo').read()) > 0]`);
+    expect(res.status).toBe(200);
+    const [sizes, write, meminfo] = res.body.response.result as [Array<number | string>, string, boolean];
+    for (const size of sizes) expect([0, 'absent']).toContain(size);
+    expect(write).toBe('EROFS');
+    expect(meminfo).toBe(true); // an ordinary /proc file still reads
+  });
+
+  it('setsid is refused (each session would be a scheduler autogroup of its own)', async () => {
+    const res = await run(`
+import errno, os, subprocess
+try:
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setsid()
+            os._exit(0)
+        except OSError as e:
+            os._exit(e.errno)
+    status = os.waitpid(pid, 0)[1]
+finally:
+    pass
+try:
+    subprocess.run(['/bin/true'], start_new_session=True)
+    daemon = 'started'
+except OSError as e:
+    daemon = errno.errorcode[e.errno]
+[errno.errorcode.get(os.WEXITSTATUS(status), os.WEXITSTATUS(status)), daemon, subprocess.run(['/bin/true']).returncode]`);
+    expect(res.status).toBe(200);
+    expect(res.body.response.result).toEqual(['EPERM', 'EPERM', 0]);
+  });
+
+  it("slot B's short job ends while slot A spins 32 processes that loop setsid", async () => {
+    const marker = `${Math.floor(Math.random() * 1e6) + 1000}.25`; // a sleep the spinner starts first, seen on the host
+    const spinner = run(
+      `
+import os, subprocess
+subprocess.Popen(['/usr/bin/sleep', '${marker}'])
+for _ in range(31):
+    if os.fork() == 0:
+        break
+while True:
+    try:
+        os.setsid()
+    except OSError:
+        pass`,
+      8,
+    );
+    const spinning = spinner.then((r) => r); // sent now
+    await waitFor(() => hostPidsWith(`sleep ${marker}`).length > 0);
+    const startedAt = Date.now();
+    const short = await run('sum(range(200000))');
+    const shortMs = Date.now() - startedAt;
+    expect(short.status).toBe(200);
+    expect(short.body.response.result).toBe(19999900000);
+    expect(shortMs).toBeLessThan(5_000); // generous: the bench (bench/cpu-starvation.js) has the figure
+    const spun = await spinning;
+    expect(spun.status).toBe(408); // A still ran to its timeout: B ended meanwhile
+  });
+
+  it('SysV message queues cannot hold kernel memory past the limit (refused under the watchdog, charged to the cgroup)', async () => {
+    const res = await run(
+      `
+import ctypes, errno
+libc = ctypes.CDLL(None, use_errno=True)
+class Msg(ctypes.Structure):
+    _fields_ = [('mtype', ctypes.c_long), ('mtext', ctypes.c_char * 8000)]
+msg = Msg(1, b'x' * 8000)
+queued, target = 0, 2 * ${t.config.memoryLimitMb} * 1024 * 1024
+while queued < target:
+    q = libc.msgget(0, 0o1600)  # IPC_PRIVATE, IPC_CREAT | 0600
+    if q < 0:
+        break
+    while queued < target and libc.msgsnd(q, ctypes.byref(msg), 8000, 0o4000) == 0:  # IPC_NOWAIT
+        queued += 8000
+    if libc.msgsnd(q, ctypes.byref(msg), 8000, 0o4000) != 0 and ctypes.get_errno() != errno.EAGAIN:
+        break
+[queued, errno.errorcode.get(ctypes.get_errno(), 0)]`,
+      20,
+    );
+    if (res.status === 200) {
+      const [queued, error] = res.body.response.result as [number, string];
+      expect(queued).toBeLessThan(t.config.memoryLimitMb * 1024 * 1024);
+      if (!isRoot) expect([queued, error]).toEqual([0, 'ENOSYS']);
+    } else {
+      expect(res.status).toBe(400);
+      expect(res.body.error).toMatch(/Memory limit exceeded|most likely by the memory limit/);
+    }
+  });
+
+  it('socket buffers cannot hold memory past the limit (sizes cannot be raised, full sockets are counted)', async () => {
+    const res = await run(
+      `
+import errno, os, socket, time
+try:
+    socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 22)
+    grow = 'allowed'
+except OSError as e:
+    grow = errno.errorcode[e.errno]
+if grow != 'allowed':
+    print(grow, flush=True)
+kids = []
+for _ in range(8):
+    pid = os.fork()
+    if pid == 0:
+        pairs = []
+        for _ in range(100):
+            a, b = socket.socketpair()
+            a.setblocking(False)
+            try:
+                while True:
+                    a.send(b'x' * 65536)
+            except OSError:
+                pass
+            pairs.append((a, b))
+        time.sleep(3)
+        os._exit(0)
+    kids.append(pid)
+[os.waitpid(pid, 0)[1] for pid in kids]`,
+      20,
+    );
+    if (isRoot) {
+      expect([200, 400]).toContain(res.status); // the cgroup counts what its kernel charges
+    } else {
+      expect(res.status).toBe(400);
+      expect(res.body.error).toBe('Memory limit exceeded');
+      expect(res.body.response?.stdout ?? res.body.stdout ?? '').toMatch(/EPERM/);
+    }
+  });
+
+  it("pid 1's main thread leaving with a raw exit ends the run: its children cannot keep allocating unmeasured", async () => {
+    const startedAt = Date.now();
+    const res = await run(
+      `${RAW_EXIT_PY}
+import threading, time
+size = int(0.6 * ${t.config.memoryLimitMb} * 1024 * 1024)
+for _ in range(4):
+    if os.fork() == 0:
+        time.sleep(0.5)  # after pid 1's main thread is gone
+        block = bytearray(size)
+        for i in range(0, size, 4096):
+            block[i] = 1
+        time.sleep(30)
+        os._exit(0)
+threading.Thread(target=time.sleep, args=(60,)).start()
+libc.syscall(SYS_EXIT, 0)`,
+      15,
+    );
+    expect(res.status).not.toBe(500);
+    expect(res.status).not.toBe(408); // the old watchdog saw nothing and let it run to its timeout
+    expect(Date.now() - startedAt).toBeLessThan(12_000);
+  });
+
+  it('honest runs whose children exit while allocating and freeing memory: 50 runs, 0 false "Memory limit exceeded"', async () => {
+    const code = `
+import os
+for round in range(5):
+    kids = []
+    for _ in range(8):
+        pid = os.fork()
+        if pid == 0:
+            for _ in range(3):
+                block = bytearray(8 << 20)
+                block[::4096] = b'x' * len(block[::4096])
+                del block
+            os._exit(0)
+        kids.append(pid)
+    for pid in kids:
+        os.waitpid(pid, 0)
+'done'`;
+    const answers: string[] = [];
+    for (let i = 0; i < 50; i += 2) {
+      const pair = await Promise.all([run(code, 20), run(code, 20)]);
+      for (const res of pair)
+        answers.push(res.status === 200 ? res.body.response.result : `${res.status} ${res.body.error}`);
+    }
+    expect(answers.filter((answer) => answer !== 'done')).toEqual([]);
+  }, 300_000);
+
+  async function waitFor(condition: () => boolean): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    while (!condition()) {
+      if (Date.now() > deadline) throw new Error('condition not met within 10 s');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+});
