@@ -31,7 +31,7 @@ const LIBRARY_SNIPPETS = [
   },
 ];
 const LIBRARY_TARGET_RATIO = 0.2;
-const TARGETS = { latencyRatio: 0.6, throughputRatio: 1.5, idleMiB: 150 };
+const TARGETS = { latencyRatio: 0.5, throughputRatio: 1.5, idleMiB: 150 };
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
