@@ -66,6 +66,21 @@ describe('MCP tools over Streamable HTTP (the SDK client, real Redis, real sandb
     });
   });
 
+  it('execute_python takes input files and returns what the program left under outputs/', async () => {
+    const client = await connect();
+    const result = await call(client, 'execute_python', {
+      code: "import os\nos.makedirs('outputs', exist_ok=True)\nopen('outputs/b.txt', 'w').write(open('in/a.txt').read().upper())\nopen('in/a.txt').read()",
+      files: [{ path: 'in/a.txt', content: 'hi' }],
+    });
+    expect(result.isError).toBeFalsy();
+    const response = result.structuredContent as { result: unknown; files: Array<{ path: string; content: string }> };
+    expect(response.result).toBe('hi');
+    expect(response.files.map((f) => [f.path, Buffer.from(f.content, 'base64').toString()])).toEqual([['b.txt', 'HI']]);
+    const bad = await call(client, 'execute_python', { code: '1', files: [{ path: '../x', content: '' }] });
+    expect(bad.isError).toBe(true);
+    expect(bad.structuredContent).toMatchObject({ code: 400, error_code: 'INVALID_REQUEST' });
+  });
+
   it('a failing run is isError with the v1 error body; the job is an ordinary job of the key', async () => {
     const client = await connect();
     const result = await call(client, 'execute_python', { code: 'print("x")\n1/0' });

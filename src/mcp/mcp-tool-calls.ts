@@ -1,3 +1,4 @@
+import { checkInputFiles } from '../execution/input-files';
 import { BadRequestException, Injectable } from '@nestjs/common';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { Request, Response } from 'express';
@@ -72,6 +73,7 @@ export class McpToolCalls {
         webhookUrl: null,
         endpoint: caller.request.path,
         idempotency: null,
+        files: checkInputFiles(body.files, this.config),
       },
       { sync: true },
     );

@@ -5,6 +5,32 @@ import { EXECUTE_TOOL_FIELDS, MCP_TOOLS } from './mcp-tools';
 
 type Schema = { properties: Record<string, Record<string, unknown>>; required?: string[] };
 
+/** An array of $ref items (files) inlined, without examples, as a tool's JSON Schema must be. */
+function withRefsResolved(property: Record<string, unknown>): Record<string, unknown> {
+  const items = property.items as { $ref?: string } | undefined;
+  if (!items?.$ref) return property;
+  const name = items.$ref.split('/').pop()!;
+  const schema = openapiDocument().components.schemas[name];
+  const properties = Object.fromEntries(
+    Object.entries(schema.properties).map(([key, { example: _example, ...rules }]) => [key, rules]),
+  );
+  return { ...property, items: { ...schema, properties } };
+}
+
+/** The tool's own strictness (unknown fields refused, as the HTTP pipe does) is not in the DTO. */
+function withoutAdditional(property: Record<string, unknown>): Record<string, unknown> {
+  const items = property.items as Record<string, unknown> | undefined;
+  if (!items) return property;
+  const { additionalProperties: _strict, ...rest } = items;
+  return { ...property, items: rest };
+}
+
+function openapiDocument(): { components: { schemas: Record<string, Schema> } } {
+  return JSON.parse(readFileSync(join(__dirname, '..', '..', 'openapi', 'openapi.json'), 'utf8')) as {
+    components: { schemas: Record<string, Schema> };
+  };
+}
+
 describe('MCP tool schemas', () => {
   const openapi = JSON.parse(readFileSync(join(__dirname, '..', '..', 'openapi', 'openapi.json'), 'utf8')) as {
     components: { schemas: Record<string, Schema> };
@@ -15,8 +41,8 @@ describe('MCP tool schemas', () => {
   it("execute_python takes the listed subset of ExecutePythonDto, with the DTO's rules and descriptions", () => {
     expect(Object.keys(tool.properties).sort()).toEqual([...EXECUTE_TOOL_FIELDS].sort());
     for (const field of EXECUTE_TOOL_FIELDS) {
-      const { example: _example, type, ...rules } = dto.properties[field];
-      const { type: toolType, ...toolRules } = tool.properties[field];
+      const { example: _example, type, ...rules } = withRefsResolved(dto.properties[field]);
+      const { type: toolType, ...toolRules } = withoutAdditional(tool.properties[field]);
       expect([field, toolRules]).toEqual([field, rules]);
       // timeout: the DTO is @IsInt(); Swagger writes "number", JSON Schema can say "integer".
       expect(toolType).toBe(field === 'timeout' ? 'integer' : type);

@@ -1,10 +1,10 @@
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 
 // The tools of POST /mcp. Input schemas: the listed subset of the HTTP DTOs (ExecutePythonDto's code,
-// stdin, timeout), as JSON Schema; mcp-tools.spec.ts checks them against openapi.json.
+// stdin, timeout, files), as JSON Schema; mcp-tools.spec.ts checks them against openapi.json.
 
 /** The fields of ExecutePythonDto that execute_python takes (async and webhook_url make no sense for a tool). */
-export const EXECUTE_TOOL_FIELDS = ['code', 'stdin', 'timeout'] as const;
+export const EXECUTE_TOOL_FIELDS = ['code', 'stdin', 'timeout', 'files'] as const;
 
 const jobIdSchema: Tool['inputSchema'] = {
   type: 'object',
@@ -36,6 +36,34 @@ export const MCP_TOOLS: Tool[] = [
           minimum: 1,
           maximum: 300,
           description: 'Wall-clock seconds, 1..300 (default 30; values above MAX_TIMEOUT are lowered to it).',
+        },
+        files: {
+          type: 'array',
+          description:
+            "Input files, written into the run's working directory before the code starts (at most\nMAX_INPUT_FILES, MAX_INPUT_FILE_BYTES decoded in all). What the program leaves under `./outputs/`\ncomes back in `files`.",
+          items: {
+            type: 'object',
+            properties: {
+              path: {
+                type: 'string',
+                maxLength: 255,
+                description:
+                  "Relative path in the run's working directory: no `..`, no leading `/`, at most 255 bytes.",
+              },
+              content: {
+                type: 'string',
+                description: 'The file\'s content: text, or base64 with `encoding: "base64"`.',
+              },
+              encoding: {
+                type: 'string',
+                enum: ['utf-8', 'base64'],
+                default: 'utf-8',
+                description: 'How `content` is written (default `utf-8`).',
+              },
+            },
+            required: ['path', 'content'],
+            additionalProperties: false,
+          },
         },
       },
       required: ['code'],
