@@ -1,48 +1,27 @@
 """Files in and out, and display, through the package as the service starts it (SANDBOX=process)."""
 import base64
 import hashlib
-import json
 import struct
-import subprocess
 import unittest
 
-import support
+import support  # noqa: F401 (puts the package on sys.path)
 from pyexec_sandbox import protocol, run_files
-from pyexec_sandbox.config import CONFIG_ENV
 from pyexec_sandbox.display import Display
-from test_server import CONFIG, PYTHON_BIN
+from test_server import CONFIG, ServerProcessCase
 
 
-class RichRunTest(unittest.TestCase):
+class RichRunTest(ServerProcessCase):
+    config = dict(CONFIG, max_output_bytes=100000)
+
     def setUp(self):
-        self.proc = subprocess.Popen([PYTHON_BIN, '-I', '-S', '-B', support.PACKAGE_DIR], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd='/',
-                                     env={CONFIG_ENV: json.dumps(dict(CONFIG, max_output_bytes=100000))})
-        self.addCleanup(self.stop)
+        super().setUp()
         self.assertEqual(self.receive()['op'], 'ready')
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
-        for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
-            stream.close()
-
-    def receive(self):
-        """The next frame but heartbeats (sent every 0.25 s while a run is supervised)."""
-        while True:
-            header = self.proc.stdout.read(4)
-            self.assertEqual(len(header), 4, self.proc.stderr.read1(4096) if self.proc.poll() is not None else '')
-            message = json.loads(self.proc.stdout.read(struct.unpack('>I', header)[0]))
-            if message['op'] != 'heartbeat':
-                return message
 
     def run_code(self, code, files=None, timeout_ms=60000):
         message = {'op': 'run', 'id': 'r', 'code': code, 'stdin': '', 'timeout_ms': timeout_ms, 'cpu_sec': timeout_ms // 1000 + 1}
         if files:
             message['files'] = files
-        self.proc.stdin.write(protocol.encode_frame(message))
-        self.proc.stdin.flush()
+        self.send(message)
         return self.receive()
 
     def test_input_files_are_written_and_outputs_come_back(self):

@@ -29,11 +29,14 @@ class ConfigTest(unittest.TestCase):
             ServerConfig.from_json(json.dumps({k: v for k, v in CONFIG.items() if k != 'memory_mb'}))
 
 
-class ServerTest(unittest.TestCase):
+class ServerProcessCase(unittest.TestCase):
+    """A server started as the service starts it, with `config`; frames in and out (no tests of its own)."""
+    config = CONFIG
+
     def setUp(self):
         self.proc = subprocess.Popen([PYTHON_BIN, '-I', '-S', '-B', support.PACKAGE_DIR], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd='/',
-                                     env={CONFIG_ENV: json.dumps(CONFIG)})
+                                     env={CONFIG_ENV: json.dumps(self.config)})
         self.addCleanup(self.stop)
         self.heartbeats = {}
 
@@ -59,6 +62,8 @@ class ServerTest(unittest.TestCase):
             self.assertEqual(set(message), {'op', 'id'})
             self.heartbeats[message['id']] = self.heartbeats.get(message['id'], 0) + 1
 
+
+class ServerTest(ServerProcessCase):
     def run_code(self, code, run_id='r', stdin='', timeout_ms=10000):
         self.send({'op': 'run', 'id': run_id, 'code': code, 'stdin': stdin, 'timeout_ms': timeout_ms, 'cpu_sec': 11})
         return self.receive()
