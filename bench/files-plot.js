@@ -6,12 +6,10 @@
 // The service: `node dist/main.js` (npm run build first) with its own embedded Redis in a temporary
 // DATA_DIR, SANDBOX_SERVERS=2, LOG_LEVEL=warn; 5 warm-up rounds. Loopback only.
 'use strict';
-const { spawn } = require('node:child_process');
 const http = require('node:http');
-const { mkdtempSync, rmSync } = require('node:fs');
-const os = require('node:os');
+const { rmSync } = require('node:fs');
 const path = require('node:path');
-const { freePort } = require('./support');
+const { freePort, startBenchService } = require('./support');
 
 const dir = path.resolve(process.argv[2] ?? '.');
 const runs = Number(process.argv[3] ?? 30);
@@ -67,20 +65,11 @@ function post(port, body) {
 
 async function main() {
   const port = await freePort();
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'pyexec-files-plot-'));
-  const env = {
-    ...process.env,
-    PORT: String(port),
-    API_KEYS: 'bench-key',
-    DATA_DIR: dataDir,
-    LOG_LEVEL: 'warn',
-    SANDBOX_SERVERS: '2',
-    SANDBOX_UID_BASE: '2000001300',
-    ...(preload && { SANDBOX_PRELOAD: preload }),
-  };
-  const child = spawn(process.execPath, [path.join(dir, 'dist/main.js')], {
-    env,
-    stdio: ['ignore', 'ignore', 'inherit'],
+  const { child, dataDir } = startBenchService({
+    dir,
+    port,
+    uidBase: 2_000_001_300,
+    env: preload ? { SANDBOX_PRELOAD: preload } : {},
   });
   try {
     for (let i = 0; ; i++) {

@@ -5,12 +5,10 @@
 // Each side: `node dist/main.js` with its own embedded Redis in a temporary DATA_DIR, SANDBOX_SERVERS=2,
 // LOG_LEVEL=warn; 200 warm-up pairs first. Loopback only.
 'use strict';
-const { spawn } = require('node:child_process');
 const http = require('node:http');
-const { mkdtempSync, rmSync } = require('node:fs');
-const os = require('node:os');
+const { rmSync } = require('node:fs');
 const path = require('node:path');
-const { freePort } = require('./support');
+const { freePort, startBenchService } = require('./support');
 
 const [dirA, dirB] = process.argv.slice(2, 4).map((dir) => dir && path.resolve(dir));
 const requests = Number(process.argv[4] ?? 600);
@@ -21,21 +19,7 @@ if (!dirA || !dirB) {
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 
 function start(dir, port, uidBase) {
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'pyexec-latency-ab-'));
-  const env = {
-    ...process.env,
-    PORT: String(port),
-    API_KEYS: 'bench-key',
-    DATA_DIR: dataDir,
-    LOG_LEVEL: 'warn',
-    SANDBOX_SERVERS: '2',
-    SANDBOX_UID_BASE: String(uidBase),
-  };
-  const child = spawn(process.execPath, [path.join(dir, 'dist/main.js')], {
-    env,
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  return { dir, port, child, dataDir, times: [] };
+  return { dir, port, ...startBenchService({ dir, port, uidBase }), times: [] };
 }
 
 function post(port) {

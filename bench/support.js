@@ -1,6 +1,9 @@
 'use strict';
 // Helpers the bench scripts share.
-const { readdirSync, readFileSync } = require('node:fs');
+const { spawn } = require('node:child_process');
+const { mkdtempSync, readdirSync, readFileSync } = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
 const net = require('node:net');
 
 /** A TCP port free on loopback right now. */
@@ -35,4 +38,26 @@ function processTree(rootPid) {
   return tree;
 }
 
-module.exports = { freePort, processTree };
+/**
+ * A checkout's built service (`dir`/dist/main.js) on `port` with the bench key `bench-key`, two sandbox
+ * servers, its own embedded Redis in a fresh DATA_DIR and sandbox uids from `uidBase`; `env` adds to that.
+ */
+function startBenchService({ dir, port, uidBase, env = {} }) {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'pyexec-bench-'));
+  const child = spawn(process.execPath, [path.join(dir, 'dist/main.js')], {
+    env: {
+      ...process.env,
+      PORT: String(port),
+      API_KEYS: 'bench-key',
+      DATA_DIR: dataDir,
+      LOG_LEVEL: 'warn',
+      SANDBOX_SERVERS: '2',
+      SANDBOX_UID_BASE: String(uidBase),
+      ...env,
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  return { child, dataDir };
+}
+
+module.exports = { freePort, processTree, startBenchService };
