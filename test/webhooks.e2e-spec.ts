@@ -2,7 +2,9 @@ import { getQueueToken } from '@nestjs/bull';
 import type { Queue } from 'bull';
 import { randomUUID } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
+import { EXECUTIONS_QUEUE } from '../src/jobs/execution.queue';
 import type { WebhookState } from '../src/jobs/job.types';
+import { QUEUE_RECOVERY_SETTINGS } from '../src/redis/redis-connection';
 import { WEBHOOKS_QUEUE, WebhooksService } from '../src/webhooks/webhooks.service';
 import { KEY, sleep, startTestApp, TestApp, waitFor } from './utils';
 import { closedPort, ReceivedRequest, WebhookReceiver } from './webhook-receiver';
@@ -88,6 +90,14 @@ describe('webhooks (real Redis, real sandbox, real local receiver)', () => {
       await sleep(50);
     }
   }
+
+  it('both queues fetch again half a second after a failed fetch, not the 5 s Bull defaults to (jobs accepted as Redis returns wait no longer)', () => {
+    for (const name of [EXECUTIONS_QUEUE, WEBHOOKS_QUEUE]) {
+      const queue = t.app.get<Queue & { settings: { retryProcessDelay: number } }>(getQueueToken(name));
+      expect([name, queue.settings.retryProcessDelay]).toEqual([name, QUEUE_RECOVERY_SETTINGS.retryProcessDelay]);
+    }
+    expect(QUEUE_RECOVERY_SETTINGS.retryProcessDelay).toBeLessThanOrEqual(1000);
+  });
 
   it('delivers the final envelope once, signed, with the documented headers and state', async () => {
     const path = uniquePath('ok');

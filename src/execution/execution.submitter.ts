@@ -79,7 +79,8 @@ export class ExecutionSubmitter {
           return this.waiters.waitForEnd(jobId, signal, watch);
         },
         connection: this.connection,
-        deadlineMs: Date.now() + this.effectiveTimeoutSec(requestedTimeoutSec) * 1000 + SYNC_WAIT_GRACE_MS,
+        // Counted from the job's creation, so time the submission spent on a failing Redis is inside the bound.
+        deadlineMs: waitStartMs(submission) + this.effectiveTimeoutSec(requestedTimeoutSec) * 1000 + SYNC_WAIT_GRACE_MS,
         callerGone: callerGone.signal,
       });
     } finally {
@@ -96,4 +97,9 @@ export class ExecutionSubmitter {
   private effectiveTimeoutSec(requested: number | undefined): number {
     return Math.min(requested ?? this.config.defaultTimeoutSec, this.config.maxTimeoutSec);
   }
+}
+
+/** When the caller's bound starts: this request's job creation, or now for a replayed (older) job. */
+function waitStartMs(submission: Submission): number {
+  return submission.replayed ? Date.now() : Math.min(submission.record.createdAtMs, Date.now());
 }

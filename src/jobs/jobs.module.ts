@@ -2,6 +2,7 @@ import { BullModule } from '@nestjs/bull';
 import { Module } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { AppConfig } from '../config/app-config';
+import { QUEUE_RECOVERY_SETTINGS } from '../redis/redis-connection';
 import { REDIS_CLIENT } from '../redis/redis.module';
 import { EXECUTIONS_QUEUE, ExecutionQueue } from './execution.queue';
 import { FairDispatch } from './fair-dispatch';
@@ -26,7 +27,12 @@ import { UnqueuedJobReconciler } from './unqueued-job.reconciler';
       // A worker holds a lock on each job it runs and renews it every half period; when a worker
       // dies, another worker's check finds the expired lock and re-queues the job once, then fails it.
       useFactory: (config: AppConfig) => ({
-        settings: { lockDuration: config.stalledCheckMs, stalledInterval: config.stalledCheckMs, maxStalledCount: 1 },
+        settings: {
+          ...QUEUE_RECOVERY_SETTINGS,
+          lockDuration: config.stalledCheckMs,
+          stalledInterval: config.stalledCheckMs,
+          maxStalledCount: 1,
+        },
       }),
     }),
   ],

@@ -17,6 +17,13 @@ export type ConnectionSettings = Pick<
 const reconnectDelayMs = (attempt: number) => Math.min(50 * 2 ** attempt, 500);
 
 /**
+ * Settings every Bull queue here takes. After a command fails (Redis went away mid-fetch), Bull's
+ * worker loop sleeps retryProcessDelay before fetching again: its default, 5 s, left jobs accepted
+ * just after Redis came back waiting that long for a worker. Half a second matches the reconnect delay.
+ */
+export const QUEUE_RECOVERY_SETTINGS = { retryProcessDelay: 500 } as const;
+
+/**
  * Where the whole process finds Redis (REDIS_URL, Sentinel, or a private redis-server it started),
  * and how long a command may wait for it: ioredis' offline queue is bounded, so an outage fails
  * commands within about REDIS_COMMAND_TIMEOUT_MS instead of holding them (and their HTTP requests).

@@ -5,6 +5,7 @@ import { AppConfig } from '../config/app-config';
 import { JobLifecycle } from '../jobs/job-lifecycle';
 import { JobWebhooks } from '../jobs/job-webhooks';
 import { JobRecord } from '../jobs/job.types';
+import { QUEUE_RECOVERY_SETTINGS } from '../redis/redis-connection';
 import { backoffDelayMs } from './webhook-retry-policy';
 import { injectTraceContext } from '../tracing/trace-context';
 
@@ -19,6 +20,7 @@ export interface WebhookJobData {
 
 /** Retried deliveries are delayed by backoffDelayMs with the base the enqueuing process configured. */
 export const webhooksQueueSettings: QueueOptions['settings'] = {
+  ...QUEUE_RECOVERY_SETTINGS,
   backoffStrategies: {
     [BACKOFF_STRATEGY]: (attemptsMade: number, _err: Error, options?: { baseMs?: number }) =>
       backoffDelayMs(attemptsMade, options?.baseMs ?? 1000),
