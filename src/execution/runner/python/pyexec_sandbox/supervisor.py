@@ -73,6 +73,7 @@ class Supervision:
             log('run %s: supervision failed: %s: %s' % (self.request.id, type(exc).__name__, exc))
             kill_and_reap(config.isolate, self.pid)
             return setup_failed_frame(self.request.id, 'supervision failed: %s' % type(exc).__name__)
+        kill_cgroup(cgroup)  # what a run left (SANDBOX=process: a daemon in its own session) ends with it
         if isinstance(outcome, dict):
             return outcome
         if cgroup and outcome.status in ('exited', 'signaled') and oom_killed_since(cgroup, oom_kills_before):
@@ -86,6 +87,7 @@ class Supervision:
     def kill(self, why):
         self.ended_by = why
         kill_run(self.config.isolate, self.pid)
+        kill_cgroup(self.config.run_cgroup)
 
     def supervise(self):
         run = self.run_
@@ -138,6 +140,7 @@ class Supervision:
                     # children are. The run ended with pid 1: nothing of it goes on unmeasured.
                     watchdog_at = float('inf')
                     kill_run(config.isolate, self.pid)
+                    kill_cgroup(config.run_cgroup)
                 now = time.monotonic()
             if self.ended_by is not None and self.past_kill_grace(now):
                 break
@@ -256,6 +259,14 @@ def kill_run(isolate, pid):
         (os.kill if isolate else os.killpg)(pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
+
+
+def kill_cgroup(cgroup):
+    """cgroup v2: every process of the run, also those its pid 1 no longer holds (cgroup.kill)."""
+    try:
+        limits.kill_cgroup(cgroup)
+    except OSError as exc:
+        log('run cgroup: cgroup.kill failed: %s' % exc)
 
 
 def kill_and_reap(isolate, pid):
