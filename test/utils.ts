@@ -19,6 +19,18 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
+/**
+ * TEST_TIME_SCALE (default 1): multiplies the bounds that are only about time (how soon an answer
+ * comes), never what a run may do. Set where everything is slow, e.g. scripts/test-hostile-cgroup2.sh
+ * in an emulated VM.
+ */
+export const TIME_SCALE = Math.max(1, Number(process.env.TEST_TIME_SCALE) || 1);
+
+/** A time bound in ms, times TEST_TIME_SCALE. */
+export function scaledMs(ms: number): number {
+  return ms * TIME_SCALE;
+}
+
 export function uniquePrefix(): string {
   return `pyexec-test-${process.pid}-${randomBytes(4).toString('hex')}`;
 }
