@@ -226,8 +226,10 @@ libc.syscall(SYS_EXIT, 0)`,
     expect(Date.now() - startedAt).toBeLessThan(scaledMs(12_000));
   });
 
-  it('honest runs whose children exit while allocating and freeing memory: 50 runs, 0 false "Memory limit exceeded"', async () => {
-    const code = `
+  it(
+    'honest runs whose children exit while allocating and freeing memory: 50 runs, 0 false "Memory limit exceeded"',
+    async () => {
+      const code = `
 import os
 for round in range(5):
     kids = []
@@ -243,14 +245,16 @@ for round in range(5):
     for pid in kids:
         os.waitpid(pid, 0)
 'done'`;
-    const answers: string[] = [];
-    for (let i = 0; i < 50; i += 2) {
-      const pair = await Promise.all([run(code, 20), run(code, 20)]);
-      for (const res of pair)
-        answers.push(res.status === 200 ? res.body.response.result : `${res.status} ${res.body.error}`);
-    }
-    expect(answers.filter((answer) => answer !== 'done')).toEqual([]);
-  }, scaledMs(300_000));
+      const answers: string[] = [];
+      for (let i = 0; i < 50; i += 2) {
+        const pair = await Promise.all([run(code, 20), run(code, 20)]);
+        for (const res of pair)
+          answers.push(res.status === 200 ? res.body.response.result : `${res.status} ${res.body.error}`);
+      }
+      expect(answers.filter((answer) => answer !== 'done')).toEqual([]);
+    },
+    scaledMs(300_000),
+  );
 
   async function waitFor(condition: () => boolean): Promise<void> {
     const deadline = Date.now() + scaledMs(10_000);

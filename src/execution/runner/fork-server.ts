@@ -117,9 +117,7 @@ export class ForkServer extends EventEmitter {
       max_display_bytes: limits.maxDisplayBytes ?? DEFAULT_RICH_OUTPUT_BYTES,
       inotify_instances: limits.inotifyInstances,
       inotify_watches: limits.inotifyWatches,
-      run_cgroup: cgroup?.run
-        ? { ...RUN_CGROUP_FDS, kill_fd: cgroup.run.killFile ? RUN_CGROUP_KILL_FD : null }
-        : null,
+      run_cgroup: cgroup?.run ? { ...RUN_CGROUP_FDS, kill_fd: cgroup.run.killFile ? RUN_CGROUP_KILL_FD : null } : null,
       memory_watchdog: !cgroup?.run,
     });
     // Opened as root: the kernel checks the opener's credentials when pid 1 moves itself.
