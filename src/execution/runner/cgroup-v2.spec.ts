@@ -70,6 +70,7 @@ class FakeCgroup2 implements CgroupFs {
       'cgroup.subtree_control': '',
       'cgroup.procs': '',
       'cgroup.kill': '',
+      'cgroup.type': 'domain', // every cgroup but the real root
     };
     if (offered.includes('memory')) {
       Object.assign(files, {
@@ -182,10 +183,20 @@ describe('cgroup v2', () => {
     expect(fake.value(`system.slice/pyexec.service/${SERVICE_LEAF}`, 'cgroup.procs')).toBe('100\n101');
   });
 
-  it('in the root cgroup (a VM, a container with its own cgroup namespace) makes no leaf: the root may hold processes', () => {
+  it('in the root cgroup (a VM) makes no leaf: the real root may hold processes', () => {
     const paths = { root: fake.root, procSelfCgroup: fake.procSelfCgroup('/') };
     expect(prepareCgroupV2Base(paths, fake)).toEqual({ dir: fake.root, controllers: ['memory', 'pids', 'cpu'] });
     expect(fake.exists(join(fake.root, SERVICE_LEAF))).toBe(false);
+  });
+
+  it("in a container's cgroup namespace its root (\"0::/\") is an ordinary cgroup: its processes move to the leaf", () => {
+    const container = fake.cgroup('kubepods/pod1/ctr', [1, 7]);
+    const paths = { root: container, procSelfCgroup: fake.procSelfCgroup('/') };
+    expect(prepareCgroupV2Base(paths, fake)).toEqual({ dir: container, controllers: ['memory', 'pids', 'cpu'] });
+    expect(fake.value(`kubepods/pod1/ctr/${SERVICE_LEAF}`, 'cgroup.procs')).toBe('1\n7');
+    fake.cgroup('kubepods/pod2/ctr', [0, 7]); // "0": a process of another pid namespace
+    const other = { root: join(fake.root, 'kubepods/pod2/ctr'), procSelfCgroup: paths.procSelfCgroup };
+    expect(prepareCgroupV2Base(other, fake).reason).toMatch(/outside this pid namespace/);
   });
 
   it('says why not: read-only cgroupfs, memory not delegated, another cgroup namespace', () => {

@@ -51,7 +51,7 @@ export function isCgroupV2(root = CGROUP2_ROOT, fs: CgroupFs = REAL_CGROUP_FS): 
 /**
  * Makes the service's own cgroup (from /proc/self/cgroup "0::/path") a parent of run cgroups:
  * its processes move into the leaf SERVICE_LEAF (a cgroup with children may hold no processes of
- * its own unless it is the root: the no-internal-processes rule), then `memory pids cpu` are
+ * its own unless it is the real root: the no-internal-processes rule), then `memory pids cpu` are
  * enabled in its cgroup.subtree_control. Idempotent: a process already in SERVICE_LEAF uses its
  * parent. Needs a delegated, writable subtree (root on the host, systemd Delegate=yes, a container
  * with a writable cgroup namespace); otherwise returns the reason.
@@ -76,7 +76,9 @@ export function prepareCgroupV2Base(paths: CgroupV2Paths = REAL_PATHS, fs: Cgrou
   }
   const controllers = WANTED_CONTROLLERS.filter((name) => available.includes(name));
   try {
-    if (dir !== paths.root) moveProcessesToLeaf(dir, fs);
+    // The real root cgroup (no cgroup.type) may hold processes; any other may not, the root of a
+    // container's cgroup namespace included.
+    if (fs.exists(join(dir, 'cgroup.type'))) moveProcessesToLeaf(dir, fs);
     enableControllers(dir, controllers, fs);
   } catch (error) {
     return { reason: `cgroup v2 ${dir} is not delegated to this service (${errorText(error)})` };
@@ -88,8 +90,10 @@ export function prepareCgroupV2Base(paths: CgroupV2Paths = REAL_PATHS, fs: Cgrou
 function moveProcessesToLeaf(dir: string, fs: CgroupFs): void {
   const leaf = join(dir, SERVICE_LEAF);
   for (let round = 0; round < MOVE_ROUNDS; round++) {
+    // "0": a process outside this pid namespace, which no one here can move.
     const pids = fs.read(join(dir, 'cgroup.procs')).split('\n').filter(Boolean);
     if (pids.length === 0) return;
+    if (pids.includes('0')) throw new Error(`${dir} holds processes outside this pid namespace`);
     if (!fs.exists(leaf)) fs.mkdir(leaf);
     for (const pid of pids) {
       try {
