@@ -39,13 +39,14 @@ trap 'rm -f "$LOG"' EXIT
 GUEST='
 set -u
 exec 2>&1 # one stream: the summary below reads the lines of each pass in order
+export PATH="$PWD/node_modules/.bin:$PATH" # the VM sets its own PATH
 fs="$(stat -fc %T /sys/fs/cgroup)"
 if [ "$fs" != cgroup2fs ]; then echo "not a cgroup v2 kernel: /sys/fs/cgroup is $fs"; exit 3; fi
 redis-server --bind 127.0.0.1 --port 6390 --save "" --appendonly no --dir /tmp --daemonize yes >/dev/null
 export TEST_REDIS_URL=redis://127.0.0.1:6390/0
 timeout_ms=$((30000 * TEST_TIME_SCALE))
 mapfile -t suites < <(node -p "require(\"./scripts/hostile-suites\").HOSTILE_SUITES.join(\"\\n\")")
-echo "=== pass root (kernel $(uname -r), cgroup v2: $(cat /sys/fs/cgroup/cgroup.controllers))"
+echo "=== pass root (kernel $(uname -r), Node $(node --version), cgroup v2: $(cat /sys/fs/cgroup/cgroup.controllers))"
 node node_modules/jest/bin/jest.js --runInBand --ci --cacheDirectory=/tmp/jest-root \
   --testTimeout="$timeout_ms" "${suites[@]}"
 root=$?
