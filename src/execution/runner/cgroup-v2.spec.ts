@@ -189,7 +189,7 @@ describe('cgroup v2', () => {
     expect(fake.exists(join(fake.root, SERVICE_LEAF))).toBe(false);
   });
 
-  it("in a container's cgroup namespace its root (\"0::/\") is an ordinary cgroup: its processes move to the leaf", () => {
+  it('in a container\'s cgroup namespace its root ("0::/") is an ordinary cgroup: its processes move to the leaf', () => {
     const container = fake.cgroup('kubepods/pod1/ctr', [1, 7]);
     const paths = { root: container, procSelfCgroup: fake.procSelfCgroup('/') };
     expect(prepareCgroupV2Base(paths, fake)).toEqual({ dir: container, controllers: ['memory', 'pids', 'cpu'] });
