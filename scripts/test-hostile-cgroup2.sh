@@ -40,6 +40,7 @@ GUEST='
 set -u
 exec 2>&1 # one stream: the summary below reads the lines of each pass in order
 export PATH="$PWD/node_modules/.bin:$PATH" # the VM sets its own PATH
+export NODE_OPTIONS="--experimental-vm-modules ${NODE_OPTIONS:-}" # what .npmrc gives npm scripts (Jest needs it)
 fs="$(stat -fc %T /sys/fs/cgroup)"
 if [ "$fs" != cgroup2fs ]; then echo "not a cgroup v2 kernel: /sys/fs/cgroup is $fs"; exit 3; fi
 redis-server --bind 127.0.0.1 --port 6390 --save "" --appendonly no --dir /tmp --daemonize yes >/dev/null
