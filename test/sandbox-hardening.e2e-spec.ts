@@ -247,7 +247,9 @@ for round in range(5):
 'done'`;
       const answers: string[] = [];
       for (let i = 0; i < 50; i += 2) {
-        const pair = await Promise.all([run(code, 20), run(code, 20)]);
+        // An honest run's own timeout is only about time: scaled where everything is slow (at most MAX_TIMEOUT).
+        const timeoutSec = Math.min(t.config.maxTimeoutSec, scaledMs(20_000) / 1000);
+        const pair = await Promise.all([run(code, timeoutSec), run(code, timeoutSec)]);
         for (const res of pair)
           answers.push(res.status === 200 ? res.body.response.result : `${res.status} ${res.body.error}`);
       }
