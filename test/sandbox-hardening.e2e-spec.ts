@@ -1,4 +1,4 @@
-import { hostPidsWith, KEY, scaledMs, startTestApp, TestApp } from './utils';
+import { hostPidsWith, KEY, scaledMs, scaledTimeoutSec, startTestApp, TestApp } from './utils';
 
 const PATH = '/v1/code/execute/python';
 const isRoot = process.getuid?.() === 0;
@@ -248,8 +248,7 @@ for round in range(5):
       const answers: string[] = [];
       for (let i = 0; i < 50; i += 2) {
         // An honest run's own timeout is only about time: scaled where everything is slow (at most MAX_TIMEOUT).
-        const timeoutSec = Math.min(t.config.maxTimeoutSec, scaledMs(20_000) / 1000);
-        const pair = await Promise.all([run(code, timeoutSec), run(code, timeoutSec)]);
+        const pair = await Promise.all([run(code, scaledTimeoutSec(20)), run(code, scaledTimeoutSec(20))]);
         for (const res of pair)
           answers.push(res.status === 200 ? res.body.response.result : `${res.status} ${res.body.error}`);
       }

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isCgroupV2 } from '../src/execution/runner/cgroup-v2';
 import { cgroupBases } from '../src/execution/runner/slot-cgroups';
-import { hostPidsWith, KEY, scaledMs, SHARED_REDIS_URL, sleep, startTestApp, TestApp } from './utils';
+import { hostPidsWith, KEY, scaledMs, scaledTimeoutSec, SHARED_REDIS_URL, sleep, startTestApp, TestApp } from './utils';
 
 const REDIS_PORT = Number(new URL(SHARED_REDIS_URL).port || 6379);
 
@@ -227,7 +227,7 @@ out`);
     const marker = `${Math.floor(Math.random() * 1e6) + 1000}.75`; // a sleep the bomb starts first, seen on the host
     const bomb = run(
       `import os, subprocess\nsubprocess.Popen(['/usr/bin/sleep', '${marker}'])\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass`,
-      3,
+      scaledTimeoutSec(3), // it must still run while the checks below look at it
     ).then((r) => r); // sent now
     await waitFor(() => hostPidsWith(`sleep ${marker}`).length > 0, 10_000);
     const [sleeper] = hostPidsWith(`sleep ${marker}`);

@@ -31,6 +31,11 @@ export function scaledMs(ms: number): number {
   return ms * TIME_SCALE;
 }
 
+/** A run's `timeout` (s) where it is only about time, times TEST_TIME_SCALE, at most the API's 300. */
+export function scaledTimeoutSec(seconds: number): number {
+  return Math.min(300, seconds * TIME_SCALE);
+}
+
 export function uniquePrefix(): string {
   return `pyexec-test-${process.pid}-${randomBytes(4).toString('hex')}`;
 }
