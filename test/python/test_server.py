@@ -4,6 +4,7 @@ import json
 import os
 import struct
 import subprocess
+import time
 import unittest
 
 import support
@@ -115,6 +116,23 @@ class ServerTest(ServerProcessCase):
         done = self.run_code('import time\ntime.sleep(1.2)', run_id='slow')
         self.assertEqual(done['status'], 'exited')
         self.assertGreaterEqual(self.heartbeats.get('slow', 0), 3)  # every 0.25 s
+
+    def test_answered_on_its_final_report_then_reaped_before_the_next_run(self):
+        self.receive()
+        # A report forged by user code, every descriptor closed, then it goes on: answered on the
+        # report, as if it had exited, and killed and reaped before the next run starts.
+        code = ('import json, os, time\nprint(os.getpid(), flush=True)\n'
+                'body = json.dumps({"ok": True, "result": "forged"}).encode()\n'
+                'os.write(%d, %r + b"%%d\\n" %% len(body) + body)\n'
+                'os.closerange(0, 1024)\ntime.sleep(30)' % (protocol.HARNESS_RESULT_FD, protocol.RESULT_MAGIC))
+        started = time.monotonic()
+        done = self.run_code(code, run_id='forger')
+        self.assertLess(time.monotonic() - started, 5)
+        self.assertEqual((done['status'], done['exit_code'], done['result']), ('exited', 0, 'forged'))
+        pid = int(done['stdout'])
+        self.assertEqual(self.run_code('6 * 7', run_id='next')['result'], 42)
+        with self.assertRaises(ProcessLookupError):
+            os.kill(pid, 0)
 
     def test_end_of_input_stops_the_server(self):
         self.receive()

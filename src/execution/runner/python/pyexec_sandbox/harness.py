@@ -160,6 +160,7 @@ def finish(report, status, max_result_bytes, rich=None):
     data, status = encode_report(report, status, max_result_bytes, extra)
     try:
         protocol.write_all(protocol.HARNESS_RESULT_FD, protocol.encode_report(data))
+        os.close(protocol.HARNESS_RESULT_FD)  # the end of the report: the server answers on it
     except BaseException:
         pass
     os._exit(status)

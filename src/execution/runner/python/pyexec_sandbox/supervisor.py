@@ -17,6 +17,7 @@ from .watchdog import WATCHDOG_SEC, RunGone, Watchdog, socket_charge_bytes
 KILL_GRACE_SEC = 0.5  # under the service's 1 s backstop, which would kill the whole server
 TRIM_SLACK_BYTES = 8 << 20  # the report channel's buffer may pass its kept tail by this much between trims
 STRAGGLERS = set()  # pids of killed runs reported before the kernel let them go; reaped later
+EXITING = []  # (isolate, pid) of runs answered on their final report, reaped before the next run
 HEARTBEAT_SEC = 0.25  # while a run is supervised, the service hears from the server this often
 SOCKET_CHARGE = []  # socket_charge_bytes(), read once per server
 
@@ -46,6 +47,10 @@ class Supervision:
         self.wait_status = None
         self.start_marker = None  # the first bytes on the report channel after the request: trusted
         self.live = LiveOutput(request.id, send_frame) if request.stream else None
+        self.report_tail = report_bytes(config)  # the last frame always fits
+        self.bufs = self.truncated = None  # per fd: what was read (bounded), and whether any was dropped
+        self.report = None  # the final report, when the run is answered on it (answerable_early)
+        self.early_checked = False
 
     def run(self):
         run, config, cgroup = self.run_, self.config, self.config.run_cgroup
@@ -108,11 +113,9 @@ class Supervision:
 
     def loop(self, pidfd, in_w, stdin):
         run, config = self.run_, self.config
-        cap = config.max_output_bytes
         deadline = self.started + self.request.timeout_ms / 1000.0
-        bufs = {run.out_r: bytearray(), run.err_r: bytearray(), run.res_r: bytearray()}
-        report_tail = report_bytes(config)  # the last frame always fits
-        truncated = {run.out_r: False, run.err_r: False}
+        bufs = self.bufs = {run.out_r: bytearray(), run.err_r: bytearray(), run.res_r: bytearray()}
+        truncated = self.truncated = {run.out_r: False, run.err_r: False}
         open_fds = set(bufs)
         watchdog_at = self.started + WATCHDOG_SEC  # pid 1's liveness every time, its memory without a cgroup
         if config.memory_watchdog and not SOCKET_CHARGE:
@@ -170,35 +173,79 @@ class Supervision:
                     self.wait_status = os.waitpid(self.pid, 0)[1]
                     continue
                 chunk = os.read(fd, READ_CHUNK)
-                if not chunk:
-                    open_fds.discard(fd)
-                    self.close(fd)
+                if chunk:
+                    self.take(fd, chunk)
                     continue
-                if fd == run.res_r:  # untrusted: keep its tail, where the harness's report comes last
-                    if self.start_marker is None:  # written by pid 1 before user code: trusted
-                        self.start_marker = bytes(chunk[:200])
-                    bufs[fd] += chunk
-                    if len(bufs[fd]) > report_tail + TRIM_SLACK_BYTES:  # trimmed now and then, not per chunk
-                        del bufs[fd][:-report_tail]
-                    continue
-                room = cap - len(bufs[fd])
-                if room > 0:
-                    bufs[fd] += chunk[:room]
-                    if self.live:
-                        self.live.add('stdout' if fd == run.out_r else 'stderr', chunk[:room], time.monotonic())
-                if len(chunk) > room:
-                    truncated[fd] = True
+                open_fds.discard(fd)
+                self.close(fd)
+            if run.res_r not in open_fds and self.answerable_early():
+                # The harness closes the report channel once its final report is written, then exits:
+                # answer now, with what the output pipes hold, and let the server reap pid 1 (and the
+                # teardown of its namespaces) after the answer, before its next run.
+                self.drain(open_fds)
+                EXITING.append((config.isolate, self.pid))
+                self.wait_status = 0
+                break
         run_ms = (time.monotonic() - self.started) * 1000.0
         if self.ended_by is None and (self.start_marker or b'')[:1] != STARTED:
             # pid 1 failed between its request and user code (nothing of the user's ran): ours, a 500.
             text = (self.start_marker or b'').decode('utf-8', 'replace') or 'it exited'
             return setup_failed_frame(self.request.id, 'pid 1 did not start the run: %s' % text)
-        del bufs[run.res_r][:-report_tail]
-        report = protocol.last_report(bufs[run.res_r])
+        del bufs[run.res_r][:-self.report_tail]
+        report = self.report if self.report is not None else protocol.last_report(bufs[run.res_r])
         report = protocol.within_rich_caps(report, config.max_output_file_bytes, config.max_display_bytes)
         captured = Captured(bufs[run.out_r], bufs[run.err_r], truncated[run.out_r], truncated[run.err_r],
                             report, run_ms)
         return describe_outcome(self.request.id, self.wait_status, self.ended_by, captured)
+
+    def take(self, fd, chunk):
+        """A chunk read from one of the run's pipes: stdout and stderr up to the cap (and live), the report
+        channel's tail."""
+        run, buf = self.run_, self.bufs[fd]
+        if fd == run.res_r:  # untrusted: keep its tail, where the harness's report comes last
+            if self.start_marker is None:  # written by pid 1 before user code: trusted
+                self.start_marker = bytes(chunk[:200])
+            buf += chunk
+            if len(buf) > self.report_tail + TRIM_SLACK_BYTES:  # trimmed now and then, not per chunk
+                del buf[:-self.report_tail]
+            return
+        room = self.config.max_output_bytes - len(buf)
+        if room > 0:
+            buf += chunk[:room]
+            if self.live:
+                self.live.add('stdout' if fd == run.out_r else 'stderr', chunk[:room], time.monotonic())
+        if len(chunk) > room:
+            self.truncated[fd] = True
+
+    def answerable_early(self):
+        """The report channel is closed, pid 1 not yet reaped, and its last report says the run succeeded
+        (the harness exits 0 after such a report). A report forged by user code that then closed the
+        channel ends the run the same way, as if it had exited: it is killed in reap_exiting()."""
+        if self.early_checked:  # once: the channel is closed, its bytes do not change
+            return False
+        self.early_checked = True
+        if self.ended_by is not None or self.wait_status is not None or (self.start_marker or b'')[:1] != STARTED:
+            return False
+        self.report = protocol.last_report(self.bufs[self.run_.res_r])
+        if self.report is not None and self.report['ok']:
+            return True
+        self.report = None
+        return False
+
+    def drain(self, open_fds):
+        """What the output pipes hold now, without waiting for their writers to close them: the harness
+        flushed stdout and stderr before its report."""
+        while open_fds:
+            readable = select.select(list(open_fds), [], [], 0)[0]
+            if not readable:
+                return
+            for fd in readable:
+                chunk = os.read(fd, READ_CHUNK)
+                if chunk:
+                    self.take(fd, chunk)
+                else:
+                    open_fds.discard(fd)
+                    self.close(fd)
 
     def past_kill_grace(self, now):
         """SIGKILLed but not gone (a task stuck in the kernel keeps the namespace alive): after the
@@ -273,6 +320,28 @@ def kill_and_reap(isolate, pid):
             STRAGGLERS.add(pid)
             return
         time.sleep(0.005)
+
+
+def reap_exiting():
+    """Runs answered before their pid 1 was reaped: killed (nothing for one already exiting; a run
+    that forged a report and closed its descriptors is stopped here) and reaped, as kill_and_reap."""
+    while EXITING:
+        isolate, pid = EXITING.pop()
+        kill_run(isolate, pid)
+        try:
+            pidfd = os.pidfd_open(pid)
+        except OSError:
+            pidfd = None
+        if pidfd is not None:
+            try:
+                select.select([pidfd], [], [], KILL_GRACE_SEC)
+            finally:
+                os.close(pidfd)
+        try:
+            if not os.waitpid(pid, os.WNOHANG)[0]:
+                STRAGGLERS.add(pid)
+        except ChildProcessError:
+            pass
 
 
 def reap_stragglers():
