@@ -2,6 +2,7 @@
 import base64
 import hashlib
 import struct
+import time
 import unittest
 
 import support  # noqa: F401 (puts the package on sys.path)
@@ -84,6 +85,22 @@ class RichRunTest(ServerProcessCase):
         self.assertEqual(png[:8], b'\x89PNG\r\n\x1a\n')
         self.assertEqual(struct.unpack('>II', png[16:24]), (640, 480))
         self.assertNotIn('Warning', done['stderr'])
+
+    def test_at_its_deadline_a_run_still_reports_its_output_files_and_display(self):
+        done = self.run_code(
+            "import os, time\nos.makedirs('outputs')\nopen('outputs/partial.csv', 'w').write('a,b\\n')\n"
+            "display({'rows': 1})\nprint('before', end='')\ntime.sleep(30)", timeout_ms=500)
+        self.assertEqual((done['status'], done['exit_code'], done['stdout']), ('timeout', 124, 'before'))
+        self.assertEqual([f['path'] for f in done['files']], ['partial.csv'])
+        self.assertEqual(done['display'], [{'mime_type': 'text/plain', 'data': "{'rows': 1}"}])
+        self.assertNotIn('Traceback', done['stderr'])
+
+    def test_code_that_ignores_the_deadline_signal_is_killed_after_the_grace(self):
+        started = time.monotonic()
+        done = self.run_code("import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+                             "display(1)\ntime.sleep(30)", timeout_ms=300)
+        self.assertLess(time.monotonic() - started, 5)
+        self.assertEqual((done['status'], done['exit_code'], done.get('display', [])), ('timeout', 124, []))
 
     def test_a_plain_run_has_no_rich_fields(self):
         done = self.run_code("print('hi')")

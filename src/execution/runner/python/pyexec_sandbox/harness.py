@@ -2,6 +2,7 @@
 stdio, report on its own descriptor, exit with Python's status."""
 import json
 import os
+import signal
 import sys
 
 from . import limits, protocol, run_files
@@ -32,7 +33,7 @@ def run_user_code(max_result_bytes, joins_cgroup, rich=None):
             run_files.write_input_files(files)
             files = None
         compiled = compile_user_code(code)
-        exec(compiled, main.__dict__)
+        run_interruptibly(compiled, main)
     except Return as ret:
         display.show(ret.value, plain=False)
         try:
@@ -42,6 +43,8 @@ def run_user_code(max_result_bytes, joins_cgroup, rich=None):
             status = 1
     except SystemExit as exc:
         status, report = exit_status(exc)
+    except DeadlineReached:  # the server's SIGINT at the deadline: it answers 408 with what follows
+        report, status = {'ok': False, 'error': 'Execution timed out', 'limit': None}, 124
     except BaseException as exc:
         report = report_exception(exc, code)
         status = 1
@@ -50,6 +53,24 @@ def run_user_code(max_result_bytes, joins_cgroup, rich=None):
     except BaseException:
         pass
     finish(report, status, max_result_bytes, lambda: rich_output(display, cwd, rich.max_output_file_bytes))
+
+
+class DeadlineReached(BaseException):
+    """Raised in user code by the server's SIGINT at the run's deadline (not a KeyboardInterrupt, which
+    the code may raise itself): output, files and display are then reported as after an error."""
+
+
+def deadline_reached(signum, frame):
+    raise DeadlineReached()
+
+
+def run_interruptibly(compiled, main):
+    """exec() of the user's code, during which (only) the deadline's SIGINT raises DeadlineReached."""
+    signal.signal(signal.SIGINT, deadline_reached)
+    try:
+        exec(compiled, main.__dict__)
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the harness's own reporting is not interrupted
 
 
 class RichCaps:

@@ -15,6 +15,9 @@ from .watchdog import WATCHDOG_SEC, RunGone, Watchdog, socket_charge_bytes
 
 # After SIGKILL, how long to wait for the run's pid namespace to die before reporting anyway.
 KILL_GRACE_SEC = 0.5  # under the service's 1 s backstop, which would kill the whole server
+# At its deadline a run gets SIGINT first (the harness then reports its output, files and display, as
+# for a 400), and SIGKILL this much later if it has not ended by then.
+INTERRUPT_GRACE_SEC = 0.3
 TRIM_SLACK_BYTES = 8 << 20  # the report channel's buffer may pass its kept tail by this much between trims
 STRAGGLERS = set()  # pids of killed runs reported before the kernel let them go; reaped later
 EXITING = []  # (isolate, pid) of runs answered on their final report, reaped before the next run
@@ -44,6 +47,7 @@ class Supervision:
         self.pid = run.pid
         self.ended_by = None  # 'timeout', 'cancelled', 'memory': the server ended it
         self.killed_at = None
+        self.kill_at = None  # when an interrupted run gets its SIGKILL
         self.wait_status = None
         self.start_marker = None  # the first bytes on the report channel after the request: trusted
         self.live = LiveOutput(request.id, send_frame) if request.stream else None
@@ -90,7 +94,18 @@ class Supervision:
 
     def kill(self, why):
         self.ended_by = why
+        self.kill_at = None
         kill_run(self.config.isolate, self.pid)
+
+    def interrupt(self, why, now):
+        """SIGINT to pid 1, whose harness ends the user's code and reports what it has; SIGKILL at the
+        end of the grace (code that ignores the signal, or is stuck in C, ends then)."""
+        self.ended_by = why
+        self.kill_at = now + INTERRUPT_GRACE_SEC
+        try:
+            os.kill(self.pid, signal.SIGINT)
+        except ProcessLookupError:
+            pass
 
     def supervise(self):
         run = self.run_
@@ -128,21 +143,24 @@ class Supervision:
                 protocol.write_frame(protocol.RESPONSE_FD, protocol.heartbeat_frame(self.request.id))
                 heartbeat_at = now + HEARTBEAT_SEC
             if self.ended_by is None and now >= deadline:
-                self.kill('timeout')
-            if self.ended_by is None and now >= watchdog_at:
+                self.interrupt('timeout', now)
+            if self.kill_at is not None and now >= self.kill_at:
+                self.kill(self.ended_by)
+            interrupted = self.kill_at is not None  # still measured: the grace is no time to grow
+            if (self.ended_by is None or interrupted) and now >= watchdog_at:
                 watchdog_at = now + WATCHDOG_SEC
                 try:
                     if main_thread_gone(self.pid):
                         raise RunGone()
                     if config.memory_watchdog and watchdog.run_bytes() > config.memory_mb * 1024 * 1024:
-                        self.kill('memory')
+                        self.kill(self.ended_by if interrupted else 'memory')
                 except RunGone:
                     # pid 1's main thread is gone (a raw exit) but the run is not: its threads or
                     # children are. The run ended with pid 1: nothing of it goes on unmeasured.
                     watchdog_at = float('inf')
                     kill_run(config.isolate, self.pid)
                 now = time.monotonic()
-            if self.ended_by is not None and self.past_kill_grace(now):
+            if self.ended_by is not None and self.kill_at is None and self.past_kill_grace(now):
                 break
             flush_at = self.live.next_flush_at() if self.live else None
             if flush_at is not None and now >= flush_at:
@@ -151,7 +169,12 @@ class Supervision:
             rlist = (list(open_fds) + ([pidfd] if self.wait_status is None else [])
                      + ([SERVICE_FD] if self.ended_by is None else []))
             wlist = [in_w] if in_w is not None else []
-            wake_at = min(deadline, watchdog_at, heartbeat_at) if self.ended_by is None else min(now + 0.25, heartbeat_at)
+            if self.ended_by is None:
+                wake_at = min(deadline, watchdog_at, heartbeat_at)
+            elif self.kill_at is not None:  # interrupted: its SIGKILL, and the watchdog meanwhile
+                wake_at = min(self.kill_at, watchdog_at, heartbeat_at)
+            else:
+                wake_at = min(now + 0.25, heartbeat_at)
             timeout = max(0.0, wake_at - now)
             if flush_at is not None:
                 timeout = max(0.0, min(timeout, flush_at - now))
