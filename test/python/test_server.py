@@ -134,6 +134,15 @@ class ServerTest(ServerProcessCase):
         with self.assertRaises(ProcessLookupError):
             os.kill(pid, 0)
 
+    def test_a_child_that_goes_on_writing_does_not_hold_the_answer(self):
+        self.receive()
+        started = time.monotonic()
+        done = self.run_code('import subprocess\nprint("main", flush=True)\nsubprocess.Popen(["/usr/bin/yes"])\n7',
+                             run_id='writer')
+        self.assertLess(time.monotonic() - started, 5)  # not its 10 s timeout
+        self.assertEqual((done['status'], done['result'], done['stdout'][:5]), ('exited', 7, 'main\n'))
+        self.assertEqual(self.run_code('1 + 1', run_id='after')['result'], 2)
+
     def test_end_of_input_stops_the_server(self):
         self.receive()
         self.proc.stdin.close()

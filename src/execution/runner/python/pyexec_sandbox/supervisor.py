@@ -21,6 +21,7 @@ INTERRUPT_GRACE_SEC = 0.3
 TRIM_SLACK_BYTES = 8 << 20  # the report channel's buffer may pass its kept tail by this much between trims
 STRAGGLERS = set()  # pids of killed runs reported before the kernel let them go; reaped later
 EXITING = []  # (isolate, pid) of runs answered on their final report, reaped before the next run
+DRAIN_MAX_BYTES = 2 << 20  # read from each output pipe when a run is answered on its report
 HEARTBEAT_SEC = 0.25  # while a run is supervised, the service hears from the server this often
 SOCKET_CHARGE = []  # socket_charge_bytes(), read once per server
 
@@ -206,8 +207,11 @@ class Supervision:
                 # answer now, with what the output pipes hold, and let the server reap pid 1 (and the
                 # teardown of its namespaces) after the answer, before its next run.
                 self.drain(open_fds)
-                EXITING.append((config.isolate, self.pid))
-                self.wait_status = 0
+                if self.wait_status is None:
+                    EXITING.append((config.isolate, self.pid))
+                    self.wait_status = 0
+                elif not config.isolate:  # pid 1 is reaped; without a pid namespace its children outlive it
+                    kill_run(False, self.pid)
                 break
         run_ms = (time.monotonic() - self.started) * 1000.0
         if self.ended_by is None and (self.start_marker or b'')[:1] != STARTED:
@@ -241,13 +245,15 @@ class Supervision:
             self.truncated[fd] = True
 
     def answerable_early(self):
-        """The report channel is closed, pid 1 not yet reaped, and its last report says the run succeeded
-        (the harness exits 0 after such a report). A report forged by user code that then closed the
+        """The report channel is closed, pid 1 not reaped yet (or exited 0), and its last report says the
+        run succeeded (the harness exits 0 after such a report). A report forged by user code that then closed the
         channel ends the run the same way, as if it had exited: it is killed in reap_exiting()."""
         if self.early_checked:  # once: the channel is closed, its bytes do not change
             return False
         self.early_checked = True
-        if self.ended_by is not None or self.wait_status is not None or (self.start_marker or b'')[:1] != STARTED:
+        if self.ended_by is not None or (self.start_marker or b'')[:1] != STARTED:
+            return False
+        if self.wait_status is not None and not (os.WIFEXITED(self.wait_status) and os.WEXITSTATUS(self.wait_status) == 0):
             return False
         self.report = protocol.last_report(self.bufs[self.run_.res_r])
         if self.report is not None and self.report['ok']:
@@ -257,13 +263,16 @@ class Supervision:
 
     def drain(self, open_fds):
         """What the output pipes hold now, without waiting for their writers to close them: the harness
-        flushed stdout and stderr before its report."""
+        flushed stdout and stderr before its report. Bounded: a child that goes on writing (it dies with
+        pid 1) cannot keep the server here; a pipe holds at most pipe-max-size (1 MiB by default)."""
+        budget = {fd: DRAIN_MAX_BYTES for fd in open_fds}
         while open_fds:
-            readable = select.select(list(open_fds), [], [], 0)[0]
+            readable = [fd for fd in select.select(list(open_fds), [], [], 0)[0] if budget[fd] > 0]
             if not readable:
                 return
             for fd in readable:
                 chunk = os.read(fd, READ_CHUNK)
+                budget[fd] -= len(chunk)
                 if chunk:
                     self.take(fd, chunk)
                 else:
