@@ -11,16 +11,13 @@ from . import limits, protocol
 from .live_output import LiveOutput
 from .outcome import Captured, describe_outcome
 from .protocol import READ_CHUNK, RESULT_MAGIC, SERVICE_FD, STARTED, log, setup_failed_frame
+from .reaper import EXITING, KILL_GRACE_SEC, STRAGGLERS, kill_and_reap, kill_run, main_thread_gone, task_state
 from .watchdog import WATCHDOG_SEC, RunGone, Watchdog, socket_charge_bytes
 
-# After SIGKILL, how long to wait for the run's pid namespace to die before reporting anyway.
-KILL_GRACE_SEC = 0.5  # under the service's 1 s backstop, which would kill the whole server
 # At its deadline a run gets SIGINT first (the harness then reports its output, files and display, as
 # for a 400), and SIGKILL this much later if it has not ended by then.
 INTERRUPT_GRACE_SEC = 0.3
 TRIM_SLACK_BYTES = 8 << 20  # the report channel's buffer may pass its kept tail by this much between trims
-STRAGGLERS = set()  # pids of killed runs reported before the kernel let them go; reaped later
-EXITING = []  # (isolate, pid) of runs answered on their final report, reaped before the next run
 DRAIN_MAX_BYTES = 2 << 20  # read from each output pipe when a run is answered on its report
 HEARTBEAT_SEC = 0.25  # while a run is supervised, the service hears from the server this often
 SOCKET_CHARGE = []  # socket_charge_bytes(), read once per server
@@ -329,85 +326,9 @@ def wait_ready(res_r):
     return 'pid 1 was not prepared: %s' % (data.decode('utf-8', 'replace').strip() or 'it exited')
 
 
-def kill_run(isolate, pid):
-    # Isolated runs die with their pid namespace's init; unisolated ones with their session.
-    try:
-        (os.kill if isolate else os.killpg)(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-
-
-def kill_and_reap(isolate, pid):
-    """For a run that is not supervised to its end: killed, and reaped now or, if the kernel holds
-    it, by the server loop later (never a zombie per failed run)."""
-    kill_run(isolate, pid)
-    until = time.monotonic() + KILL_GRACE_SEC
-    while True:
-        try:
-            if os.waitpid(pid, os.WNOHANG)[0]:
-                return
-        except ChildProcessError:
-            return
-        if time.monotonic() > until:
-            STRAGGLERS.add(pid)
-            return
-        time.sleep(0.005)
-
-
-def reap_exiting():
-    """Runs answered before their pid 1 was reaped: killed (nothing for one already exiting; a run
-    that forged a report and closed its descriptors is stopped here) and reaped, as kill_and_reap."""
-    while EXITING:
-        isolate, pid = EXITING.pop()
-        kill_run(isolate, pid)
-        try:
-            pidfd = os.pidfd_open(pid)
-        except OSError:
-            pidfd = None
-        if pidfd is not None:
-            try:
-                select.select([pidfd], [], [], KILL_GRACE_SEC)
-            finally:
-                os.close(pidfd)
-        try:
-            if not os.waitpid(pid, os.WNOHANG)[0]:
-                STRAGGLERS.add(pid)
-        except ChildProcessError:
-            pass
-
-
-def reap_stragglers():
-    for pid in list(STRAGGLERS):
-        try:
-            done, _ = os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            done = pid
-        if done:
-            STRAGGLERS.discard(pid)
-
-
 def oom_killed_since(cgroup, before):
     try:
         return limits.oom_kills(cgroup) > before
     except Exception as exc:
         log('run cgroup: cannot read its OOM kills: %s: %s' % (type(exc).__name__, exc))
         return False
-
-
-def main_thread_gone(pid):
-    """pid 1's main thread has exited (a zombie leader: its other threads may live on); False if unknown."""
-    try:
-        with open('/proc/%d/stat' % pid, 'rb') as f:
-            return f.read().rsplit(b')', 1)[1].split()[0] in (b'Z', b'X')
-    except (OSError, IndexError):
-        return False
-
-
-def task_state(pid):
-    try:
-        with open('/proc/%d/status' % pid) as f:
-            state = [line.split(':', 1)[1].strip() for line in f if line.startswith('State:')]
-        with open('/proc/%d/wchan' % pid) as f:
-            return '%s, wchan %s' % (state[0] if state else '?', f.read().strip() or '-')
-    except OSError as exc:
-        return 'unknown: %s' % exc
