@@ -18,6 +18,22 @@ CONFIG = {'isolate': False, 'memory_mb': 256, 'scratch_mb': 16, 'nproc': 64, 'ma
 PYTHON_BIN = os.environ.get('PYTHON_BIN', '/usr/bin/python3')
 
 
+def pids_with(marker, until):
+    """Processes whose command line holds `marker`, polled until there are none or `until` passes."""
+    while True:
+        found = []
+        for name in filter(str.isdigit, os.listdir('/proc')):
+            try:
+                with open('/proc/%s/cmdline' % name, 'rb') as f:
+                    if marker.encode() in f.read():
+                        found.append(int(name))
+            except OSError:
+                pass
+        if not found or time.monotonic() > until:
+            return found
+        time.sleep(0.02)
+
+
 class ConfigTest(unittest.TestCase):
     def test_from_json(self):
         config = ServerConfig.from_json(json.dumps(dict(CONFIG, run_cgroup={'tasks_fd': 3, 'events_fd': 4},
@@ -137,10 +153,12 @@ class ServerTest(ServerProcessCase):
     def test_a_child_that_goes_on_writing_does_not_hold_the_answer(self):
         self.receive()
         started = time.monotonic()
-        done = self.run_code('import subprocess\nprint("main", flush=True)\nsubprocess.Popen(["/usr/bin/yes"])\n7',
-                             run_id='writer')
+        marker = 'writer-%d' % os.getpid()
+        done = self.run_code('import subprocess\nprint("main", flush=True)\nsubprocess.Popen(["/usr/bin/yes", "%s"])\n7'
+                             % marker, run_id='writer')
         self.assertLess(time.monotonic() - started, 5)  # not its 10 s timeout
         self.assertEqual((done['status'], done['result'], done['stdout'][:5]), ('exited', 7, 'main\n'))
+        self.assertEqual(pids_with(marker, until=time.monotonic() + 2), [])
         self.assertEqual(self.run_code('1 + 1', run_id='after')['result'], 2)
 
     def test_end_of_input_stops_the_server(self):

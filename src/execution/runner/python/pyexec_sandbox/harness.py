@@ -4,6 +4,7 @@ import json
 import os
 import signal
 import sys
+import time
 
 from . import limits, protocol, run_files
 from .display import Display
@@ -25,7 +26,7 @@ def run_user_code(max_result_bytes, joins_cgroup, rich=None):
     open_stdio()
     install_builtins(builtins)
     display.install(builtins)
-    code, files = receive_request(joins_cgroup)
+    code, files, deadline = receive_request(joins_cgroup)
     report = {'ok': True, 'result': None}
     status = 0
     try:
@@ -33,7 +34,7 @@ def run_user_code(max_result_bytes, joins_cgroup, rich=None):
             run_files.write_input_files(files)
             files = None
         compiled = compile_user_code(code)
-        run_interruptibly(compiled, main)
+        run_interruptibly(compiled, main, deadline)
     except Return as ret:
         display.show(ret.value, plain=False)
         try:
@@ -60,13 +61,16 @@ class DeadlineReached(BaseException):
     the code may raise itself): output, files and display are then reported as after an error."""
 
 
-def deadline_reached(signum, frame):
-    raise DeadlineReached()
+def run_interruptibly(compiled, main, deadline):
+    """exec() of the user's code, during which (only) the server's SIGINT at the deadline raises
+    DeadlineReached; before the deadline a SIGINT is the user's own (a child's, interrupt_main()): the
+    KeyboardInterrupt Python gives any program. The clock is CLOCK_MONOTONIC, the server's too."""
+    def on_sigint(signum, frame):
+        if time.monotonic() >= deadline:
+            raise DeadlineReached()
+        signal.default_int_handler(signum, frame)
 
-
-def run_interruptibly(compiled, main):
-    """exec() of the user's code, during which (only) the deadline's SIGINT raises DeadlineReached."""
-    signal.signal(signal.SIGINT, deadline_reached)
+    signal.signal(signal.SIGINT, on_sigint)
     try:
         exec(compiled, main.__dict__)
     finally:
@@ -103,7 +107,7 @@ def open_stdio():
 
 
 def receive_request(joins_cgroup):
-    """The run's code, read once; then the CPU limit, the cgroup, and STARTED on the report channel.
+    """The run's code (with its files and deadline), read once; then the CPU limit, the cgroup, and STARTED on the report channel.
     A failure here is a setup error (exit 125): nothing of the user's has run."""
     request = protocol.read_to_end(protocol.REQUEST_FD)
     os.close(protocol.REQUEST_FD)
@@ -114,6 +118,7 @@ def receive_request(joins_cgroup):
         limits.set_cpu_limit(req['cpu_sec'])
         code = req['code']
         files = req.get('files') or []
+        deadline = float(req.get('deadline', float('inf')))
         if joins_cgroup:
             # Only now: a prepared pid 1 waits outside, so the OOM killer never picks it for the
             # running run's memory. "0" moves this (single) thread: no global lock, no RCU grace period.
@@ -125,7 +130,7 @@ def receive_request(joins_cgroup):
             os.write(protocol.HARNESS_RESULT_FD, ('%s: %s' % (type(exc).__name__, exc)).encode('utf-8', 'replace')[:500])
         finally:
             os._exit(125)
-    return code, files
+    return code, files, deadline
 
 
 def reseed_preloaded():

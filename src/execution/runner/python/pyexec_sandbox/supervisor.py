@@ -21,6 +21,7 @@ TRIM_SLACK_BYTES = 8 << 20  # the report channel's buffer may pass its kept tail
 DRAIN_MAX_BYTES = 2 << 20  # read from each output pipe when a run is answered on its report
 HEARTBEAT_SEC = 0.25  # while a run is supervised, the service hears from the server this often
 SOCKET_CHARGE = []  # socket_charge_bytes(), read once per server
+UNPARSED = object()
 
 
 def run_one(config, request, run):
@@ -46,12 +47,13 @@ class Supervision:
         self.ended_by = None  # 'timeout', 'cancelled', 'memory': the server ended it
         self.killed_at = None
         self.kill_at = None  # when an interrupted run gets its SIGKILL
+        self.pidfd = None  # pid 1's, while supervised: signals go through it, never to a reused pid
         self.wait_status = None
         self.start_marker = None  # the first bytes on the report channel after the request: trusted
         self.live = LiveOutput(request.id, send_frame) if request.stream else None
         self.report_tail = report_bytes(config)  # the last frame always fits
         self.bufs = self.truncated = None  # per fd: what was read (bounded), and whether any was dropped
-        self.report = None  # the final report, when the run is answered on it (answerable_early)
+        self.report = UNPARSED  # the last report, once answerable_early() parsed it (the channel was closed)
         self.early_checked = False
 
     def run(self):
@@ -68,8 +70,9 @@ class Supervision:
             kill_and_reap(config.isolate, self.pid)
             return setup_failed_frame(self.request.id, setup_error)
         try:
+            deadline = self.started + self.request.timeout_ms / 1000.0
             protocol.write_all(run.req_w, protocol.encode_pid1_request(self.request.code, self.request.cpu_sec,
-                                                                      self.request.files))
+                                                                      self.request.files, deadline))
         except OSError:
             pass  # pid 1 died while being prepared: its exit status and setup error tell
         os.close(run.req_w)
@@ -78,7 +81,10 @@ class Supervision:
             outcome = self.supervise()
         except BaseException as exc:  # a bug of ours: still answer (a 500), never leave the run to the backstop
             log('run %s: supervision failed: %s: %s' % (self.request.id, type(exc).__name__, exc))
-            kill_and_reap(config.isolate, self.pid)
+            if (config.isolate, self.pid) in EXITING:
+                EXITING.remove((config.isolate, self.pid))  # reaped here, so never signalled later
+            if self.wait_status is None or not config.isolate:
+                kill_and_reap(config.isolate, self.pid)
             return setup_failed_frame(self.request.id, 'supervision failed: %s' % type(exc).__name__)
         if isinstance(outcome, dict):
             return outcome
@@ -93,17 +99,30 @@ class Supervision:
     def kill(self, why):
         self.ended_by = why
         self.kill_at = None
-        kill_run(self.config.isolate, self.pid)
+        self.kill_now()
+
+    def kill_now(self):
+        """SIGKILL to the run: pid 1 (its pid namespace dies with it) through its pidfd while it is not
+        reaped; without a pid namespace, its process group (children outlive pid 1 there)."""
+        if not self.config.isolate:
+            kill_run(False, self.pid)
+        elif self.wait_status is None:
+            self.send_signal(signal.SIGKILL)
+
+    def send_signal(self, sig):
+        try:
+            signal.pidfd_send_signal(self.pidfd, sig)
+        except ProcessLookupError:
+            pass
 
     def interrupt(self, why, now):
         """SIGINT to pid 1, whose harness ends the user's code and reports what it has; SIGKILL at the
         end of the grace (code that ignores the signal, or is stuck in C, ends then)."""
+        if self.wait_status is not None:  # pid 1 is gone (no pid namespace: its children hold the pipes)
+            return self.kill(why)
         self.ended_by = why
         self.kill_at = now + INTERRUPT_GRACE_SEC
-        try:
-            os.kill(self.pid, signal.SIGINT)
-        except ProcessLookupError:
-            pass
+        self.send_signal(signal.SIGINT)
 
     def supervise(self):
         run = self.run_
@@ -116,10 +135,11 @@ class Supervision:
         if not stdin:
             self.close(in_w)
             in_w = None
-        pidfd = os.pidfd_open(self.pid)
+        pidfd = self.pidfd = os.pidfd_open(self.pid)
         try:
             return self.loop(pidfd, in_w, stdin)
         finally:
+            self.pidfd = None
             os.close(pidfd)
             if self.live:  # the rest of its output goes before its 'done' frame
                 self.live.close(time.monotonic())
@@ -151,12 +171,12 @@ class Supervision:
                     if main_thread_gone(self.pid):
                         raise RunGone()
                     if config.memory_watchdog and watchdog.run_bytes() > config.memory_mb * 1024 * 1024:
-                        self.kill(self.ended_by if interrupted else 'memory')
+                        self.kill('memory')
                 except RunGone:
                     # pid 1's main thread is gone (a raw exit) but the run is not: its threads or
                     # children are. The run ended with pid 1: nothing of it goes on unmeasured.
                     watchdog_at = float('inf')
-                    kill_run(config.isolate, self.pid)
+                    self.kill_now()
                 now = time.monotonic()
             if self.ended_by is not None and self.kill_at is None and self.past_kill_grace(now):
                 break
@@ -203,12 +223,13 @@ class Supervision:
                 # The harness closes the report channel once its final report is written, then exits:
                 # answer now, with what the output pipes hold, and let the server reap pid 1 (and the
                 # teardown of its namespaces) after the answer, before its next run.
+                # SIGKILL at once (nothing for a pid 1 already exiting): a run that forged its report and
+                # closed the channel gets no moment unsupervised; what it wrote stays in the pipes.
+                self.kill_now()
                 self.drain(open_fds)
                 if self.wait_status is None:
                     EXITING.append((config.isolate, self.pid))
                     self.wait_status = 0
-                elif not config.isolate:  # pid 1 is reaped; without a pid namespace its children outlive it
-                    kill_run(False, self.pid)
                 break
         run_ms = (time.monotonic() - self.started) * 1000.0
         if self.ended_by is None and (self.start_marker or b'')[:1] != STARTED:
@@ -216,7 +237,10 @@ class Supervision:
             text = (self.start_marker or b'').decode('utf-8', 'replace') or 'it exited'
             return setup_failed_frame(self.request.id, 'pid 1 did not start the run: %s' % text)
         del bufs[run.res_r][:-self.report_tail]
-        report = self.report if self.report is not None else protocol.last_report(bufs[run.res_r])
+        if self.report is UNPARSED:
+            protocol.write_frame(protocol.RESPONSE_FD, protocol.heartbeat_frame(self.request.id))  # before a parse
+            self.report = protocol.last_report(bufs[run.res_r])
+        report = self.report
         report = protocol.within_rich_caps(report, config.max_output_file_bytes, config.max_display_bytes)
         captured = Captured(bufs[run.out_r], bufs[run.err_r], truncated[run.out_r], truncated[run.err_r],
                             report, run_ms)
@@ -252,11 +276,10 @@ class Supervision:
             return False
         if self.wait_status is not None and not (os.WIFEXITED(self.wait_status) and os.WEXITSTATUS(self.wait_status) == 0):
             return False
+        protocol.write_frame(protocol.RESPONSE_FD, protocol.heartbeat_frame(self.request.id))  # before a parse
+        del self.bufs[self.run_.res_r][:-self.report_tail]
         self.report = protocol.last_report(self.bufs[self.run_.res_r])
-        if self.report is not None and self.report['ok']:
-            return True
-        self.report = None
-        return False
+        return self.report is not None and self.report['ok']
 
     def drain(self, open_fds):
         """What the output pipes hold now, without waiting for their writers to close them: the harness
