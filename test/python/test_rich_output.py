@@ -103,6 +103,11 @@ class RichRunTest(ServerProcessCase):
         self.assertLess(time.monotonic() - started, 5)
         self.assertEqual((done['status'], done['exit_code'], done.get('display', [])), ('timeout', 124, []))
 
+    def test_a_run_with_other_processes_at_its_deadline_is_killed_at_once(self):
+        done = self.run_code("import subprocess, time\nsubprocess.Popen(['/usr/bin/sleep', '30'])\ndisplay(1)\n"
+                             "time.sleep(30)", timeout_ms=300)
+        self.assertEqual((done['status'], done.get('display', [])), ('timeout', []))  # no SIGINT, no report
+
     def test_memory_is_still_bounded_during_the_grace(self):
         # 224 MiB held before the deadline (the limit is 256), more at once when interrupted: the watchdog,
         # not the grace's SIGKILL, ends it.

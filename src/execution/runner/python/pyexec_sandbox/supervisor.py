@@ -12,7 +12,7 @@ from .live_output import LiveOutput
 from .outcome import Captured, describe_outcome
 from .protocol import READ_CHUNK, RESULT_MAGIC, SERVICE_FD, STARTED, log, setup_failed_frame
 from .reaper import EXITING, KILL_GRACE_SEC, STRAGGLERS, kill_and_reap, kill_run, main_thread_gone, task_state
-from .watchdog import WATCHDOG_SEC, RunGone, Watchdog, socket_charge_bytes
+from .watchdog import WATCHDOG_SEC, RunGone, Watchdog, run_proc_dirs, socket_charge_bytes
 
 # At its deadline a run gets SIGINT first (the harness then reports its output, files and display, as
 # for a 400), and SIGKILL this much later if it has not ended by then.
@@ -118,7 +118,9 @@ class Supervision:
     def interrupt(self, why, now):
         """SIGINT to pid 1, whose harness ends the user's code and reports what it has; SIGKILL at the
         end of the grace (code that ignores the signal, or is stuck in C, ends then)."""
-        if self.wait_status is not None:  # pid 1 is gone (no pid namespace: its children hold the pipes)
+        if self.wait_status is not None or not alone(self.config.isolate, self.pid):
+            # pid 1 is gone (no pid namespace: its children hold the pipes), or it has company: other
+            # processes would go on using the CPU through a grace (a fork bomb could starve the server).
             return self.kill(why)
         self.ended_by = why
         self.kill_at = now + INTERRUPT_GRACE_SEC
@@ -311,6 +313,14 @@ class Supervision:
             STRAGGLERS.add(self.pid)  # reaped by the server loop once the kernel lets it go
             self.wait_status = signal.SIGKILL
         return True
+
+
+def alone(isolate, pid):
+    """pid 1 is the run's only process (its threads aside); False when that cannot be read."""
+    try:
+        return len(run_proc_dirs(isolate, pid)) <= 1
+    except OSError:
+        return False
 
 
 def send_frame(frame):
