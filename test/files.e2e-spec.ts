@@ -255,9 +255,31 @@ describe('files and display (real sandbox)', () => {
     expect(res.body.response.display_truncated).toBe(true);
   });
 
-  it('a timeout answers 408 with files and display at the top level', async () => {
-    const res = await exec({ code: 'import time\ndisplay(1)\ntime.sleep(30)', timeout: 1 });
+  it('a timeout answers 408 with what the run had made: files and display at the top level, partial output', async () => {
+    const code = [
+      'import os, time',
+      "os.makedirs('outputs')",
+      "open('outputs/partial.csv', 'w').write('a,b\\n1,2\\n')",
+      "display({'rows': 1})",
+      "print('started')",
+      'time.sleep(30)',
+    ].join('\n');
+    const res = await exec({ code, timeout: 1 });
     expect(res.status).toBe(408);
-    expect(res.body).toMatchObject({ files: [], display: [], display_truncated: false });
+    expect(res.body).toMatchObject({
+      error_code: 'TIMEOUT',
+      stdout: 'started\n',
+      display: [{ mime_type: 'text/plain', data: "{'rows': 1}" }],
+      display_truncated: false,
+    });
+    expect(res.body.files.map((f: { path: string; size: number }) => [f.path, f.size])).toEqual([['partial.csv', 8]]);
+    expect(res.body.stderr).not.toContain('Traceback');
+  });
+
+  it('a timeout of code that ignores the interrupt still answers 408 (killed after the grace), without rich output', async () => {
+    const code = 'import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\ndisplay(1)\nwhile True: pass';
+    const res = await exec({ code, timeout: 1 });
+    expect(res.status).toBe(408);
+    expect(res.body).toMatchObject({ error_code: 'TIMEOUT', files: [], display: [] });
   });
 });

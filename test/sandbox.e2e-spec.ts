@@ -210,6 +210,34 @@ out`);
     expect(JSON.stringify(res.body).length).toBeLessThan(3 * t.config.maxOutputBytes);
   });
 
+  it('a child that goes on writing after the program ended neither holds the answer nor outlives the run', async () => {
+    const marker = `writer-${randomBytes(6).toString('hex')}`;
+    const code = `import subprocess\nprint("main", flush=True)\nsubprocess.Popen(["/usr/bin/yes", "${marker}"])\n7`;
+    const res = await run(code, 10);
+    expect([res.status, res.body.response?.result, res.body.response?.stdout.slice(0, 5)]).toEqual([200, 7, 'main\n']);
+    for (let i = 0; i < 100 && hostPidsWith(marker).length > 0; i += 1) await sleep(20);
+    expect(hostPidsWith(marker)).toEqual([]);
+  });
+
+  it('a report forged by the code, then its descriptors closed: answered on the report, the run killed at once', async () => {
+    const marker = `forger-${randomBytes(6).toString('hex')}`;
+    const code = [
+      'import json, os, subprocess, time',
+      `subprocess.Popen(["/usr/bin/yes", "${marker}"], stdout=subprocess.DEVNULL)`,
+      'print("before", flush=True)',
+      'body = json.dumps({"ok": True, "result": "forged"}).encode()',
+      'os.write(255, b"\\x00\\x1ePYEXEC-REPORT\\x1e" + b"%d\\n" % len(body) + body)',
+      'os.closerange(0, 1024)',
+      'time.sleep(30)',
+    ].join('\n');
+    const started = Date.now();
+    const res = await run(code, 20);
+    expect(Date.now() - started).toBeLessThan(5000); // not its 20 s timeout
+    expect([res.status, res.body.response?.result, res.body.response?.stdout]).toEqual([200, 'forged', 'before\n']);
+    for (let i = 0; i < 100 && hostPidsWith(marker).length > 0; i += 1) await sleep(20);
+    expect(hostPidsWith(marker)).toEqual([]);
+  });
+
   it('a timeout kills the whole run and answers soon after the deadline', async () => {
     const started = Date.now();
     const res = await run('import os\nfor _ in range(4):\n    os.fork()\nwhile True:\n    pass', 1);

@@ -48,6 +48,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     SANDBOX_SERVERS: '2',
     LOG_LEVEL: 'error',
     PATH: process.env.PATH,
+    SANDBOX_START_TIMEOUT_MS: String(scaledMs(10_000)), // the service's default, times TEST_TIME_SCALE
     ...env,
     REDIS_PREFIX: prefix,
   });

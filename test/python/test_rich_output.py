@@ -2,10 +2,11 @@
 import base64
 import hashlib
 import struct
+import time
 import unittest
 
 import support  # noqa: F401 (puts the package on sys.path)
-from pyexec_sandbox import protocol, run_files
+from pyexec_sandbox import protocol, run_files, supervisor
 from pyexec_sandbox.display import Display
 from test_server import CONFIG, ServerProcessCase
 
@@ -84,6 +85,43 @@ class RichRunTest(ServerProcessCase):
         self.assertEqual(png[:8], b'\x89PNG\r\n\x1a\n')
         self.assertEqual(struct.unpack('>II', png[16:24]), (640, 480))
         self.assertNotIn('Warning', done['stderr'])
+
+    def test_at_its_deadline_a_run_still_reports_its_output_files_and_display(self):
+        done = self.run_code(
+            "import os, time\nos.makedirs('outputs')\nopen('outputs/partial.csv', 'w').write('a,b\\n')\n"
+            "display({'rows': 1})\nprint('before', end='')\ntime.sleep(30)", timeout_ms=500)
+        self.assertEqual((done['status'], done['exit_code'], done['stdout']), ('timeout', 124, 'before'))
+        self.assertEqual([f['path'] for f in done['files']], ['partial.csv'])
+        self.assertEqual(done['display'], [{'mime_type': 'text/plain', 'data': "{'rows': 1}"}])
+        self.assertNotIn('Traceback', done['stderr'])
+
+    def test_code_that_ignores_the_deadline_signal_is_killed_after_the_grace(self):
+        started = time.monotonic()
+        done = self.run_code("import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+                             "display(1)\ntime.sleep(30)", timeout_ms=300)
+        self.assertGreaterEqual(time.monotonic() - started, 0.3 + supervisor.INTERRUPT_GRACE_SEC)
+        self.assertLess(time.monotonic() - started, 5)
+        self.assertEqual((done['status'], done['exit_code'], done.get('display', [])), ('timeout', 124, []))
+
+    def test_a_run_with_other_processes_at_its_deadline_is_killed_at_once(self):
+        done = self.run_code("import subprocess, time\nsubprocess.Popen(['/usr/bin/sleep', '30'])\ndisplay(1)\n"
+                             "time.sleep(30)", timeout_ms=300)
+        self.assertEqual((done['status'], done.get('display', [])), ('timeout', []))  # no SIGINT, no report
+
+    def test_memory_is_still_bounded_during_the_grace(self):
+        # 224 MiB held before the deadline (the limit is 256), more at once when interrupted: the watchdog,
+        # not the grace's SIGKILL, ends it.
+        done = self.run_code("import time\nheld = b'x' * (224 << 20)\ntry:\n    time.sleep(30)\n"
+                             "except BaseException:\n    chunks = []\n    while True:\n"
+                             "        chunks.append(b'x' * (64 << 20))", timeout_ms=2000)
+        self.assertEqual((done['error'], done['limit']), ('Memory limit exceeded', 'memory'))
+
+    def test_a_sigint_of_the_users_own_before_the_deadline_is_a_keyboardinterrupt(self):
+        done = self.run_code("import _thread, time\ntry:\n    _thread.interrupt_main()\n    time.sleep(5)\n"
+                             "    r = 'slept'\nexcept KeyboardInterrupt:\n    r = 'caught'\nr")
+        self.assertEqual((done['status'], done['result']), ('exited', 'caught'))
+        done = self.run_code("import os, signal\nos.kill(os.getpid(), signal.SIGINT)")
+        self.assertEqual((done['status'], done['error']), ('exited', 'KeyboardInterrupt'))
 
     def test_a_plain_run_has_no_rich_fields(self):
         done = self.run_code("print('hi')")

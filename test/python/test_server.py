@@ -4,6 +4,7 @@ import json
 import os
 import struct
 import subprocess
+import time
 import unittest
 
 import support
@@ -15,6 +16,22 @@ CONFIG = {'isolate': False, 'memory_mb': 256, 'scratch_mb': 16, 'nproc': 64, 'ma
           'memory_watchdog': True, 'python_path': [], 'preload': [], 'max_output_file_bytes': 1 << 20,
           'max_display_bytes': 1 << 20, 'a_field_from_a_newer_service': 1}
 PYTHON_BIN = os.environ.get('PYTHON_BIN', '/usr/bin/python3')
+
+
+def pids_with(marker, until):
+    """Processes whose command line holds `marker`, polled until there are none or `until` passes."""
+    while True:
+        found = []
+        for name in filter(str.isdigit, os.listdir('/proc')):
+            try:
+                with open('/proc/%s/cmdline' % name, 'rb') as f:
+                    if marker.encode() in f.read():
+                        found.append(int(name))
+            except OSError:
+                pass
+        if not found or time.monotonic() > until:
+            return found
+        time.sleep(0.02)
 
 
 class ConfigTest(unittest.TestCase):
@@ -122,6 +139,34 @@ class ServerTest(ServerProcessCase):
         done = self.run_code('import time\ntime.sleep(1.2)', run_id='slow')
         self.assertEqual(done['status'], 'exited')
         self.assertGreaterEqual(self.heartbeats.get('slow', 0), 3)  # every 0.25 s
+
+    def test_answered_on_its_final_report_then_reaped_before_the_next_run(self):
+        self.receive()
+        # A report forged by user code, every descriptor closed, then it goes on: answered on the
+        # report, as if it had exited, and killed and reaped before the next run starts.
+        code = ('import json, os, time\nprint(os.getpid(), flush=True)\n'
+                'body = json.dumps({"ok": True, "result": "forged"}).encode()\n'
+                'os.write(%d, %r + b"%%d\\n" %% len(body) + body)\n'
+                'os.closerange(0, 1024)\ntime.sleep(30)' % (protocol.HARNESS_RESULT_FD, protocol.RESULT_MAGIC))
+        started = time.monotonic()
+        done = self.run_code(code, run_id='forger')
+        self.assertLess(time.monotonic() - started, 5)
+        self.assertEqual((done['status'], done['exit_code'], done['result']), ('exited', 0, 'forged'))
+        pid = int(done['stdout'])
+        self.assertEqual(self.run_code('6 * 7', run_id='next')['result'], 42)
+        with self.assertRaises(ProcessLookupError):
+            os.kill(pid, 0)
+
+    def test_a_child_that_goes_on_writing_does_not_hold_the_answer(self):
+        self.receive()
+        started = time.monotonic()
+        marker = 'writer-%d' % os.getpid()
+        done = self.run_code('import subprocess\nprint("main", flush=True)\nsubprocess.Popen(["/usr/bin/yes", "%s"])\n7'
+                             % marker, run_id='writer')
+        self.assertLess(time.monotonic() - started, 5)  # not its 10 s timeout
+        self.assertEqual((done['status'], done['result'], done['stdout'][:5]), ('exited', 7, 'main\n'))
+        self.assertEqual(pids_with(marker, until=time.monotonic() + 2), [])
+        self.assertEqual(self.run_code('1 + 1', run_id='after')['result'], 2)
 
     def test_end_of_input_stops_the_server(self):
         self.receive()

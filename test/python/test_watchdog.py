@@ -6,7 +6,7 @@ import unittest
 from unittest import mock
 
 import support  # noqa: F401
-from pyexec_sandbox import supervisor, watchdog
+from pyexec_sandbox import reaper, watchdog
 
 SYS_EXIT = {'x86_64': 60, 'aarch64': 93}[os.uname().machine]
 
@@ -95,11 +95,11 @@ class MainThreadGoneTest(unittest.TestCase):
             os._exit(1)
         self.addCleanup(lambda: (os.kill(pid, 9), os.waitpid(pid, 0)))
         deadline = time.monotonic() + 5
-        while not supervisor.main_thread_gone(pid) and time.monotonic() < deadline:
+        while not reaper.main_thread_gone(pid) and time.monotonic() < deadline:
             time.sleep(0.01)
-        self.assertTrue(supervisor.main_thread_gone(pid))
+        self.assertTrue(reaper.main_thread_gone(pid))
         self.assertEqual(os.waitpid(pid, os.WNOHANG), (0, 0))  # yet the process is not over
-        self.assertFalse(supervisor.main_thread_gone(os.getpid()))
+        self.assertFalse(reaper.main_thread_gone(os.getpid()))
 
 
 LISTDIR = os.listdir

@@ -26,6 +26,8 @@ export interface RunnerSettings {
   scratchMb: number;
   /** Start even when nothing bounds a run's memory as a whole (SANDBOX_ALLOW_UNBOUNDED_MEMORY). */
   sandboxAllowUnboundedMemory?: boolean;
+  /** How long a fork server may take to start (SANDBOX_START_TIMEOUT_MS, default 10 s). */
+  sandboxStartTimeoutMs?: number;
   /** Runs before a fork server is replaced (default 2000); lowered only by tests. */
   recycleAfterRuns?: number;
 }
@@ -76,7 +78,7 @@ export function createSandboxPool(settings: RunnerSettings): SandboxPool {
       pythonPath: settings.sandboxPythonPath ?? [],
       preload: settings.sandboxPreload ?? [],
       packageDir: sandboxPackageDir(isRoot),
-      startTimeoutMs: 10_000,
+      startTimeoutMs: settings.sandboxStartTimeoutMs ?? 10_000,
       backstopMs: 1_000,
       limits: {
         memoryMb: settings.memoryLimitMb,

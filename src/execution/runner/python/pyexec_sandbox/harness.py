@@ -2,7 +2,9 @@
 stdio, report on its own descriptor, exit with Python's status."""
 import json
 import os
+import signal
 import sys
+import time
 
 from . import limits, protocol, run_files
 from .display import Display
@@ -24,7 +26,7 @@ def run_user_code(max_result_bytes, joins_cgroup, rich=None):
     open_stdio()
     install_builtins(builtins)
     display.install(builtins)
-    code, files = receive_request(joins_cgroup)
+    code, files, deadline = receive_request(joins_cgroup)
     report = {'ok': True, 'result': None}
     status = 0
     try:
@@ -32,7 +34,7 @@ def run_user_code(max_result_bytes, joins_cgroup, rich=None):
             run_files.write_input_files(files)
             files = None
         compiled = compile_user_code(code)
-        exec(compiled, main.__dict__)
+        run_interruptibly(compiled, main, deadline)
     except Return as ret:
         display.show(ret.value, plain=False)
         try:
@@ -42,6 +44,8 @@ def run_user_code(max_result_bytes, joins_cgroup, rich=None):
             status = 1
     except SystemExit as exc:
         status, report = exit_status(exc)
+    except DeadlineReached:  # the server's SIGINT at the deadline: it answers 408 with what follows
+        report, status = {'ok': False, 'error': 'Execution timed out', 'limit': None}, 124
     except BaseException as exc:
         report = report_exception(exc, code)
         status = 1
@@ -50,6 +54,27 @@ def run_user_code(max_result_bytes, joins_cgroup, rich=None):
     except BaseException:
         pass
     finish(report, status, max_result_bytes, lambda: rich_output(display, cwd, rich.max_output_file_bytes))
+
+
+class DeadlineReached(BaseException):
+    """Raised in user code by the server's SIGINT at the run's deadline (not a KeyboardInterrupt, which
+    the code may raise itself): output, files and display are then reported as after an error."""
+
+
+def run_interruptibly(compiled, main, deadline):
+    """exec() of the user's code, during which (only) the server's SIGINT at the deadline raises
+    DeadlineReached; before the deadline a SIGINT is the user's own (a child's, interrupt_main()): the
+    KeyboardInterrupt Python gives any program. The clock is CLOCK_MONOTONIC, the server's too."""
+    def on_sigint(signum, frame):
+        if time.monotonic() >= deadline:
+            raise DeadlineReached()
+        signal.default_int_handler(signum, frame)
+
+    signal.signal(signal.SIGINT, on_sigint)
+    try:
+        exec(compiled, main.__dict__)
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the harness's own reporting is not interrupted
 
 
 class RichCaps:
@@ -82,7 +107,7 @@ def open_stdio():
 
 
 def receive_request(joins_cgroup):
-    """The run's code, read once; then the CPU limit, the cgroup, and STARTED on the report channel.
+    """The run's code (with its files and deadline), read once; then the CPU limit, the cgroup, and STARTED on the report channel.
     A failure here is a setup error (exit 125): nothing of the user's has run."""
     request = protocol.read_to_end(protocol.REQUEST_FD)
     os.close(protocol.REQUEST_FD)
@@ -93,6 +118,7 @@ def receive_request(joins_cgroup):
         limits.set_cpu_limit(req['cpu_sec'])
         code = req['code']
         files = req.get('files') or []
+        deadline = float(req.get('deadline', float('inf')))
         if joins_cgroup:
             # Only now: a prepared pid 1 waits outside, so the OOM killer never picks it for the
             # running run's memory. "0" moves this (single) thread: no global lock, no RCU grace period.
@@ -104,7 +130,7 @@ def receive_request(joins_cgroup):
             os.write(protocol.HARNESS_RESULT_FD, ('%s: %s' % (type(exc).__name__, exc)).encode('utf-8', 'replace')[:500])
         finally:
             os._exit(125)
-    return code, files
+    return code, files, deadline
 
 
 def reseed_preloaded():
@@ -160,6 +186,7 @@ def finish(report, status, max_result_bytes, rich=None):
     data, status = encode_report(report, status, max_result_bytes, extra)
     try:
         protocol.write_all(protocol.HARNESS_RESULT_FD, protocol.encode_report(data))
+        os.close(protocol.HARNESS_RESULT_FD)  # the end of the report: the server answers on it
     except BaseException:
         pass
     os._exit(status)

@@ -121,11 +121,14 @@ def encode_report(report):
     return RESULT_MAGIC + b'%d\n' % len(report) + report
 
 
-def encode_pid1_request(code, cpu_sec, files=None):
-    """What the server writes to a prepared pid 1's REQUEST_FD (then closes it)."""
+def encode_pid1_request(code, cpu_sec, files=None, deadline=None):
+    """What the server writes to a prepared pid 1's REQUEST_FD (then closes it). `deadline`: the run's
+    end on CLOCK_MONOTONIC (shared with pid 1: no time namespace), after which a SIGINT is the server's."""
     request = {'code': code, 'cpu_sec': cpu_sec}
     if files:
         request['files'] = files
+    if deadline is not None:
+        request['deadline'] = deadline
     return json.dumps(request).encode('utf-8', 'surrogatepass')
 
 
@@ -142,8 +145,13 @@ def last_report(buf):
             start = at + len(RESULT_MAGIC)
             newline = buf.index(b'\n', start, start + 12)
             size = int(bytes(buf[start:newline]))
-            body = bytes(buf[newline + 1:newline + 1 + size])
-            report = json.loads(body.decode('utf-8', 'surrogatepass')) if len(body) == size else None
+            body_at = newline + 1
+            # Cheap refusals before any copy or parse: the body must fit, be an object, and hold no
+            # magic (the harness's JSON escapes control bytes): crafted channels stay linear to scan.
+            if (size <= 0 or body_at + size > len(buf) or buf[body_at:body_at + 1] != b'{'
+                    or buf.find(RESULT_MAGIC, body_at, body_at + size) >= 0):
+                continue
+            report = json.loads(bytes(buf[body_at:body_at + size]).decode('utf-8', 'surrogatepass'))
         except Exception:  # ValueError, UnicodeError, RecursionError (b'[' * 100000), ...
             continue
         if valid_report(report):

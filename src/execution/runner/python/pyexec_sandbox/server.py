@@ -9,7 +9,8 @@ import sys
 from . import limits, namespaces, protocol, seccomp, syscalls, template
 from .config import RunSetup
 from .protocol import RunRequest
-from .supervisor import reap_stragglers, run_one
+from .reaper import reap_exiting, reap_stragglers
+from .supervisor import run_one
 
 
 class PreloadError(Exception):
@@ -51,6 +52,7 @@ def serve(config):
         del request
         protocol.write_frame(protocol.RESPONSE_FD, frame)
         del frame
+        reap_exiting()
         spare = prepare_spare(template_sock)
 
 
