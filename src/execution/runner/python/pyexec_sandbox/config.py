@@ -42,6 +42,7 @@ class ServerConfig:
         values['run_cgroup'] = RunCgroup(cgroup['tasks_fd'], cgroup['events_fd']) if cgroup else None
         values['python_path'] = tuple(values.get('python_path') or ())
         values['preload'] = tuple(values.get('preload') or ())
+        values['session'] = bool(values.get('session', False))
         for f in fields(cls):
             if f.name not in values:
                 raise KeyError(f.name)
