@@ -26,6 +26,8 @@ export class QueueFullException extends ApiException {
 export type Submission = { record: JobRecord; replayed: boolean; endWatch?: EndWatch };
 export type CancelResult = { outcome: 'cancelled' | 'ended' | 'missing'; record: JobRecord | null };
 export type EndedListener = (record: JobRecord) => Promise<void> | void;
+/** Where a job goes instead of the executions queue (a session's call: its session's worker). */
+export type JobRoute = (data: ExecutionJobData) => Promise<void>;
 
 /** How long a cancel waits for the worker running the job to record its ending. */
 const CANCEL_WAIT_MS = 2000;
@@ -51,7 +53,7 @@ export class JobLifecycle {
    * A refused submit leaves nothing: a record whose queue add failed is removed again (or, if this
    * process dies first, by UnqueuedJobReconciler).
    */
-  async submit(input: SubmitInput, options: { watchEnd?: boolean } = {}): Promise<Submission> {
+  async submit(input: SubmitInput, options: { watchEnd?: boolean; route?: JobRoute } = {}): Promise<Submission> {
     const jobId = randomUUID();
     const claim = input.idempotency ? claimFor(input.idempotency, jobId) : undefined;
     if (input.idempotency && claim) {
@@ -60,7 +62,9 @@ export class JobLifecycle {
       const replay = earlier ? await this.replay(earlier, input.idempotency) : null;
       if (replay) return replay;
     }
-    if (this.config.maxQueueLength > 0 && (await this.queue.waitingCount()) >= this.config.maxQueueLength) {
+    const queueFull = async () =>
+      this.config.maxQueueLength > 0 && (await this.queue.waitingCount()) >= this.config.maxQueueLength;
+    if (!options.route && (await queueFull())) {
       throw new QueueFullException(this.config.maxQueueLength);
     }
     const record = newRecord(jobId, input);
@@ -86,7 +90,7 @@ export class JobLifecycle {
         if (replay) return replay;
         throw new Error(`the job of Idempotency-Key claim ${earlier} vanished`);
       }
-      await this.addOrAbandon(data);
+      await this.addOrAbandon(data, options.route);
       // Replication is asynchronous: with Sentinel, the submit is answered once a replica has the
       // record and the job (or after SENTINEL_REPLICA_WAIT_MS), so a primary killed right after
       // acknowledging them loses neither.
@@ -109,9 +113,9 @@ export class JobLifecycle {
   }
 
   /** Queues the job; if that fails, the record goes again before the caller hears of the failure. */
-  private async addOrAbandon(data: ExecutionJobData): Promise<void> {
+  private async addOrAbandon(data: ExecutionJobData, route?: JobRoute): Promise<void> {
     try {
-      await this.queue.add(data);
+      await (route ? route(data) : this.queue.add(data));
     } catch (err) {
       await this.repository.abandon(data.jobId, data.owner).catch((abandonErr: unknown) =>
         // Redis is likely unreachable: the reconciler removes the record once it can.
@@ -235,6 +239,7 @@ function newRecord(jobId: string, input: SubmitInput): JobRecord {
           delivered_at: null,
         }
       : null,
+    sessionId: input.sessionId ?? null,
   };
 }
 
