@@ -42,7 +42,7 @@ export function fromHash(
     queueLength: num(h.queue_length),
     outcome: outcome ?? (h.outcome ? readOutcome(JSON.parse(h.outcome) as JobOutcome) : null),
     webhook: h.webhook ? (JSON.parse(h.webhook) as WebhookState) : null,
-    sessionId: h.session_id ?? null,
+    ...(h.session_id && { sessionId: h.session_id }),
   };
 }
 

@@ -17,7 +17,12 @@ export class SessionDto {
   expires_at: string | null;
   @ApiProperty({ description: 'Calls that ran to their end in it' }) executions: number;
   @ApiProperty({ description: 'Memory bound of the whole interpreter (MEMORY_LIMIT_MB)' }) memory_limit_mb: number;
-  @ApiProperty({ enum: SESSION_ENDED_REASONS, enumName: 'SessionEndedReason', nullable: true })
+  @ApiProperty({
+    type: String,
+    enum: SESSION_ENDED_REASONS,
+    nullable: true,
+    description: 'Why it ended; null while it is alive',
+  })
   ended_reason: string | null;
   @ApiProperty({ type: String, nullable: true, format: 'date-time' }) ended_at: string | null;
 }
@@ -37,5 +42,11 @@ export class SessionListEnvelopeDto extends EnvelopeFieldsDto {
 
 /** 410 SESSION_GONE: why the session ended. */
 export class SessionGoneEnvelopeDto extends ErrorEnvelopeDto {
-  @ApiProperty({ enum: SESSION_ENDED_REASONS, enumName: 'SessionEndedReason' }) ended_reason: string;
+  @ApiProperty({
+    enum: SESSION_ENDED_REASONS,
+    enumName: 'SessionEndedReason',
+    example: 'expired',
+    description: 'Why the session ended',
+  })
+  ended_reason: string;
 }
