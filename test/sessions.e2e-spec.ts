@@ -138,7 +138,9 @@ describe('Sessions (v1)', () => {
 
   it('over the memory limit: that call 400 RESOURCE_LIMIT, the session ends (memory)', async () => {
     const id = await createSession();
-    const res = await execute(id, { code: 'b = bytearray(200 << 20)\nb[::4096] = b"x" * len(b[::4096])' });
+    // Held for a while: the watchdog measures every 50 ms during a call.
+    const code = 'import time\nb = bytearray(200 << 20)\nb[::4096] = b"x" * len(b[::4096])\ntime.sleep(5)';
+    const res = await execute(id, { code });
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ error_code: 'RESOURCE_LIMIT', limit: 'memory' });
     await statusIs(id, 'ended');

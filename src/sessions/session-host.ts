@@ -242,7 +242,6 @@ export class SessionHost implements OnApplicationBootstrap, OnModuleDestroy {
       return;
     }
     local.lastUsedAtMs = startedAtMs;
-    await this.repository.callStarted(local.id, startedAtMs);
     const timeoutSec = Math.min(data.timeoutSec, this.config.maxTimeoutSec);
     const events = this.eventLog.recorder(data.jobId);
     events.add('status', 'running');
@@ -263,7 +262,7 @@ export class SessionHost implements OnApplicationBootstrap, OnModuleDestroy {
     await events.flush();
     local.lastUsedAtMs = Date.now();
     if (local.ended) return; // ended meanwhile (deleted, lifetime, worker leaving): answered 410 by its ending
-    await this.lifecycle.finish(data.jobId, outcomeOfRun(run, timeoutSec));
+    await this.lifecycle.finish(data.jobId, outcomeOfRun(run, timeoutSec), { queueLength: local.queue.length });
     await this.repository.callEnded(local.id, data.jobId, local.lastUsedAtMs);
     const ended = run.sessionEnded ?? (run.status === 'crashed' || !server.alive ? 'crashed' : null);
     if (ended) await this.endLocal(local, ended, data.jobId);

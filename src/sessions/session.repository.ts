@@ -9,7 +9,7 @@ export const ENDED_SESSION_RETENTION_SEC = 3600;
 export const SESSION_HOST_BEAT_MS = 1000;
 export const SESSION_HOST_TTL_MS = 3000;
 
-export type CreateResult = 'created' | 'key_limit' | 'worker_full';
+export type CreateResult = 'created' | 'key_limit' | 'worker_full' | 'no_worker';
 export type EndResult = { ended: true; openCalls: string[]; worker: string } | { ended: false; reason: string };
 /** What a worker's stream carries: a session's creation, a call (its job data), an interrupt, an ending. */
 export type HostMessage =
@@ -51,19 +51,6 @@ export class SessionRepository {
     return `${this.prefix}:session-calls:${workerId}`;
   }
 
-  /** Workers that said they hold sessions and are alive, with how many they hold. */
-  async liveHosts(): Promise<Array<{ workerId: string; sessions: number }>> {
-    const ids = await this.redis.smembers(this.hostsKey());
-    if (ids.length === 0) return [];
-    const pipeline = this.redis.pipeline();
-    for (const id of ids) pipeline.exists(this.hostAliveKey(id)).scard(this.workerSessionsKey(id));
-    const replies = ((await pipeline.exec()) ?? []).map(([, value]) => Number(value));
-    return ids
-      .map((workerId, i) => ({ workerId, alive: replies[2 * i] === 1, sessions: replies[2 * i + 1] }))
-      .filter((host) => host.alive)
-      .map(({ workerId, sessions }) => ({ workerId, sessions }));
-  }
-
   /** Workers whose liveness key expired: their sessions are lost. */
   async deadHosts(): Promise<string[]> {
     const ids = await this.redis.smembers(this.hostsKey());
@@ -93,18 +80,19 @@ export class SessionRepository {
     return this.redis.smembers(this.workerSessionsKey(workerId));
   }
 
-  /** Writes a new session on `workerId` unless the owner or the worker is at its limit; then tells the worker. */
-  async create(record: SessionRecord, limits: { perKey: number; perWorker: number }): Promise<CreateResult> {
-    const result = await CREATE_SESSION_SCRIPT.run(
+  /**
+   * Writes a new session on the live worker that holds the fewest (its `worker` is set here) unless
+   * the owner or every worker is at its limit, and tells that worker: one step.
+   */
+  async create(
+    record: Omit<SessionRecord, 'worker'>,
+    limits: { perKey: number; perWorker: number },
+  ): Promise<{ result: CreateResult; worker?: string }> {
+    const reply = (await CREATE_SESSION_SCRIPT.run(
       this.redis,
+      [this.hostsKey(), this.ownerKey(record.owner), this.liveKey(record.owner)],
       [
-        this.sessionKey(record.sessionId),
-        this.ownerKey(record.owner),
-        this.liveKey(record.owner),
-        this.workerSessionsKey(record.worker),
-        this.streamKey(record.worker),
-      ],
-      [
+        this.prefix,
         record.sessionId,
         record.createdAtMs,
         limits.perKey,
@@ -112,8 +100,14 @@ export class SessionRepository {
         ENDED_SESSION_RETENTION_SEC * 1000 + record.maxLifetimeSec * 1000,
         ...Object.entries(toHash(record)).flat(),
       ],
-    );
-    return result === 1 ? 'created' : result === -1 ? 'key_limit' : 'worker_full';
+    )) as [number, string?];
+    const results: Record<number, CreateResult> = {
+      1: 'created',
+      [-1]: 'key_limit',
+      [-2]: 'worker_full',
+      [-3]: 'no_worker',
+    };
+    return { result: results[reply[0]], worker: reply[1] };
   }
 
   async get(sessionId: string): Promise<SessionRecord | null> {
@@ -143,12 +137,21 @@ export class SessionRepository {
     return { ended: true, worker: String(reply[1]), openCalls: reply.slice(2).map(String) };
   }
 
-  /** Routes a call to its session's worker; or why the session has ended (the call is not routed). */
-  async enqueueCall(sessionId: string, jobId: string, data: string): Promise<string | null> {
+  /**
+   * Routes a call to its session's worker; or why not: the session has ended (its reason), or it is
+   * unknown or not `owner`'s ('unknown').
+   */
+  async enqueueCall(
+    sessionId: string,
+    owner: string,
+    job: { jobId: string; data: string },
+    via: Redis = this.redis,
+  ): Promise<string | null> {
+    const { jobId, data } = job;
     const reply = (await ENQUEUE_CALL_SCRIPT.run(
-      this.redis,
+      via,
       [this.sessionKey(sessionId), this.callsKey(sessionId)],
-      [this.prefix, jobId, data, sessionId],
+      [this.prefix, jobId, data, sessionId, owner],
     )) as [number, string];
     return reply[0] === 1 ? null : reply[1];
   }
@@ -171,17 +174,12 @@ export class SessionRepository {
   async callDropped(sessionId: string, jobId: string): Promise<void> {
     await this.redis.srem(this.callsKey(sessionId), jobId);
   }
-
-  async callStarted(sessionId: string, nowMs: number): Promise<void> {
-    await this.redis.hset(this.sessionKey(sessionId), 'last_used_at', nowMs);
-  }
 }
 
-function toHash(record: SessionRecord): Record<string, string> {
+function toHash(record: Omit<SessionRecord, 'worker'>): Record<string, string> {
   return {
     owner: record.owner,
     ...(record.clientId !== null && { client_id: record.clientId }),
-    worker: record.worker,
     status: 'alive',
     created_at: String(record.createdAtMs),
     last_used_at: String(record.lastUsedAtMs),

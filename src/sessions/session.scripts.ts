@@ -2,21 +2,31 @@ import { LuaScript } from '../redis/lua-script';
 
 // The sessions' atomic steps, one round trip each (session.repository.ts calls them).
 
-// A new session, unless its owner (KEYS[3]: live sessions) or its worker (KEYS[4]) is at its limit;
-// indexed for its owner's listing, and announced on the worker's stream (KEYS[5]) in the same step.
-// KEYS: record, owner index, owner's live set, worker's live set, worker's stream. ARGV: session id,
+// A new session on the live worker (its liveness key exists) that holds the fewest, unless its owner
+// (KEYS[3]: live sessions) or every worker is at its limit; indexed for its owner's listing, and
+// announced on the worker's stream in the same step.
+// KEYS: workers holding sessions, owner index, owner's live set. ARGV: key prefix, session id,
 // created_at, per-key limit, per-worker limit, owner index TTL ms, then the record's fields and values.
-// Answers 1 when created, -1 at the key's limit, -2 at the worker's.
+// Answers {1, worker} when created, {-1} at the key's limit, {-2} every worker full, {-3} no live worker.
 export const CREATE_SESSION_SCRIPT = new LuaScript(`
-if redis.call('SCARD', KEYS[3]) >= tonumber(ARGV[3]) then return -1 end
-if redis.call('SCARD', KEYS[4]) >= tonumber(ARGV[4]) then return -2 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 6))
-redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
-redis.call('PEXPIRE', KEYS[2], ARGV[5])
-redis.call('SADD', KEYS[3], ARGV[1])
-redis.call('SADD', KEYS[4], ARGV[1])
-redis.call('XADD', KEYS[5], '*', 'type', 'create', 'session', ARGV[1])
-return 1`);
+if redis.call('SCARD', KEYS[3]) >= tonumber(ARGV[4]) then return {-1} end
+local best, fewest, seen = nil, nil, false
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if redis.call('EXISTS', ARGV[1] .. ':session-host:' .. id) == 1 then
+    seen = true
+    local held = redis.call('SCARD', ARGV[1] .. ':sessions:worker:' .. id)
+    if held < tonumber(ARGV[5]) and (fewest == nil or held < fewest) then best, fewest = id, held end
+  end
+end
+if not best then return {seen and -2 or -3} end
+local key = ARGV[1] .. ':session:' .. ARGV[2]
+redis.call('HSET', key, 'worker', best, unpack(ARGV, 7))
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[6])
+redis.call('SADD', KEYS[3], ARGV[2])
+redis.call('SADD', ARGV[1] .. ':sessions:worker:' .. best, ARGV[2])
+redis.call('XADD', ARGV[1] .. ':session-calls:' .. best, '*', 'type', 'create', 'session', ARGV[2])
+return {1, best}`);
 
 // Ends a session once: status ended with its reason, readable for ARGV[5] seconds, out of its owner's
 // and worker's live sets; its open calls are taken (the caller answers them 410).
@@ -35,11 +45,12 @@ redis.call('DEL', KEYS[2])
 return {1, worker, unpack(calls)}`);
 
 // A call into a live session: open (answered 410 if the session ends first) and on its worker's stream.
-// KEYS: record, open calls. ARGV: key prefix, job id, job data (JSON), session id.
-// Answers {1} when routed, {0, reason} when the session has ended ('unknown' when it does not exist).
+// KEYS: record, open calls. ARGV: key prefix, job id, job data (JSON), session id, the caller's key id.
+// Answers {1} when routed, {0, reason} when the session has ended, {0, 'unknown'} when it does not
+// exist or is another key's.
 export const ENQUEUE_CALL_SCRIPT = new LuaScript(`
-local status, worker, reason = unpack(redis.call('HMGET', KEYS[1], 'status', 'worker', 'ended_reason'))
-if not status then return {0, 'unknown'} end
+local status, worker, reason, owner = unpack(redis.call('HMGET', KEYS[1], 'status', 'worker', 'ended_reason', 'owner'))
+if not status or owner ~= ARGV[5] then return {0, 'unknown'} end
 if status == 'ended' then return {0, reason} end
 redis.call('SADD', KEYS[2], ARGV[2])
 redis.call('XADD', ARGV[1] .. ':session-calls:' .. worker, '*', 'type', 'call', 'session', ARGV[4], 'data', ARGV[3])

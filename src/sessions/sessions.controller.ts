@@ -151,7 +151,6 @@ export class SessionsController {
     @Req() request: Request,
     @Res({ passthrough: true }) response: Response,
   ): Promise<EnvelopeDraft | undefined> {
-    await this.sessions.getAlive(owner, sessionId);
     const sync = !(body.async || body.webhook_url);
     const streamed = sync && /(^|,)\s*text\/event-stream\s*(;|,|$)/i.test(request.headers.accept ?? '');
     const submission = await this.submitter.submit(

@@ -1,10 +1,11 @@
 import { Injectable } from '@nestjs/common';
+import type Redis from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { AppConfig } from '../config/app-config';
-import { JobLifecycle, JobRoute } from '../jobs/job-lifecycle';
-import type { ExecutionJobData, SessionEndedReason } from '../jobs/job.types';
+import { JobRoute } from '../jobs/job-lifecycle';
+import type { ExecutionJobData } from '../jobs/job.types';
 import { NoWorkerError } from '../workers/no-worker.error';
-import { goneOutcome, SessionEndings } from './session-endings';
+import { SessionEndings } from './session-endings';
 import { sessionGone, sessionIdle, sessionLimit, sessionNotFound } from './session-errors';
 import { SessionRepository } from './session.repository';
 import { SessionRecord } from './session.types';
@@ -15,40 +16,40 @@ export class SessionsService {
   constructor(
     private readonly repository: SessionRepository,
     private readonly endings: SessionEndings,
-    private readonly lifecycle: JobLifecycle,
     private readonly config: AppConfig,
   ) {}
 
   /** A new session on the live worker that holds the fewest; 429 at the key's or every worker's limit. */
   async create(owner: string, input: { ttlSec: number; clientId: string | null }): Promise<SessionRecord> {
-    const hosts = (await this.repository.liveHosts()).sort((a, b) => a.sessions - b.sessions);
-    if (hosts.length === 0) throw new NoWorkerError(input.clientId);
     const now = Date.now();
-    for (const host of hosts) {
-      const record: SessionRecord = {
-        sessionId: randomUUID(),
-        owner,
-        clientId: input.clientId,
-        worker: host.workerId,
-        status: 'idle',
-        endedReason: null,
-        createdAtMs: now,
-        lastUsedAtMs: now,
-        endedAtMs: null,
-        ttlSec: input.ttlSec,
-        maxLifetimeSec: this.config.sessionMaxLifetimeSec,
-        executions: 0,
-        memoryLimitMb: this.config.memoryLimitMb,
-      };
-      const created = await this.repository.create(record, {
-        perKey: this.config.maxSessionsPerKey,
-        perWorker: this.config.sessionsPerWorker,
-      });
-      if (created === 'created') return record;
-      if (created === 'key_limit')
+    const record: Omit<SessionRecord, 'worker'> = {
+      sessionId: randomUUID(),
+      owner,
+      clientId: input.clientId,
+      status: 'idle',
+      endedReason: null,
+      createdAtMs: now,
+      lastUsedAtMs: now,
+      endedAtMs: null,
+      ttlSec: input.ttlSec,
+      maxLifetimeSec: this.config.sessionMaxLifetimeSec,
+      executions: 0,
+      memoryLimitMb: this.config.memoryLimitMb,
+    };
+    const { result, worker } = await this.repository.create(record, {
+      perKey: this.config.maxSessionsPerKey,
+      perWorker: this.config.sessionsPerWorker,
+    });
+    switch (result) {
+      case 'created':
+        return { ...record, worker: worker! };
+      case 'no_worker':
+        throw new NoWorkerError(input.clientId);
+      case 'key_limit':
         throw sessionLimit(`MAX_SESSIONS_PER_KEY (${this.config.maxSessionsPerKey}) reached`);
+      case 'worker_full':
+        throw sessionLimit(`every worker holds SESSIONS_PER_WORKER (${this.config.sessionsPerWorker}) sessions`);
     }
-    throw sessionLimit(`every worker holds SESSIONS_PER_WORKER (${this.config.sessionsPerWorker}) sessions`);
   }
 
   /** The caller's session, ended or not; 404 when unknown or another key's. */
@@ -86,14 +87,16 @@ export class SessionsService {
     return this.get(owner, sessionId);
   }
 
-  /** Where a call of this session goes: its worker's stream; a session that ended meanwhile answers it 410. */
+  /**
+   * Where a call of this session goes: its worker's stream. Checked in the same step: an unknown or
+   * another key's session is 404, an ended one 410 (the job record is then removed again: no job).
+   */
   route(sessionId: string): JobRoute {
-    return async (data: ExecutionJobData) => {
-      const reason = await this.repository.enqueueCall(sessionId, data.jobId, JSON.stringify(data));
-      if (reason !== null) {
-        const endedReason = (reason === 'unknown' ? 'expired' : reason) as SessionEndedReason;
-        await this.lifecycle.finish(data.jobId, goneOutcome(endedReason));
-      }
+    return async (data: ExecutionJobData, via: Redis) => {
+      const job = { jobId: data.jobId, data: JSON.stringify(data) };
+      const refused = await this.repository.enqueueCall(sessionId, data.owner, job, via);
+      if (refused === 'unknown') throw sessionNotFound();
+      if (refused !== null) throw sessionGone(refused);
     };
   }
 }

@@ -20,6 +20,7 @@ from .watchdog import WATCHDOG_SEC, RunGone, Watchdog, socket_charge_bytes
 
 INTERRUPT_GRACE_SEC = 1.0  # a call that ignores its timeout's interrupt this long ends the session
 INTERRUPT_RESEND_SEC = 0.1
+IDLE_WATCHDOG_SEC = 0.25  # between calls only threads of earlier calls can grow it: measured less often
 MAX_REPORT_HEADER = 12
 
 
@@ -99,7 +100,7 @@ class Session:
     def on_timers(self, now):
         call = self.call
         if now >= self.watchdog_at:
-            self.watchdog_at = now + WATCHDOG_SEC
+            self.watchdog_at = now + (WATCHDOG_SEC if call else IDLE_WATCHDOG_SEC)
             self.check_memory()
         if call is None:
             return
@@ -172,6 +173,7 @@ class Session:
         call.truncated = {self.run.out_r: False, self.run.err_r: False}
         self.call = call
         self.heartbeat_at = now + HEARTBEAT_SEC
+        self.watchdog_at = min(self.watchdog_at, now + WATCHDOG_SEC)
         request = {'code': msg['code'], 'stdin': msg.get('stdin', '')}
         if msg.get('files'):
             request['files'] = msg['files']
