@@ -222,6 +222,53 @@ describe('Sessions (v1)', () => {
     for (const id of ids) await remove(id);
   }, 30_000);
 
+  it('async calls are ordinary jobs: 202, then GET /v1/jobs follows them, with their session_id', async () => {
+    const id = await createSession();
+    const accepted = await execute(id, { code: 'import time\ntime.sleep(0.2)\nw = 5\nw', async: true });
+    expect(accepted.status).toBe(202);
+    const jobId = accepted.body.job_id as string;
+    const done = await waitFor('the async call to end', async () => {
+      const job = await t.http.get(`/v1/jobs/${jobId}`).set(auth);
+      return job.body.response.status === 'completed' ? job.body.response : null;
+    });
+    expect(done).toMatchObject({ session_id: id, result: { response: { result: 5 } } });
+    expect((await execute(id, { code: 'w * 2' })).body.response.result).toBe(10);
+    await remove(id);
+  }, 30_000);
+
+  it('streams a call as Server-Sent Events with Accept: text/event-stream', async () => {
+    const id = await createSession();
+    const res = await execute(id, { code: 'print("live")\n3' }).set('accept', 'text/event-stream');
+    expect(res.headers['content-type']).toMatch(/^text\/event-stream/);
+    expect(res.text).toContain('event: stdout');
+    expect(res.text).toContain('live');
+    expect(res.text).toMatch(/event: end\n(id: .*\n)?data: .*"result":3/);
+    await remove(id);
+  }, 30_000);
+
+  it('files in and outputs out per call: response.files lists what that call created or changed', async () => {
+    const id = await createSession();
+    const first = await execute(id, {
+      code: 'import os\nos.makedirs("outputs", exist_ok=True)\nopen("outputs/a.txt", "w").write(open("in.txt").read())',
+      files: [{ path: 'in.txt', content: 'hello' }],
+    });
+    expect(first.status).toBe(200);
+    expect(first.body.response.files.map((f: { path: string }) => f.path)).toEqual(['a.txt']);
+    const second = await execute(id, { code: 'open("outputs/b.txt", "w").write("b")\ndisplay({"k": 1})' });
+    expect(second.body.response.files.map((f: { path: string }) => f.path)).toEqual(['b.txt']);
+    expect(second.body.response.display).toEqual([{ mime_type: 'text/plain', data: "{'k': 1}" }]);
+    await remove(id);
+  }, 30_000);
+
+  it('metrics: sessions open and ended by reason', async () => {
+    const id = await createSession();
+    const before = await t.http.get('/metrics');
+    expect(before.text).toMatch(/pyexec_sessions_open [1-9]/);
+    await remove(id);
+    const after = await t.http.get('/metrics');
+    expect(after.text).toMatch(/pyexec_sessions_ended_total\{reason="deleted"\} [1-9]/);
+  }, 30_000);
+
   it('bad input gets the documented 4xx', async () => {
     for (const body of [{ ttl: 5 }, { ttl: 3601 }, { ttl: 1.5 }, { ttl: '60' }, { other: 1 }]) {
       const res = await t.http.post('/v1/sessions').set(auth).send(body);
@@ -240,5 +287,31 @@ describe('Sessions (v1)', () => {
     expect((await execute(id, { code: '1', timeout: 0 })).status).toBe(400);
     expect((await t.http.post('/v1/sessions').send({})).status).toBe(401);
     await remove(id);
+  }, 30_000);
+});
+
+describe('Sessions (v1): the maximum lifetime', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp({ SESSION_MAX_LIFETIME_SECONDS: '10' });
+  }, 30_000);
+
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('ends a session at its lifetime even while a call runs (lifetime): that call gets 410', async () => {
+    const created = await t.http.post('/v1/sessions').set(auth).send({});
+    const id = created.body.response.session_id as string;
+    expect(Date.parse(created.body.response.expires_at) - Date.parse(created.body.response.created_at)).toBe(10_000);
+    const res = await t.http
+      .post(`/v1/sessions/${id}/execute`)
+      .set(auth)
+      .send({ code: 'import time\ntime.sleep(60)', timeout: 60 });
+    expect(res.status).toBe(410);
+    expect(res.body).toMatchObject({ error_code: 'SESSION_GONE', ended_reason: 'lifetime' });
+    const got = await t.http.get(`/v1/sessions/${id}`).set(auth);
+    expect(got.body.response).toMatchObject({ status: 'ended', ended_reason: 'lifetime' });
   }, 30_000);
 });

@@ -51,6 +51,15 @@ export class SessionRepository {
     return `${this.prefix}:session-calls:${workerId}`;
   }
 
+  /** Sessions alive on workers that hold any (the metric pyexec_sessions_open). */
+  async openCount(): Promise<number> {
+    const ids = await this.redis.smembers(this.hostsKey());
+    if (ids.length === 0) return 0;
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.scard(this.workerSessionsKey(id));
+    return ((await pipeline.exec()) ?? []).reduce((sum, [, count]) => sum + Number(count), 0);
+  }
+
   /** Workers whose liveness key expired: their sessions are lost. */
   async deadHosts(): Promise<string[]> {
     const ids = await this.redis.smembers(this.hostsKey());
