@@ -1,4 +1,5 @@
 // Sessions (API.md "Sessions (v1)") in one process (ROLE=all): real Redis, real sandbox.
+import { UNQUEUED_GRACE_MS, UnqueuedJobReconciler } from '../src/jobs/unqueued-job.reconciler';
 import { KEY, OTHER_KEY, startTestApp, TestApp, waitFor } from './utils';
 
 const auth = { 'x-api-key': KEY };
@@ -257,6 +258,22 @@ describe('Sessions (v1)', () => {
     const second = await execute(id, { code: 'open("outputs/b.txt", "w").write("b")\ndisplay({"k": 1})' });
     expect(second.body.response.files.map((f: { path: string }) => f.path)).toEqual(['b.txt']);
     expect(second.body.response.display).toEqual([{ mime_type: 'text/plain', data: "{'k': 1}" }]);
+    await remove(id);
+  }, 30_000);
+
+  it('a call waiting in its session is not taken for a lost one-shot job by the unqueued-job reconciler', async () => {
+    const id = await createSession();
+    const first = await execute(id, { code: 'import time\ntime.sleep(1)', async: true });
+    const second = await execute(id, { code: '"second"', async: true });
+    const reconciler = t.app.get(UnqueuedJobReconciler, { strict: false });
+    expect(await reconciler.reconcile(Date.now() + UNQUEUED_GRACE_MS + 1000)).toBe(0);
+    for (const jobId of [first.body.job_id, second.body.job_id]) {
+      const done = await waitFor('the call to end', async () => {
+        const job = await t.http.get(`/v1/jobs/${jobId}`).set(auth);
+        return job.body.response?.status === 'completed' ? job.body.response : null;
+      });
+      expect(done.session_id).toBe(id);
+    }
     await remove(id);
   }, 30_000);
 
