@@ -150,7 +150,7 @@ export class SessionHost implements OnApplicationBootstrap, OnModuleDestroy {
     const local = this.sessions.get(message.sessionId);
     switch (message.type) {
       case 'create':
-        void this.open(message.sessionId);
+        void this.open(message);
         return;
       case 'call': {
         const data = JSON.parse(message.data) as ExecutionJobData;
@@ -170,18 +170,18 @@ export class SessionHost implements OnApplicationBootstrap, OnModuleDestroy {
     }
   }
 
-  private async open(sessionId: string): Promise<void> {
-    const record = await this.repository.get(sessionId);
-    if (!record || record.endedReason) return;
+  /** A new session: held here from now on (its calls queue up while its server is handed over). */
+  private async open(message: Extract<HostMessage, { type: 'create' }>): Promise<void> {
+    const sessionId = message.sessionId;
     const local: LocalSession = {
       id: sessionId,
       queue: [],
       running: false,
       ended: false,
-      createdAtMs: record.createdAtMs,
-      lastUsedAtMs: record.lastUsedAtMs,
-      ttlSec: record.ttlSec,
-      maxLifetimeSec: record.maxLifetimeSec,
+      createdAtMs: message.createdAtMs,
+      lastUsedAtMs: message.createdAtMs,
+      ttlSec: message.ttlSec,
+      maxLifetimeSec: message.maxLifetimeSec,
     };
     this.sessions.set(sessionId, local);
     let server: ForkServer;

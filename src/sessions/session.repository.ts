@@ -13,7 +13,7 @@ export type CreateResult = 'created' | 'key_limit' | 'worker_full' | 'no_worker'
 export type EndResult = { ended: true; openCalls: string[]; worker: string } | { ended: false; reason: string };
 /** What a worker's stream carries: a session's creation, a call (its job data), an interrupt, an ending. */
 export type HostMessage =
-  | { type: 'create'; sessionId: string }
+  | { type: 'create'; sessionId: string; createdAtMs: number; ttlSec: number; maxLifetimeSec: number }
   | { type: 'call'; sessionId: string; data: string }
   | { type: 'interrupt'; sessionId: string }
   | { type: 'end'; sessionId: string };
@@ -107,6 +107,8 @@ export class SessionRepository {
         limits.perKey,
         limits.perWorker,
         ENDED_SESSION_RETENTION_SEC * 1000 + record.maxLifetimeSec * 1000,
+        record.ttlSec,
+        record.maxLifetimeSec,
         ...Object.entries(toHash(record)).flat(),
       ],
     )) as [number, string?];
@@ -215,5 +217,10 @@ export function parseHostMessage(fields: string[]): HostMessage | null {
     const data = map.get('data');
     return data === undefined ? null : { type, sessionId, data };
   }
-  return type === 'create' || type === 'interrupt' || type === 'end' ? { type, sessionId } : null;
+  if (type === 'create') {
+    const [createdAtMs, ttlSec, maxLifetimeSec] = ['created', 'ttl', 'lifetime'].map((name) => Number(map.get(name)));
+    if (![createdAtMs, ttlSec, maxLifetimeSec].every(Number.isFinite)) return null;
+    return { type, sessionId, createdAtMs, ttlSec, maxLifetimeSec };
+  }
+  return type === 'interrupt' || type === 'end' ? { type, sessionId } : null;
 }

@@ -6,7 +6,8 @@ import { LuaScript } from '../redis/lua-script';
 // (KEYS[3]: live sessions) or every worker is at its limit; indexed for its owner's listing, and
 // announced on the worker's stream in the same step.
 // KEYS: workers holding sessions, owner index, owner's live set. ARGV: key prefix, session id,
-// created_at, per-key limit, per-worker limit, owner index TTL ms, then the record's fields and values.
+// created_at, per-key limit, per-worker limit, owner index TTL ms, idle TTL s, lifetime s, then the
+// record's fields and values.
 // Answers {1, worker} when created, {-1} at the key's limit, {-2} every worker full, {-3} no live worker.
 export const CREATE_SESSION_SCRIPT = new LuaScript(`
 if redis.call('SCARD', KEYS[3]) >= tonumber(ARGV[4]) then return {-1} end
@@ -20,12 +21,13 @@ for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
 end
 if not best then return {seen and -2 or -3} end
 local key = ARGV[1] .. ':session:' .. ARGV[2]
-redis.call('HSET', key, 'worker', best, unpack(ARGV, 7))
+redis.call('HSET', key, 'worker', best, unpack(ARGV, 9))
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
 redis.call('PEXPIRE', KEYS[2], ARGV[6])
 redis.call('SADD', KEYS[3], ARGV[2])
 redis.call('SADD', ARGV[1] .. ':sessions:worker:' .. best, ARGV[2])
-redis.call('XADD', ARGV[1] .. ':session-calls:' .. best, '*', 'type', 'create', 'session', ARGV[2])
+redis.call('XADD', ARGV[1] .. ':session-calls:' .. best, '*', 'type', 'create', 'session', ARGV[2],
+  'created', ARGV[3], 'ttl', ARGV[7], 'lifetime', ARGV[8])
 return {1, best}`);
 
 // Ends a session once: status ended with its reason, readable for ARGV[5] seconds, out of its owner's
