@@ -73,7 +73,7 @@ export class SessionHost implements OnApplicationBootstrap, OnModuleDestroy {
     await this.beat();
     this.timers.push(setInterval(() => void this.beat(), SESSION_HOST_BEAT_MS).unref());
     this.timers.push(setInterval(() => void this.endExpired(), EXPIRY_CHECK_MS).unref());
-    this.refillSpare();
+    // No spare until the first session: a worker that holds none runs no extra sandbox.
     void this.readLoop();
   }
 
@@ -203,7 +203,7 @@ export class SessionHost implements OnApplicationBootstrap, OnModuleDestroy {
     this.pump(local);
   }
 
-  /** The warm spare (started ahead), replaced at once by the next one. */
+  /** The warm spare (started ahead; from the first session on), replaced at once by the next one. */
   private takeServer(): Promise<ForkServer> {
     const spare = this.spare ?? this.sandbox.start();
     this.spare = undefined;
