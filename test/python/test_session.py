@@ -89,6 +89,16 @@ class SessionTest(ServerProcessCase):
         done = self.call('open("outputs/b.txt", "w").write("b")')
         self.assertEqual([f['path'] for f in done['files']], ['b.txt'])
 
+    def test_input_files_replace_those_of_earlier_calls(self):
+        import base64
+        content = base64.b64encode(b'v1').decode()
+        self.call('open("data.txt").read()', files=[{'path': 'data.txt', 'content': content}])
+        self.call('import os\nos.symlink("/etc/os-release", "link.txt")')
+        content2 = base64.b64encode(b'v2').decode()
+        done = self.call('[open("data.txt").read(), open("link.txt").read()]',
+                         files=[{'path': 'data.txt', 'content': content2}, {'path': 'link.txt', 'content': content2}])
+        self.assertEqual(done['result'], ['v2', 'v2'])
+
     def test_end_of_input_ends_the_interpreter(self):
         pid = self.call('import os\nos.getpid()')['result']
         self.proc.stdin.close()

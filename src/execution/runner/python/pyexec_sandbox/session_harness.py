@@ -59,7 +59,7 @@ def run_call(request, main, display, cwd):
             'utf-8', 'surrogateescape')), encoding='utf-8', errors='surrogateescape')
         report['_before'] = outputs_snapshot(cwd)
         if request.get('files'):
-            run_files.write_input_files(request['files'])
+            replace_input_files(request['files'])
         compiled = compile_user_code(code)
         signal.signal(signal.SIGINT, signal.default_int_handler)
         try:
@@ -88,6 +88,18 @@ def run_call(request, main, display, cwd):
     except BaseException:
         pass
     return report, status
+
+
+def replace_input_files(files):
+    """Input files of a call replace files of the same path an earlier call left (a symlink there is
+    removed, never followed)."""
+    for item in files:
+        try:
+            if not os.path.isdir(item['path']) or os.path.islink(item['path']):
+                os.unlink(item['path'])
+        except (FileNotFoundError, NotADirectoryError):
+            pass
+    run_files.write_input_files(files)
 
 
 def display_cap(display):
