@@ -1,6 +1,7 @@
 // Sessions (API.md "Sessions (v1)") in one process (ROLE=all): real Redis, real sandbox.
 import { UNQUEUED_GRACE_MS, UnqueuedJobReconciler } from '../src/jobs/unqueued-job.reconciler';
 import { KEY, OTHER_KEY, startTestApp, TestApp, waitFor } from './utils';
+import { WebhookReceiver } from './webhook-receiver';
 
 const auth = { 'x-api-key': KEY };
 const other = { 'x-api-key': OTHER_KEY };
@@ -307,16 +308,39 @@ describe('Sessions (v1)', () => {
   }, 30_000);
 });
 
-describe('Sessions (v1): the maximum lifetime', () => {
+describe('Sessions (v1): the maximum lifetime, webhooks', () => {
   let t: TestApp;
+  let receiver: WebhookReceiver;
 
   beforeAll(async () => {
-    t = await startTestApp({ SESSION_MAX_LIFETIME_SECONDS: '10' });
+    receiver = await new WebhookReceiver().start();
+    t = await startTestApp({ SESSION_MAX_LIFETIME_SECONDS: '10', WEBHOOK_ALLOW_PRIVATE: 'true' });
   }, 30_000);
 
   afterAll(async () => {
     await t?.close();
+    await receiver?.close();
   });
+
+  it('a call with webhook_url: 202, and the webhook receives its envelope', async () => {
+    const created = await t.http.post('/v1/sessions').set(auth).send({});
+    const id = created.body.response.session_id as string;
+    await t.http.post(`/v1/sessions/${id}/execute`).set(auth).send({ code: 'v = 6' });
+    const path = receiver.script('/session-hook', [200]);
+    const res = await t.http
+      .post(`/v1/sessions/${id}/execute`)
+      .set(auth)
+      .send({ code: 'v * 7', webhook_url: receiver.url(path) });
+    expect(res.status).toBe(202);
+    const [delivery] = await receiver.waitFor(path, 1);
+    expect(JSON.parse(delivery.body)).toMatchObject({
+      code: 200,
+      job_id: res.body.job_id,
+      endpoint: `/v1/sessions/${id}/execute`,
+      response: { result: 42 },
+    });
+    await t.http.delete(`/v1/sessions/${id}`).set(auth);
+  }, 30_000);
 
   it('ends a session at its lifetime even while a call runs (lifetime): that call gets 410', async () => {
     const created = await t.http.post('/v1/sessions').set(auth).send({});
