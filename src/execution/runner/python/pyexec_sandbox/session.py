@@ -22,6 +22,7 @@ INTERRUPT_GRACE_SEC = 1.0  # a call that ignores its timeout's interrupt this lo
 INTERRUPT_RESEND_SEC = 0.1
 IDLE_WATCHDOG_SEC = 0.25  # between calls only threads of earlier calls can grow it: measured less often
 MAX_REPORT_HEADER = 12
+MAX_DRAIN_READS = 64  # reads of each stream after a report: the pipe's buffer, and more
 
 
 def serve(config):
@@ -206,8 +207,9 @@ class Session:
             call.truncated[fd] = True
 
     def drain_output(self):
+        """What the call wrote before its report (flushed first); bounded, as a thread may write on."""
         for fd in (self.run.out_r, self.run.err_r):
-            while True:
+            for _ in range(MAX_DRAIN_READS):
                 try:
                     chunk = os.read(fd, READ_CHUNK)
                 except (BlockingIOError, OSError):
