@@ -27,14 +27,15 @@ import { RedisConnection } from './redis/redis-connection';
 import { RedisModule } from './redis/redis.module';
 import { WebhooksWorkerModule } from './webhooks/webhooks-worker.module';
 import { RuntimeModule } from './runtime/runtime.module';
+import { SessionsCoreModule, SessionsModule, SessionsWorkerModule } from './sessions/sessions.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
 import { WorkerDirectory } from './workers/worker-directory';
 import { WorkerHeartbeatModule, WorkersModule } from './workers/workers.module';
 
 /** The modules of a role: the only place ROLE decides what this process is made of. */
 export function roleModules(role: Role): DynamicModule['imports'] {
-  const api = [ExecutionModule, JobsApiModule, EditorModule, RuntimeModule, McpModule];
-  const worker = [ExecutionWorkerModule, WebhooksWorkerModule, WorkerHeartbeatModule];
+  const api = [ExecutionModule, JobsApiModule, EditorModule, RuntimeModule, McpModule, SessionsModule];
+  const worker = [ExecutionWorkerModule, WebhooksWorkerModule, WorkerHeartbeatModule, SessionsWorkerModule];
   return [...(role === 'worker' ? [] : api), ...(role === 'api' ? [] : worker)];
 }
 
@@ -55,6 +56,7 @@ export class AppModule implements NestModule {
         JobsModule,
         WebhooksModule,
         WorkersModule,
+        SessionsCoreModule,
         HealthModule.register({
           sandboxHealth: { useExisting: PythonRunner },
           // An API-only process stays ready with no worker, and its readiness body lists the workers it sees.

@@ -31,7 +31,14 @@ describe('MCP tools over Streamable HTTP (the SDK client, real Redis, real sandb
     const client = await connect();
     expect(client.getServerVersion()).toMatchObject({ name: 'pyexec' });
     const { tools } = await client.listTools();
-    expect(tools.map((tool) => tool.name).sort()).toEqual(['cancel_job', 'execute_python', 'get_job']);
+    expect(tools.map((tool) => tool.name).sort()).toEqual([
+      'cancel_job',
+      'close_session',
+      'create_session',
+      'execute_in_session',
+      'execute_python',
+      'get_job',
+    ]);
     const execute = tools.find((tool) => tool.name === 'execute_python')!;
     expect(execute.inputSchema).toMatchObject({
       type: 'object',
@@ -98,6 +105,24 @@ describe('MCP tools over Streamable HTTP (the SDK client, real Redis, real sandb
     const list = await t.http.get('/v1/jobs').set('x-api-key', KEY);
     expect(list.body.response.jobs.map((j: { job_id: string }) => j.job_id)).toContain(jobId);
     expect((await t.http.get(`/v1/jobs/${jobId}`).set('x-api-key', OTHER_KEY)).status).toBe(404);
+  });
+
+  it('sessions: create_session, execute_in_session keeps state, close_session ends it (then 410)', async () => {
+    const client = await connect();
+    const created = await call(client, 'create_session', { ttl: 60 });
+    expect(created.isError).toBeFalsy();
+    const sessionId = (created.structuredContent as { session_id: string }).session_id;
+    expect(created.structuredContent).toMatchObject({ status: 'idle', ended_reason: null });
+    await call(client, 'execute_in_session', { session_id: sessionId, code: 'total = 40' });
+    const second = await call(client, 'execute_in_session', { session_id: sessionId, code: 'total + 2' });
+    expect(second.structuredContent).toMatchObject({ result: 42, exit_code: 0 });
+    const closed = await call(client, 'close_session', { session_id: sessionId });
+    expect(closed.structuredContent).toMatchObject({ status: 'ended', ended_reason: 'deleted' });
+    const after = await call(client, 'execute_in_session', { session_id: sessionId, code: '1' });
+    expect(after.isError).toBe(true);
+    expect(after.structuredContent).toMatchObject({ code: 410, error_code: 'SESSION_GONE', ended_reason: 'deleted' });
+    const bad = await call(client, 'create_session', { ttl: 5 });
+    expect(bad.structuredContent).toMatchObject({ code: 400, error_code: 'INVALID_REQUEST' });
   });
 
   it('invalid arguments follow the HTTP DTO rules: isError with INVALID_REQUEST and details', async () => {

@@ -36,18 +36,24 @@ describe('openapi/openapi.json', () => {
     );
     expect(ids.sort()).toEqual([
       'cancelJob',
+      'createSession',
+      'deleteSession',
       'editorCancelJob',
       'editorExecute',
       'editorGetJob',
       'editorListJobs',
+      'executeInSession',
       'executePython',
       'getJob',
       'getJobEvents',
       'getMetrics',
       'getRuntime',
+      'getSession',
       'healthLive',
       'healthReady',
+      'interruptSession',
       'listJobs',
+      'listSessions',
     ]);
   });
 

@@ -164,6 +164,19 @@ export class AppConfig {
   @Variable('MAX_BODY_BYTES', integer(1, gib), 'largest request body (larger: 413); room for `files`')
   readonly maxBodyBytes: number = 12 * mib;
 
+  @Variable('MAX_SESSIONS_PER_KEY', integer(1, 100_000), 'sessions one API key may have open at once (more: 429)')
+  readonly maxSessionsPerKey: number = 10;
+
+  @Variable('SESSIONS_PER_WORKER', integer(1, 10_000), 'sessions one worker process holds at once (all full: 429)')
+  readonly sessionsPerWorker: number = 16;
+
+  @Variable(
+    'SESSION_MAX_LIFETIME_SECONDS',
+    integer(10, 30 * 24 * 3600),
+    "a session's longest life, busy or not; then it ends (`lifetime`)",
+  )
+  readonly sessionMaxLifetimeSec: number = 86_400;
+
   @Variable('MAX_INPUT_FILES', integer(0, 10_000), 'most input `files` of one request (more: 400)')
   readonly maxInputFiles: number = 100;
 

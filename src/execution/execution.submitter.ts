@@ -2,7 +2,7 @@ import { BadRequestException, Injectable } from '@nestjs/common';
 import type { Response } from 'express';
 import { AppConfig } from '../config/app-config';
 import { INVALID_PARAMETERS } from '../common/messages';
-import { JobLifecycle, Submission } from '../jobs/job-lifecycle';
+import { JobLifecycle, JobRoute, Submission } from '../jobs/job-lifecycle';
 import { JobWaiters } from '../jobs/job-waiters';
 import type { JobRecord, SubmitInput } from '../jobs/job.types';
 import { RedisConnection } from '../redis/redis-connection';
@@ -37,7 +37,7 @@ export class ExecutionSubmitter {
    * Queues the run (or returns the job an earlier request with the same Idempotency-Key created).
    * `sync`: the caller will waitForEnd(), which then needs no read to start waiting.
    */
-  async submit(request: ExecutionRequest, options: { sync: boolean }): Promise<Submission> {
+  async submit(request: ExecutionRequest, options: { sync: boolean; route?: JobRoute }): Promise<Submission> {
     if (Buffer.byteLength(request.code, 'utf8') > this.config.maxCodeBytes) {
       throw new BadRequestException({
         message: INVALID_PARAMETERS,
@@ -50,7 +50,7 @@ export class ExecutionSubmitter {
     }
     return this.lifecycle.submit(
       { ...request, timeoutSec: this.effectiveTimeoutSec(request.timeoutSec) },
-      { watchEnd: options.sync },
+      { watchEnd: options.sync, route: options.route },
     );
   }
 

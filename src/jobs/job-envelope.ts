@@ -4,7 +4,7 @@ import type { JobEnding, JobRecord } from './job.types';
 import { answerOf } from './outcome-answer';
 
 function ranToFailure(ending: JobEnding): boolean {
-  return ending.kind === 'failed' && ending.failure !== 'internal';
+  return ending.kind === 'failed' && ending.failure !== 'internal' && ending.failure !== 'session_gone';
 }
 
 /**
@@ -57,6 +57,7 @@ export function v1Envelope(record: JobRecord, buildNumber: string): Envelope | n
     error,
     error_code: answer.errorCode,
     ...(answer.limit && { limit: answer.limit }),
+    ...(answer.endedReason && { ended_reason: answer.endedReason }),
     stdout: output?.stdout ?? '',
     stderr: output?.stderr ?? '',
     ...flags,

@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import type Redis from 'ioredis';
 import { ApiException, ErrorCode } from '../common/error-code';
 import { randomUUID } from 'node:crypto';
 import { AppConfig } from '../config/app-config';
@@ -26,6 +27,11 @@ export class QueueFullException extends ApiException {
 export type Submission = { record: JobRecord; replayed: boolean; endWatch?: EndWatch };
 export type CancelResult = { outcome: 'cancelled' | 'ended' | 'missing'; record: JobRecord | null };
 export type EndedListener = (record: JobRecord) => Promise<void> | void;
+/**
+ * Where a job goes instead of the executions queue (a session's call: its session's worker), sent on
+ * `via`, the connection the record was written on just before (so Redis has the record first).
+ */
+export type JobRoute = (data: ExecutionJobData, via: Redis) => Promise<void>;
 
 /** How long a cancel waits for the worker running the job to record its ending. */
 const CANCEL_WAIT_MS = 2000;
@@ -51,7 +57,7 @@ export class JobLifecycle {
    * A refused submit leaves nothing: a record whose queue add failed is removed again (or, if this
    * process dies first, by UnqueuedJobReconciler).
    */
-  async submit(input: SubmitInput, options: { watchEnd?: boolean } = {}): Promise<Submission> {
+  async submit(input: SubmitInput, options: { watchEnd?: boolean; route?: JobRoute } = {}): Promise<Submission> {
     const jobId = randomUUID();
     const claim = input.idempotency ? claimFor(input.idempotency, jobId) : undefined;
     if (input.idempotency && claim) {
@@ -60,7 +66,9 @@ export class JobLifecycle {
       const replay = earlier ? await this.replay(earlier, input.idempotency) : null;
       if (replay) return replay;
     }
-    if (this.config.maxQueueLength > 0 && (await this.queue.waitingCount()) >= this.config.maxQueueLength) {
+    const queueFull = async () =>
+      this.config.maxQueueLength > 0 && (await this.queue.waitingCount()) >= this.config.maxQueueLength;
+    if (!options.route && (await queueFull())) {
       throw new QueueFullException(this.config.maxQueueLength);
     }
     const record = newRecord(jobId, input);
@@ -79,14 +87,24 @@ export class JobLifecycle {
       // The record, acknowledged, before the job: no worker can take a job whose record is not written.
       // (Sent back to back on one connection they could still swap: after a failover ioredis resends a
       // command that got READONLY behind one that was still waiting for its reply.)
-      const earlier = await this.repository.create(record, this.queue.connection, claim);
-      if (earlier !== null && input.idempotency) {
-        endWatch?.dispose();
-        const replay = await this.replay(earlier, input.idempotency);
-        if (replay) return replay;
-        throw new Error(`the job of Idempotency-Key claim ${earlier} vanished`);
+      const via = this.queue.connection;
+      const created = this.repository.create(record, via, claim);
+      // A routed job without an Idempotency-Key is sent right behind its record, on the same connection
+      // (Redis runs them in that order): one round trip for both.
+      const routed = options.route && !claim ? settle(options.route(data, via)) : undefined;
+      const earlier = await created;
+      if (routed) {
+        const refusal = await routed;
+        if (refusal) await this.abandonRefused(data, refusal);
+      } else {
+        if (earlier !== null && input.idempotency) {
+          endWatch?.dispose();
+          const replay = await this.replay(earlier, input.idempotency);
+          if (replay) return replay;
+          throw new Error(`the job of Idempotency-Key claim ${earlier} vanished`);
+        }
+        await this.addOrAbandon(data, options.route && ((job) => options.route!(job, via)));
       }
-      await this.addOrAbandon(data);
       // Replication is asynchronous: with Sentinel, the submit is answered once a replica has the
       // record and the job (or after SENTINEL_REPLICA_WAIT_MS), so a primary killed right after
       // acknowledging them loses neither.
@@ -109,19 +127,24 @@ export class JobLifecycle {
   }
 
   /** Queues the job; if that fails, the record goes again before the caller hears of the failure. */
-  private async addOrAbandon(data: ExecutionJobData): Promise<void> {
+  private async addOrAbandon(data: ExecutionJobData, route?: (data: ExecutionJobData) => Promise<void>): Promise<void> {
     try {
-      await this.queue.add(data);
+      await (route ? route(data) : this.queue.add(data));
     } catch (err) {
-      await this.repository.abandon(data.jobId, data.owner).catch((abandonErr: unknown) =>
-        // Redis is likely unreachable: the reconciler removes the record once it can.
-        this.logger.warn(
-          { job_id: data.jobId },
-          `could not remove the unqueued record: ${(abandonErr as Error).message}`,
-        ),
-      );
-      throw err;
+      await this.abandonRefused(data, err);
     }
+  }
+
+  /** The job was not queued (`err`): its record goes again, then the caller hears of the failure. */
+  private async abandonRefused(data: ExecutionJobData, err: unknown): Promise<never> {
+    await this.repository.abandon(data.jobId, data.owner).catch((abandonErr: unknown) =>
+      // Redis is likely unreachable: the reconciler removes the record once it can.
+      this.logger.warn(
+        { job_id: data.jobId },
+        `could not remove the unqueued record: ${(abandonErr as Error).message}`,
+      ),
+    );
+    throw err;
   }
 
   /**
@@ -140,10 +163,11 @@ export class JobLifecycle {
    * answers null) with its times and the queue length (Bull's count, read just before; the rest in
    * one script), and tells every waiter in the cluster.
    */
-  async finish(jobId: string, outcome: JobOutcome): Promise<JobRecord | null> {
+  async finish(jobId: string, outcome: JobOutcome, known: { queueLength?: number } = {}): Promise<JobRecord | null> {
     let ended: JobRecord | null = null;
-    // Read through Bull's API (its keys are Bull's own): one round trip before the finish script.
-    const queueLength = await this.queue.waitingCount();
+    // Read through Bull's API (its keys are Bull's own): one round trip before the finish script
+    // (a session's call gives its own: the calls waiting in its session).
+    const queueLength = known.queueLength ?? (await this.queue.waitingCount());
     this.events.endingStarted(jobId);
     try {
       ended = await this.repository.finish(jobId, {
@@ -235,7 +259,16 @@ function newRecord(jobId: string, input: SubmitInput): JobRecord {
           delivered_at: null,
         }
       : null,
+    sessionId: input.sessionId ?? null,
   };
+}
+
+/** The error a promise rejects with, or null when it resolves. */
+function settle(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => null,
+    (err: unknown) => err ?? new Error('refused'),
+  );
 }
 
 function delay(ms: number): Promise<void> {

@@ -11,6 +11,7 @@ export function toHash(record: JobRecord): Record<string, string> {
   };
   if (record.clientId !== null) fields.client_id = record.clientId;
   if (record.webhook) fields.webhook = JSON.stringify(record.webhook);
+  if (record.sessionId) fields.session_id = record.sessionId;
   return fields;
 }
 
@@ -41,6 +42,7 @@ export function fromHash(
     queueLength: num(h.queue_length),
     outcome: outcome ?? (h.outcome ? readOutcome(JSON.parse(h.outcome) as JobOutcome) : null),
     webhook: h.webhook ? (JSON.parse(h.webhook) as WebhookState) : null,
+    ...(h.session_id && { sessionId: h.session_id }),
   };
 }
 

@@ -19,6 +19,7 @@ export function jobDetail(record: JobRecord, buildNumber: string) {
     ...jobSummary(record),
     queue_time: record.queueTimeSec,
     run_time: record.runTimeSec,
+    session_id: record.sessionId ?? null,
     result: v1Envelope(record, buildNumber),
     webhook: record.webhook,
   };

@@ -40,14 +40,27 @@ export interface RunOutput {
 }
 
 /** Why a failed job failed: it raised, exited non-zero (or by a signal), hit a limit, ran out of time, or we failed. */
-export const FAILURE_KINDS = ['exception', 'exit', 'limit', 'timeout', 'internal'] as const;
+export const FAILURE_KINDS = ['exception', 'exit', 'limit', 'timeout', 'internal', 'session_gone'] as const;
 export type FailureKind = (typeof FAILURE_KINDS)[number];
+
+/** Why a session ended (API.md, Sessions): its record's `ended_reason`, and a 410's. */
+export const SESSION_ENDED_REASONS = [
+  'deleted',
+  'expired',
+  'memory',
+  'timeout',
+  'worker_lost',
+  'crashed',
+  'lifetime',
+] as const;
+export type SessionEndedReason = (typeof SESSION_ENDED_REASONS)[number];
 
 /** How a job ended, in the domain's terms (no HTTP status): the HTTP edge maps it (outcome-answer.ts). */
 export type JobEnding =
   | { kind: 'completed' }
   | { kind: 'cancelled' }
-  | { kind: 'failed'; failure: Exclude<FailureKind, 'limit'> }
+  | { kind: 'failed'; failure: Exclude<FailureKind, 'limit' | 'session_gone'> }
+  | { kind: 'failed'; failure: 'session_gone'; endedReason: SessionEndedReason }
   | { kind: 'failed'; failure: 'limit'; limit: ResourceLimit };
 
 /** How a job ended, as data; the wire bodies (v1 envelope, editor dialect) are built from it at the edge. */
@@ -91,6 +104,8 @@ export interface JobRecord {
   queueLength: number | null;
   outcome: JobOutcome | null;
   webhook: WebhookState | null;
+  /** The session the call ran in (POST /v1/sessions/{id}/execute); null for a one-shot run. */
+  sessionId?: string | null;
 }
 
 export interface SubmitInput {
@@ -105,6 +120,8 @@ export interface SubmitInput {
   endpoint: string;
   /** The `Idempotency-Key` header with the hash of the request it came with, when one was sent. */
   idempotency: IdempotencyRequest | null;
+  /** A session's call: the session it runs in. */
+  sessionId?: string;
 }
 
 /** The job status an outcome ends in. */

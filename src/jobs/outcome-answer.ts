@@ -8,6 +8,8 @@ export interface OutcomeAnswer {
   errorCode: ErrorCode | null;
   /** Which limit, with RESOURCE_LIMIT only. */
   limit: ResourceLimit | null;
+  /** With SESSION_GONE only: why the session ended. */
+  endedReason?: string;
 }
 
 /** The one mapping from a job's ending to its answer; the editor dialect renames the codes (editorErrorCodeOf). */
@@ -24,6 +26,8 @@ export function answerOf(ending: JobEnding): OutcomeAnswer {
       return coded(ErrorCode.TIMEOUT);
     case 'internal':
       return coded(ErrorCode.INTERNAL_ERROR);
+    case 'session_gone':
+      return { ...coded(ErrorCode.SESSION_GONE), endedReason: ending.endedReason };
   }
 }
 

@@ -42,7 +42,8 @@ export class UnqueuedJobReconciler implements OnApplicationBootstrap, OnModuleDe
     let removed = 0;
     for (const jobId of await this.repository.unqueuedBefore(nowMs - UNQUEUED_GRACE_MS, CHECK_BATCH)) {
       const record = await this.repository.get(jobId);
-      if (record?.status === 'pending' && !(await this.queue.has(jobId))) {
+      // A session's call is routed to its session's worker, never through Bull (see src/sessions/).
+      if (record?.status === 'pending' && !record.sessionId && !(await this.queue.has(jobId))) {
         if (await this.repository.abandon(jobId, record.owner)) removed += 1;
       } else {
         queued.push(jobId); // queued after all, taken, ended, or expired

@@ -14,6 +14,9 @@ import { jobAlreadyEnded, jobNotFound } from '../jobs/job-errors';
 import { JobLifecycle } from '../jobs/job-lifecycle';
 import { JobListing } from '../jobs/job-listing';
 import { jobDetail } from '../jobs/job-view';
+import { CreateSessionDto } from '../sessions/dto/create-session.dto';
+import { sessionView } from '../sessions/session.types';
+import { SessionsService } from '../sessions/sessions.service';
 import { EXECUTE_TOOL_FIELDS } from './mcp-tools';
 
 /** Whose call it is, and the HTTP exchange it came in (a closed connection stops a sync wait, as on HTTP). */
@@ -34,6 +37,7 @@ export class McpToolCalls {
     private readonly listing: JobListing,
     private readonly lifecycle: JobLifecycle,
     private readonly config: AppConfig,
+    private readonly sessions: SessionsService,
   ) {
     this.errors = new HttpExceptionFilter(config);
   }
@@ -42,6 +46,15 @@ export class McpToolCalls {
   async call(name: string, args: Record<string, unknown>, caller: McpCaller): Promise<CallToolResult> {
     try {
       if (name === 'execute_python') return await this.executePython(args, caller);
+      if (name === 'create_session') return await this.createSession(args, caller.owner);
+      if (name === 'execute_in_session') {
+        const { session_id: sessionId, ...rest } = args;
+        return await this.executePython(rest, caller, idOf(sessionId, 'session_id'));
+      }
+      if (name === 'close_session') {
+        const record = await this.sessions.delete(caller.owner, idOf(onlyId(args, 'session_id'), 'session_id'));
+        return jobResult(sessionView(record));
+      }
       const jobId = jobIdOf(args);
       if (name === 'get_job') return await this.getJob(jobId, caller.owner);
       return await this.cancelJob(jobId, caller.owner);
@@ -51,7 +64,18 @@ export class McpToolCalls {
     }
   }
 
-  private async executePython(args: Record<string, unknown>, caller: McpCaller): Promise<CallToolResult> {
+  private async createSession(args: Record<string, unknown>, owner: string): Promise<CallToolResult> {
+    const body = (await this.pipe.transform(args, { type: 'body', metatype: CreateSessionDto })) as CreateSessionDto;
+    const record = await this.sessions.create(owner, { ttlSec: body.ttl ?? 600, clientId: null });
+    return jobResult(sessionView(record));
+  }
+
+  /** execute_python, or execute_in_session with `sessionId`. */
+  private async executePython(
+    args: Record<string, unknown>,
+    caller: McpCaller,
+    sessionId?: string,
+  ): Promise<CallToolResult> {
     const extra = Object.keys(args).filter((key) => !(EXECUTE_TOOL_FIELDS as readonly string[]).includes(key));
     const details = extra.map((key) => `property ${key} should not exist`);
     let body: ExecutePythonDto | undefined;
@@ -74,8 +98,9 @@ export class McpToolCalls {
         endpoint: caller.request.path,
         idempotency: null,
         files: checkInputFiles(body.files, this.config),
+        ...(sessionId && { sessionId }),
       },
-      { sync: true },
+      { sync: true, route: sessionId ? this.sessions.route(sessionId) : undefined },
     );
     const ended = await this.submitter.waitForEnd(submission, body.timeout, caller.response);
     return runResult(v1Envelope(ended, this.config.buildNumber)!);
@@ -93,6 +118,23 @@ export class McpToolCalls {
     if (outcome === 'ended') throw jobAlreadyEnded(record);
     return jobResult(jobDetail(record, this.config.buildNumber));
   }
+}
+
+/** `args` with only `key`: its value (checked by idOf). */
+function onlyId(args: Record<string, unknown>, key: string): unknown {
+  const extra = Object.keys(args).filter((name) => name !== key);
+  if (extra.length > 0)
+    throw new BadRequestException({
+      message: INVALID_PARAMETERS,
+      details: extra.map((name) => `property ${name} should not exist`),
+    });
+  return args[key];
+}
+
+function idOf(value: unknown, key: string): string {
+  if (typeof value !== 'string')
+    throw new BadRequestException({ message: INVALID_PARAMETERS, details: [`${key} must be a string`] });
+  return value;
 }
 
 function jobIdOf(args: Record<string, unknown>): string {

@@ -5,6 +5,8 @@ import { ExecutionQueue } from '../jobs/execution.queue';
 import { JobLifecycle } from '../jobs/job-lifecycle';
 import { RunningJobs } from '../jobs/running-jobs';
 import { answerOf } from '../jobs/outcome-answer';
+import { SessionEndings } from '../sessions/session-endings';
+import { SessionRepository } from '../sessions/session.repository';
 
 export type WebhookOutcome = 'delivered' | 'retried' | 'failed';
 
@@ -35,8 +37,30 @@ export class MetricsService {
     registers: [this.registry],
   });
 
-  constructor(lifecycle: JobLifecycle, queue: ExecutionQueue, running: RunningJobs, runner: PythonRunner) {
+  private readonly sessionsEnded = new Counter({
+    name: 'pyexec_sessions_ended_total',
+    help: 'Sessions this process ended, by ended_reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(
+    lifecycle: JobLifecycle,
+    queue: ExecutionQueue,
+    running: RunningJobs,
+    runner: PythonRunner,
+    sessions: { endings: SessionEndings; repository: SessionRepository },
+  ) {
     collectDefaultMetrics({ register: this.registry, prefix: 'pyexec_' });
+    sessions.endings.onEnded((reason) => this.sessionsEnded.inc({ reason }));
+    new Gauge({
+      name: 'pyexec_sessions_open',
+      help: 'Sessions alive on live workers (all processes)',
+      registers: [this.registry],
+      async collect() {
+        this.set(await sessions.repository.openCount());
+      },
+    });
     lifecycle.onEnded((record) => {
       const code = record.outcome ? answerOf(record.outcome.ending).status : 0;
       this.executions.inc({ outcome: record.status, code: String(code) });

@@ -12,7 +12,8 @@ import { HEARTBEAT_INTERVAL_MS, WORKER_TTL_MS, WorkerSeen, workerKeys } from './
 export class WorkerHeartbeat implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('WorkerHeartbeat');
   private readonly keys: ReturnType<typeof workerKeys>;
-  private readonly id = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  /** This worker process's id, in its announcement (and the name of its sessions' stream). */
+  readonly id = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   private readonly startedAt = new Date().toISOString();
   private timer?: NodeJS.Timeout;
   private failing = false;

@@ -8,5 +8,5 @@ import { WorkerHeartbeat } from './worker-heartbeat';
 export class WorkersModule {}
 
 /** Worker roles announce themselves (needs the global SandboxModule's PythonRunner). */
-@Module({ providers: [WorkerHeartbeat] })
+@Module({ providers: [WorkerHeartbeat], exports: [WorkerHeartbeat] })
 export class WorkerHeartbeatModule {}

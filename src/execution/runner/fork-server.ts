@@ -6,6 +6,7 @@ import { failedOutcome, RunOutcome, RunRequest } from './python-runner';
 import { sandboxCommand, SandboxCommandOptions } from './sandbox-command';
 import {
   cancelFrame,
+  interruptFrame,
   maxServerFrameBytes,
   outcomeFromDone,
   ProtocolError,
@@ -54,6 +55,8 @@ export interface ForkServerOptions extends SandboxCommandOptions {
    * heartbeat while it supervises the run), before it gives up on the server and kills it.
    */
   backstopMs: number;
+  /** A session's server (one interpreter, call after call; always with the memory watchdog), not a fork server. */
+  session?: boolean;
 }
 
 /** A server that keeps its heartbeat this long past a run's deadline is broken all the same. */
@@ -119,6 +122,7 @@ export class ForkServer extends EventEmitter {
       inotify_watches: limits.inotifyWatches,
       run_cgroup: cgroup?.run ? { ...RUN_CGROUP_FDS, kill_fd: cgroup.run.killFile ? RUN_CGROUP_KILL_FD : null } : null,
       memory_watchdog: !cgroup?.run,
+      ...(this.options.session && { session: true }),
     });
     // Opened as root: the kernel checks the opener's credentials when pid 1 moves itself.
     const runFds = cgroup?.run ? openRunCgroup(cgroup.run) : [];
@@ -222,6 +226,13 @@ export class ForkServer extends EventEmitter {
     );
     this.kill(); // first: finish() frees the slot, and a dying server must not get the next run
     this.finish(failedOutcome('crashed', 'fork server did not answer after the deadline'));
+  }
+
+  /** A session's server: KeyboardInterrupt in the running call; false when nothing runs. */
+  interrupt(): boolean {
+    if (!this.inFlight) return false;
+    this.send(interruptFrame(this.inFlight.runId));
+    return true;
   }
 
   kill(): void {

@@ -72,6 +72,8 @@ export interface RunOutcome {
   displayTruncated?: boolean;
   /** pid of the fork server that ran it (the envelope's queue_id). */
   serverPid?: number;
+  /** A session's call only: it ended the session (the interpreter is gone). */
+  sessionEnded?: 'timeout' | 'memory' | 'crashed';
 }
 
 export interface RunnerStats {

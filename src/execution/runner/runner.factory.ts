@@ -7,6 +7,7 @@ import { isCgroupV2, prepareCgroupV2Base } from './cgroup-v2';
 import { cgroupBases, SlotCgroups, SlotCgroupSet } from './slot-cgroups';
 import { SlotCgroupsV2 } from './slot-cgroups-v2';
 import { SandboxPool } from './sandbox-pool';
+import { ForkServer, ForkServerOptions } from './fork-server';
 import { sandboxPackageDir } from './sandbox-package';
 import { checkSandboxPrerequisites, checkSlotIdsMapped } from './sandbox-prerequisites';
 
@@ -70,28 +71,77 @@ export function createSandboxPool(settings: RunnerSettings): SandboxPool {
     uidBase: isRoot ? settings.sandboxUidBase : undefined,
     maxRunsPerServer: settings.recycleAfterRuns ?? RECYCLE_AFTER_RUNS,
     maxServerAgeMs: RECYCLE_AFTER_MS,
-    server: {
-      mode: settings.sandbox,
-      pythonBin: settings.pythonBin,
-      bwrapBin,
-      hostname,
-      pythonPath: settings.sandboxPythonPath ?? [],
-      preload: settings.sandboxPreload ?? [],
-      packageDir: sandboxPackageDir(isRoot),
-      startTimeoutMs: settings.sandboxStartTimeoutMs ?? 10_000,
-      backstopMs: 1_000,
-      limits: {
-        memoryMb: settings.memoryLimitMb,
-        maxOutputBytes: settings.maxOutputBytes,
-        maxResultBytes: settings.maxOutputBytes,
-        maxOutputFileBytes: settings.maxOutputFileBytes ?? DEFAULT_RICH_OUTPUT_BYTES,
-        maxDisplayBytes: settings.maxDisplayBytes ?? DEFAULT_RICH_OUTPUT_BYTES,
-        scratchMb: settings.scratchMb,
-        maxProcesses: MAX_PROCESSES_PER_RUN,
-        ...inotifyLimitsPerRun(settings.sandboxServers),
-      },
-    },
+    server: forkServerOptions(settings, { bwrapBin, hostname }, isRoot),
   });
+}
+
+/** What every server of this process starts with (its uid and cgroups aside). */
+function forkServerOptions(
+  settings: RunnerSettings,
+  prerequisites: { bwrapBin: string; hostname: boolean },
+  isRoot: boolean,
+): ForkServerOptions {
+  return {
+    mode: settings.sandbox,
+    pythonBin: settings.pythonBin,
+    bwrapBin: prerequisites.bwrapBin,
+    hostname: prerequisites.hostname,
+    pythonPath: settings.sandboxPythonPath ?? [],
+    preload: settings.sandboxPreload ?? [],
+    packageDir: sandboxPackageDir(isRoot),
+    startTimeoutMs: settings.sandboxStartTimeoutMs ?? 10_000,
+    backstopMs: 1_000,
+    limits: {
+      memoryMb: settings.memoryLimitMb,
+      maxOutputBytes: settings.maxOutputBytes,
+      maxResultBytes: settings.maxOutputBytes,
+      maxOutputFileBytes: settings.maxOutputFileBytes ?? DEFAULT_RICH_OUTPUT_BYTES,
+      maxDisplayBytes: settings.maxDisplayBytes ?? DEFAULT_RICH_OUTPUT_BYTES,
+      scratchMb: settings.scratchMb,
+      maxProcesses: MAX_PROCESSES_PER_RUN,
+      ...inotifyLimitsPerRun(settings.sandboxServers),
+    },
+  };
+}
+
+/**
+ * Starts sessions' servers: each its own process in the same sandbox as a run's, its interpreter's
+ * memory bounded by the server's watchdog (no per-session cgroup). As root they run as host uid
+ * SANDBOX_UID_BASE + SANDBOX_SERVERS, after the slots' ids.
+ */
+export class SessionSandbox {
+  constructor(
+    private readonly options: ForkServerOptions,
+    readonly memoryBound: MemoryBound,
+  ) {}
+
+  get memoryLimitMb(): number {
+    return this.options.limits.memoryMb;
+  }
+
+  async start(): Promise<ForkServer> {
+    const server = new ForkServer(this.options);
+    try {
+      await server.start();
+    } catch (error) {
+      server.kill();
+      throw error;
+    }
+    return server;
+  }
+}
+
+export function createSessionSandbox(settings: RunnerSettings): SessionSandbox {
+  const prerequisites = checkSandboxPrerequisites(settings);
+  const isRoot = process.getuid?.() === 0;
+  const uid = isRoot ? settings.sandboxUidBase + settings.sandboxServers : undefined;
+  if (isRoot && settings.sandbox === 'bwrap') checkSlotIdsMapped(settings.sandboxUidBase, settings.sandboxServers + 1);
+  const memoryBound = watchdogOrNone('sessions have no memory cgroup');
+  checkMemoryBound(memoryBound, settings.sandboxAllowUnboundedMemory ?? false);
+  return new SessionSandbox(
+    { ...forkServerOptions(settings, prerequisites, isRoot), uid, gid: uid, session: true },
+    memoryBound,
+  );
 }
 
 function cgroupMemoryBound(cgroups: SlotCgroupSet | undefined): MemoryBound | undefined {

@@ -54,6 +54,8 @@ export interface ServerRunConfig {
   memory_watchdog: boolean;
   python_path?: readonly string[];
   preload?: readonly string[];
+  /** A session's server: one interpreter for call after call (pyexec_sandbox/session.py). */
+  session?: boolean;
 }
 
 /** The sandbox side's Python package (a directory with __main__.py), shipped beside this file. */

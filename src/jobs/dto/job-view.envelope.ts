@@ -23,6 +23,12 @@ export class JobSummaryDto {
 export class JobDetailDto extends JobSummaryDto {
   @ApiProperty({ type: Number, nullable: true }) queue_time: number | null;
   @ApiProperty({ type: Number, nullable: true }) run_time: number | null;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'The session the call ran in (POST /v1/sessions/{session_id}/execute); null outside a session',
+  })
+  session_id: string | null;
   @ApiProperty({ type: Object, nullable: true, description: 'The envelope the execution produced; null until it ends' })
   result: unknown;
   // OpenAPI 3.0 ignores `nullable` next to a $ref, so null is its own branch.

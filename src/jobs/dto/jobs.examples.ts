@@ -43,7 +43,14 @@ export const jobExample = envelopeExample({
   run_time: 0,
   queue_time: 0,
   total_time: 0,
-  response: { ...summary, queue_time: 0.002, run_time: 0.007, result: finalEnvelope, webhook: null },
+  response: {
+    ...summary,
+    queue_time: 0.002,
+    run_time: 0.007,
+    session_id: null,
+    result: finalEnvelope,
+    webhook: null,
+  },
 });
 
 export const cancelledJobExample = envelopeExample({
@@ -59,6 +66,7 @@ export const cancelledJobExample = envelopeExample({
     status: 'cancelled',
     queue_time: 0.002,
     run_time: 0.412,
+    session_id: null,
     result: envelopeExample({
       code: 499,
       id: 'async-1',

@@ -4,6 +4,7 @@ export { MAX_SERVER_FRAME_BYTES, maxServerFrameBytes } from './frame-limits';
 export type { ServerFrameLimits } from './frame-limits';
 export {
   cancelFrame,
+  interruptFrame,
   MAX_RESULT_DEPTH,
   OUTPUT_STREAMS,
   outcomeFromDone,
@@ -11,10 +12,12 @@ export {
   RUN_LIMITS,
   runFrame,
   SERVER_RUN_STATUSES,
+  SESSION_SERVER_ENDINGS,
 } from './messages';
 export type {
   CancelFrame,
   DoneMessage,
+  InterruptFrame,
   OutputMessage,
   OutputStream,
   ReadyMessage,

@@ -25,7 +25,13 @@ export interface CancelFrame {
   id: string;
 }
 
-export type ServerRequest = RunFrame | CancelFrame;
+/** A session: raise KeyboardInterrupt in the call with this id (ignored once it has ended). */
+export interface InterruptFrame {
+  op: 'interrupt';
+  id: string;
+}
+
+export type ServerRequest = RunFrame | CancelFrame | InterruptFrame;
 
 export function runFrame(request: RunRequest): Buffer {
   const frame: RunFrame = {
@@ -43,6 +49,11 @@ export function runFrame(request: RunRequest): Buffer {
 
 export function cancelFrame(runId: string): Buffer {
   const frame: CancelFrame = { op: 'cancel', id: runId };
+  return encodeFrame(frame);
+}
+
+export function interruptFrame(runId: string): Buffer {
+  const frame: InterruptFrame = { op: 'interrupt', id: runId };
   return encodeFrame(frame);
 }
 
@@ -77,6 +88,8 @@ export const SERVER_RUN_STATUSES = ['exited', 'signaled', 'timeout', 'cancelled'
 export const RUN_LIMITS = ['memory', 'cpu', 'disk', 'files', 'processes', 'result'] as const;
 /** Python's json.loads recurses, so a result it parsed is never nested deeper than its recursion limit. */
 export const MAX_RESULT_DEPTH = 1000;
+/** Why a session server ended its session with a call's answer (then it exits). */
+export const SESSION_SERVER_ENDINGS = ['timeout', 'memory', 'crashed'] as const;
 
 /** One run's answer (snake_case; a setup failure sends only op, id, status and error). */
 export interface DoneMessage {
@@ -96,6 +109,8 @@ export interface DoneMessage {
   files?: OutputFile[];
   display?: DisplayItem[];
   display_truncated?: boolean;
+  /** A session server only: this call ended the session. */
+  session_ended?: (typeof SESSION_SERVER_ENDINGS)[number];
 }
 
 export type ServerMessage = ReadyMessage | OutputMessage | HeartbeatMessage | DoneMessage;
@@ -210,6 +225,7 @@ const MESSAGE_FIELDS: ReadonlyMap<string, { fields: ReadonlyMap<string, FieldChe
         ['files', isArrayOf(isOutputFile, MAX_OUTPUT_FILES)],
         ['display', isArrayOf(isDisplayItem, Infinity)],
         ['display_truncated', isBoolean],
+        ['session_ended', isOneOf(SESSION_SERVER_ENDINGS)],
       ]),
       required: ['op', 'id', 'status'],
     },
@@ -258,6 +274,7 @@ export function outcomeFromDone(done: DoneMessage): RunOutcome {
     files: done.files ?? [],
     display: done.display ?? [],
     displayTruncated: done.display_truncated ?? false,
+    ...(done.session_ended && { sessionEnded: done.session_ended }),
   };
 }
 

@@ -1,6 +1,7 @@
 import {
   cancelFrame,
   encodeFrame,
+  interruptFrame,
   FrameDecoder,
   MAX_RESULT_DEPTH,
   MAX_SERVER_FRAME_BYTES,
@@ -168,6 +169,16 @@ describe('messages from the fork server', () => {
     const display = [{ mime_type: 'text/html', data: '<b>' }];
     const outcome = outcomeFromDone(parse(done({ files: [file, cut], display, display_truncated: true })) as never);
     expect(outcome).toMatchObject({ files: [file, cut], display, displayTruncated: true });
+  });
+
+  it("a session server's done frame may say the call ended the session; an unknown ending is refused", () => {
+    expect(outcomeFromDone(parse(done({ status: 'timeout', session_ended: 'timeout' })) as never)).toMatchObject({
+      status: 'timeout',
+      sessionEnded: 'timeout',
+    });
+    expect(outcomeFromDone(parse(done()) as never).sessionEnded).toBeUndefined();
+    expect(() => parse(done({ session_ended: 'deleted' }))).toThrow(ProtocolError);
+    expect(JSON.parse(interruptFrame('c1').subarray(4).toString())).toEqual({ op: 'interrupt', id: 'c1' });
   });
 
   it('maps a limit kill field by field', () => {

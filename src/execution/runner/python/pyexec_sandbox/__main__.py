@@ -10,7 +10,7 @@ import sys
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 sys.path[0] = os.path.dirname(PACKAGE_DIR)
 try:
-    from pyexec_sandbox import config, protocol, server
+    from pyexec_sandbox import config, protocol, server, session
 finally:
     del sys.path[0]
 
@@ -22,7 +22,7 @@ site.main()  # once, here: sys.path with dist-packages and the exit()/quit() bui
 def main():
     try:
         settings = config.ServerConfig.from_json(os.environ.pop(config.CONFIG_ENV))
-        server.serve(settings)
+        (session.serve if settings.session else server.serve)(settings)
     except server.PreloadError as exc:
         protocol.log(str(exc))
         os._exit(1)

@@ -32,6 +32,7 @@ class ServerConfig:
     preload: Tuple[str, ...] = ()
     max_output_file_bytes: int = 8 << 20  # response.files content in all (MAX_OUTPUT_FILE_BYTES)
     max_display_bytes: int = 8 << 20  # response.display in all (MAX_DISPLAY_BYTES)
+    session: bool = False  # one long-lived interpreter for a session (session.py), not a fork server
 
     @classmethod
     def from_json(cls, text):
@@ -44,6 +45,7 @@ class ServerConfig:
                                 if cgroup else None)
         values['python_path'] = tuple(values.get('python_path') or ())
         values['preload'] = tuple(values.get('preload') or ())
+        values['session'] = bool(values.get('session', False))
         for f in fields(cls):
             if f.name not in values:
                 raise KeyError(f.name)

@@ -18,24 +18,7 @@ class PreloadError(Exception):
 
 
 def serve(config):
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    namespaces.set_process_name(b'pyexec-server')  # in ps and top; runs keep python3's name
-    cap_last_cap = namespaces.last_capability()
-    preload_vm_bytes = load_libraries(config)
-    machine = syscalls.MACHINE
-    if machine not in syscalls.ARCHES:
-        raise OSError('no seccomp filter for %s (x86_64 and aarch64 only): refusing to run code' % machine)
-    setup = RunSetup(config, seccomp.program(machine, watchdog=config.memory_watchdog), cap_last_cap,
-                     preload_vm_bytes)
-    if threads_of_this_process() != 1:
-        raise PreloadError('SANDBOX_PRELOAD: the preloaded modules started %d threads in the fork server; '
-                           'it must stay single-threaded (runs are cloned from it)' % (threads_of_this_process() - 1))
-    clone = namespaces.RawClone(machine)
-    if config.isolate:
-        template.run_environment('/tmp')  # every isolated run's cwd
-    gc.collect()
-    gc.freeze()  # what the template holds is never scanned again: no run copies its pages for a collection
-    template_sock = template.start_template(setup, clone)
+    template_sock = start(config, b'pyexec-server')
     spare = prepare_spare(template_sock)
     protocol.write_frame(protocol.RESPONSE_FD, protocol.ready_frame(os.getpid(), os.getuid()))
     while True:
@@ -54,6 +37,28 @@ def serve(config):
         del frame
         reap_exiting()
         spare = prepare_spare(template_sock)
+
+
+def start(config, process_name):
+    """Set up once (libraries, seccomp program, template): the server's end of the template's socket."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    namespaces.set_process_name(process_name)  # in ps and top; runs keep python3's name
+    cap_last_cap = namespaces.last_capability()
+    preload_vm_bytes = load_libraries(config)
+    machine = syscalls.MACHINE
+    if machine not in syscalls.ARCHES:
+        raise OSError('no seccomp filter for %s (x86_64 and aarch64 only): refusing to run code' % machine)
+    setup = RunSetup(config, seccomp.program(machine, watchdog=config.memory_watchdog), cap_last_cap,
+                     preload_vm_bytes)
+    if threads_of_this_process() != 1:
+        raise PreloadError('SANDBOX_PRELOAD: the preloaded modules started %d threads in the fork server; '
+                           'it must stay single-threaded (runs are cloned from it)' % (threads_of_this_process() - 1))
+    clone = namespaces.RawClone(machine)
+    if config.isolate:
+        template.run_environment('/tmp')  # every isolated run's cwd
+    gc.collect()
+    gc.freeze()  # what the template holds is never scanned again: no run copies its pages for a collection
+    return template.start_template(setup, clone)
 
 
 def prepare_spare(template_sock):

@@ -9,7 +9,7 @@ import socket
 from dataclasses import dataclass
 from typing import Optional
 
-from . import harness, limits, namespaces, protocol, seccomp
+from . import harness, limits, namespaces, protocol, seccomp, session_harness
 from .protocol import CGROUP_TASKS_FD, HARNESS_RESULT_FD, REQUEST_FD, RESULT_FD, log
 
 # Native math libraries start one thread per core by default; a slot runs one program and forks,
@@ -168,8 +168,10 @@ def become_pid1(setup, fds, scratch_dir):
             except BaseException:
                 pass
         os._exit(125)
-    harness.run_user_code(config.max_result_bytes, config.run_cgroup is not None,
-                          harness.RichCaps(config.max_output_file_bytes, config.max_display_bytes))
+    rich = harness.RichCaps(config.max_output_file_bytes, config.max_display_bytes)
+    if config.session:  # a session's interpreter: call after call, until the server closes its request pipe
+        session_harness.serve_calls(config.max_result_bytes, rich)
+    harness.run_user_code(config.max_result_bytes, config.run_cgroup is not None, rich)
     os._exit(0)
 
 

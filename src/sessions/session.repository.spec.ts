@@ -1,0 +1,113 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import Redis from 'ioredis';
+import { parseHostMessage, SessionRepository } from './session.repository';
+import type { SessionRecord } from './session.types';
+
+// The sessions' scripts on the machine's shared Redis, under a prefix of their own.
+const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
+const prefix = `pyexec-test-sessions-${process.pid}-${randomBytes(4).toString('hex')}`;
+
+function newSession(owner = 'owner-a'): Omit<SessionRecord, 'worker'> {
+  const now = Date.now();
+  return {
+    sessionId: randomUUID(),
+    owner,
+    clientId: null,
+    status: 'idle',
+    endedReason: null,
+    createdAtMs: now,
+    lastUsedAtMs: now,
+    endedAtMs: null,
+    ttlSec: 60,
+    maxLifetimeSec: 3600,
+    executions: 0,
+    memoryLimitMb: 128,
+  };
+}
+
+describe('SessionRepository (its Lua scripts on a real Redis)', () => {
+  let redis: Redis;
+  let repository: SessionRepository;
+  const limits = { perKey: 2, perWorker: 3 };
+
+  beforeAll(() => {
+    redis = new Redis(redisUrl);
+    repository = new SessionRepository(redis, prefix);
+  });
+  afterAll(async () => {
+    const keys = await redis.keys(`${prefix}:*`);
+    if (keys.length) await redis.del(...keys);
+    redis.disconnect();
+  });
+  beforeEach(async () => {
+    const keys = await redis.keys(`${prefix}:*`);
+    if (keys.length) await redis.del(...keys);
+  });
+
+  it('no live worker: no_worker, and nothing is written', async () => {
+    await redis.sadd(`${prefix}:sessions:hosts`, 'dead-worker'); // announced once, its liveness key gone
+    expect(await repository.create(newSession(), limits)).toEqual({ result: 'no_worker', worker: undefined });
+    expect(await redis.keys(`${prefix}:session:*`)).toEqual([]);
+  });
+
+  it('creates on the live worker holding the fewest, tells it on its stream, and counts per key and worker', async () => {
+    await repository.hostBeat('w1');
+    await repository.hostBeat('w2');
+    const first = await repository.create(newSession(), limits);
+    const second = await repository.create(newSession(), limits);
+    expect(first.result).toBe('created');
+    expect(new Set([first.worker, second.worker])).toEqual(new Set(['w1', 'w2']));
+    expect((await repository.create(newSession(), limits)).result).toBe('key_limit');
+    const entries = await redis.xrange(repository.streamKey(first.worker!), '-', '+');
+    expect(parseHostMessage(entries[0][1])).toMatchObject({ type: 'create', ttlSec: 60, maxLifetimeSec: 3600 });
+    expect(await repository.openCount()).toBe(2);
+  });
+
+  it('every worker full: worker_full', async () => {
+    await repository.hostBeat('w1');
+    for (const owner of ['a', 'b', 'c'])
+      expect((await repository.create(newSession(owner), limits)).result).toBe('created');
+    expect((await repository.create(newSession('d'), limits)).result).toBe('worker_full');
+  });
+
+  it('routes a call only into a live session of its owner; ends once and hands back the open calls', async () => {
+    await repository.hostBeat('w1');
+    const session = newSession();
+    await repository.create(session, limits);
+    const id = session.sessionId;
+    expect(await repository.enqueueCall(id, 'owner-b', { jobId: 'j0', data: '{}' })).toBe('unknown');
+    expect(await repository.enqueueCall(randomUUID(), 'owner-a', { jobId: 'j0', data: '{}' })).toBe('unknown');
+    expect(await repository.enqueueCall(id, 'owner-a', { jobId: 'j1', data: '{}' })).toBeNull();
+    expect(await repository.enqueueCall(id, 'owner-a', { jobId: 'j2', data: '{}' })).toBeNull();
+    expect((await repository.get(id))!.status).toBe('busy');
+    await repository.callEnded(id, 'j1', Date.now());
+    expect(await repository.get(id)).toMatchObject({ status: 'busy', executions: 1 });
+    const ended = await repository.end(id, 'deleted');
+    expect(ended).toEqual({ ended: true, worker: 'w1', openCalls: ['j2'] });
+    expect(await repository.end(id, 'expired')).toEqual({ ended: false, reason: 'deleted' });
+    expect(await repository.enqueueCall(id, 'owner-a', { jobId: 'j3', data: '{}' })).toBe('deleted');
+    expect(await repository.get(id)).toMatchObject({ status: 'ended', endedReason: 'deleted' });
+    expect(await redis.ttl(repository.sessionKey(id))).toBeGreaterThan(3000);
+    expect(await repository.sessionsOf('w1')).toEqual([]);
+    expect((await repository.create(newSession(), { perKey: 1, perWorker: 3 })).result).toBe('created'); // freed
+  });
+
+  it('lists newest first and prunes expired entries', async () => {
+    await repository.hostBeat('w1');
+    const a = newSession();
+    const b = { ...newSession(), createdAtMs: a.createdAtMs + 1 };
+    await repository.create(a, limits);
+    await repository.create(b, limits);
+    expect((await repository.list('owner-a')).map((s) => s.sessionId)).toEqual([b.sessionId, a.sessionId]);
+    await redis.del(repository.sessionKey(a.sessionId));
+    expect((await repository.list('owner-a')).map((s) => s.sessionId)).toEqual([b.sessionId]);
+  });
+
+  it('finds dead workers and forgets them', async () => {
+    await repository.hostBeat('w1');
+    await redis.sadd(`${prefix}:sessions:hosts`, 'gone');
+    expect(await repository.deadHosts()).toEqual(['gone']);
+    await repository.forgetHost('gone');
+    expect(await repository.deadHosts()).toEqual([]);
+  });
+});
