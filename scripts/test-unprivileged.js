@@ -89,6 +89,7 @@ function main() {
         '--runInBand',
         '--ci',
         `--cacheDirectory=${join(work, 'jest-cache')}`,
+        ...process.argv.slice(2), // more Jest options (scripts/test-hostile-cgroup2.sh: --testTimeout)
         ...HOSTILE_SUITES,
       ],
       {

@@ -19,6 +19,23 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
+/**
+ * TEST_TIME_SCALE (default 1): multiplies the bounds that are only about time (how soon an answer
+ * comes), never what a run may do. Set where everything is slow, e.g. scripts/test-hostile-cgroup2.sh
+ * in an emulated VM.
+ */
+export const TIME_SCALE = Math.max(1, Number(process.env.TEST_TIME_SCALE) || 1);
+
+/** A time bound in ms, times TEST_TIME_SCALE. */
+export function scaledMs(ms: number): number {
+  return ms * TIME_SCALE;
+}
+
+/** A run's `timeout` (s) where it is only about time, times TEST_TIME_SCALE, at most the API's 300. */
+export function scaledTimeoutSec(seconds: number): number {
+  return Math.min(300, seconds * TIME_SCALE);
+}
+
 export function uniquePrefix(): string {
   return `pyexec-test-${process.pid}-${randomBytes(4).toString('hex')}`;
 }
@@ -31,6 +48,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     SANDBOX_SERVERS: '2',
     LOG_LEVEL: 'error',
     PATH: process.env.PATH,
+    SANDBOX_START_TIMEOUT_MS: String(scaledMs(10_000)), // the service's default, times TEST_TIME_SCALE
     ...env,
     REDIS_PREFIX: prefix,
   });

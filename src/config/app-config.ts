@@ -241,6 +241,13 @@ export class AppConfig {
   readonly sandboxServers: number = Math.min(availableParallelism(), maxSandboxServers);
 
   @Variable(
+    'SANDBOX_START_TIMEOUT_MS',
+    integer(1000, 600_000),
+    'how long a fork server may take to start (to its `ready`) before its start fails; raise it only on a slow machine (an emulated VM needs minutes)',
+  )
+  readonly sandboxStartTimeoutMs: number = 10_000;
+
+  @Variable(
     'SANDBOX_UID_BASE',
     sandboxUidBase((config: AppConfig) => config.sandboxServers),
     "when the service runs as root, sandbox slot *n* runs as host uid and gid `SANDBOX_UID_BASE + n` (a range no account uses; 1000..2147483647, the range may not contain 65534/65535; the default fits the 65,536 ids a container's user namespace usually maps, and a range outside the service's own uid/gid map stops the boot)",

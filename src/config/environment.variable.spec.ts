@@ -58,6 +58,7 @@ const samples: Record<string, { good?: string; bad?: string; with?: Record<strin
   WEBHOOK_CONCURRENCY: { good: '4', bad: '0' },
   WEBHOOK_ALLOW_PRIVATE: { good: 'true', bad: 'yes' },
   SANDBOX_ALLOW_UNBOUNDED_MEMORY: { good: 'true', bad: 'yes' },
+  SANDBOX_START_TIMEOUT_MS: { good: '30000', bad: '10' },
   RATE_LIMIT_PER_MINUTE: { good: '60', bad: '-1' },
   BUILD_NUMBER: { good: '1.2.3+abc' },
   LOG_LEVEL: { good: 'debug', bad: 'info' },

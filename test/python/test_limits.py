@@ -64,6 +64,14 @@ class OomKillsTest(unittest.TestCase):
             os.pwrite(f.fileno(), b'oom 5\noom_kill 5\n', 0)
             self.assertEqual(limits.oom_kills(cgroup), 5)
 
+    def test_kill_cgroup_writes_1_to_cgroup_kill(self):
+        with tempfile.TemporaryFile() as f:
+            self.assertTrue(limits.kill_cgroup(RunCgroup(tasks_fd=-1, events_fd=-1, kill_fd=f.fileno())))
+            f.seek(0)
+            self.assertEqual(f.read(), b'1')
+        self.assertFalse(limits.kill_cgroup(RunCgroup(tasks_fd=-1, events_fd=-1)))  # v1: none
+        self.assertFalse(limits.kill_cgroup(None))
+
     def test_vm_size(self):
         self.assertGreater(limits.vm_size_bytes(), 1 << 20)
 

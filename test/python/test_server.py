@@ -41,6 +41,13 @@ class ConfigTest(unittest.TestCase):
         self.assertEqual(config.run_cgroup, RunCgroup(3, 4))
         self.assertEqual((config.preload, config.isolate, config.memory_mb), (('json',), False, 256))
 
+    def test_a_v2_run_cgroup_has_its_kill_descriptor(self):
+        cgroup = {'tasks_fd': 3, 'events_fd': 4, 'kill_fd': 5}
+        self.assertEqual(ServerConfig.from_json(json.dumps(dict(CONFIG, run_cgroup=cgroup))).run_cgroup,
+                         RunCgroup(3, 4, 5))
+        cgroup['kill_fd'] = None  # v1, or a kernel without cgroup.kill
+        self.assertEqual(ServerConfig.from_json(json.dumps(dict(CONFIG, run_cgroup=cgroup))).run_cgroup.kill_fd, None)
+
     def test_a_missing_field_raises(self):
         with self.assertRaises(KeyError):
             ServerConfig.from_json(json.dumps({k: v for k, v in CONFIG.items() if k != 'memory_mb'}))

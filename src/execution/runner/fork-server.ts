@@ -35,6 +35,8 @@ export interface RunLimits {
 
 /** Where the server finds its run cgroup's files: descriptors Node opens as root and hands down. */
 const RUN_CGROUP_FDS = { tasks_fd: 3, events_fd: 4 };
+/** cgroup v2's cgroup.kill, when the run cgroup has one. */
+const RUN_CGROUP_KILL_FD = 5;
 
 export interface ForkServerOptions extends SandboxCommandOptions {
   /** Host uid/gid the server runs as when the service is root (RLIMIT_NPROC does not bind root). */
@@ -118,12 +120,12 @@ export class ForkServer extends EventEmitter {
       max_display_bytes: limits.maxDisplayBytes ?? DEFAULT_RICH_OUTPUT_BYTES,
       inotify_instances: limits.inotifyInstances,
       inotify_watches: limits.inotifyWatches,
-      run_cgroup: cgroup?.run ? RUN_CGROUP_FDS : null,
+      run_cgroup: cgroup?.run ? { ...RUN_CGROUP_FDS, kill_fd: cgroup.run.killFile ? RUN_CGROUP_KILL_FD : null } : null,
       memory_watchdog: !cgroup?.run,
       ...(this.options.session && { session: true }),
     });
     // Opened as root: the kernel checks the opener's credentials when pid 1 moves itself.
-    const runFds = cgroup?.run ? [openSync(cgroup.run.tasksFile, 'w'), openSync(cgroup.run.eventsFile, 'r')] : [];
+    const runFds = cgroup?.run ? openRunCgroup(cgroup.run) : [];
     const stdio = ['pipe', 'pipe', 'pipe', ...runFds] as Array<'pipe' | number>;
     let child: ChildProcess;
     try {
@@ -300,4 +302,17 @@ export class ForkServer extends EventEmitter {
     this.finish(failedOutcome('crashed', `fork server ${reason}`));
     this.emit('exit', detail);
   }
+}
+
+/** The run cgroup's files, opened here as root, in RUN_CGROUP_FDS order (and RUN_CGROUP_KILL_FD). */
+function openRunCgroup(run: RunCgroup): number[] {
+  const fds: number[] = [];
+  try {
+    fds.push(openSync(run.tasksFile, 'w'), openSync(run.eventsFile, 'r'));
+    if (run.killFile) fds.push(openSync(run.killFile, 'w'));
+  } catch (error) {
+    for (const fd of fds) closeSync(fd);
+    throw error;
+  }
+  return fds;
 }

@@ -3,7 +3,9 @@ import { Logger } from '@nestjs/common';
 import { findOnPath } from '../../common/find-on-path';
 import { failedOutcome, PythonRunner, RunnerStats, RunOutcome } from './python-runner';
 import { checkMemoryBound, MemoryBound, watchdogOrNone } from './memory-bound';
-import { cgroupBases, SlotCgroups } from './slot-cgroups';
+import { isCgroupV2, prepareCgroupV2Base } from './cgroup-v2';
+import { cgroupBases, SlotCgroups, SlotCgroupSet } from './slot-cgroups';
+import { SlotCgroupsV2 } from './slot-cgroups-v2';
 import { SandboxPool } from './sandbox-pool';
 import { ForkServer, ForkServerOptions } from './fork-server';
 import { sandboxPackageDir } from './sandbox-package';
@@ -25,6 +27,8 @@ export interface RunnerSettings {
   scratchMb: number;
   /** Start even when nothing bounds a run's memory as a whole (SANDBOX_ALLOW_UNBOUNDED_MEMORY). */
   sandboxAllowUnboundedMemory?: boolean;
+  /** How long a fork server may take to start (SANDBOX_START_TIMEOUT_MS, default 10 s). */
+  sandboxStartTimeoutMs?: number;
   /** Runs before a fork server is replaced (default 2000); lowered only by tests. */
   recycleAfterRuns?: number;
 }
@@ -53,10 +57,9 @@ export function createSandboxPool(settings: RunnerSettings): SandboxPool {
   }
   const isRoot = process.getuid?.() === 0;
   if (isRoot && settings.sandbox === 'bwrap') checkSlotIdsMapped(settings.sandboxUidBase, settings.sandboxServers);
-  const cgroup = isRoot ? createCgroups(settings, logger) : undefined;
-  const memoryBound: MemoryBound = cgroup?.cgroups.runCgroup(0)
-    ? { kind: 'cgroup1', reason: 'a cgroup v1 memory cgroup per slot, each run in it alone' }
-    : watchdogOrNone(isRoot ? 'no writable cgroup v1 memory controller' : 'not root: no memory cgroup');
+  const made = isRoot ? createCgroups(settings, logger) : { whyNot: 'not root: no memory cgroup' };
+  const cgroup = made.cgroups && made.setprivBin ? { cgroups: made.cgroups, setprivBin: made.setprivBin } : undefined;
+  const memoryBound: MemoryBound = cgroupMemoryBound(cgroup?.cgroups) ?? watchdogOrNone(made.whyNot);
   checkMemoryBound(memoryBound, settings.sandboxAllowUnboundedMemory ?? false);
   (memoryBound.kind === 'none' ? logger.warn.bind(logger) : logger.log.bind(logger))(
     `memory bound: ${memoryBound.kind} (${memoryBound.reason})`,
@@ -86,7 +89,7 @@ function forkServerOptions(
     pythonPath: settings.sandboxPythonPath ?? [],
     preload: settings.sandboxPreload ?? [],
     packageDir: sandboxPackageDir(isRoot),
-    startTimeoutMs: 10_000,
+    startTimeoutMs: settings.sandboxStartTimeoutMs ?? 10_000,
     backstopMs: 1_000,
     limits: {
       memoryMb: settings.memoryLimitMb,
@@ -141,32 +144,62 @@ export function createSessionSandbox(settings: RunnerSettings): SessionSandbox {
   );
 }
 
+function cgroupMemoryBound(cgroups: SlotCgroupSet | undefined): MemoryBound | undefined {
+  if (!cgroups?.runCgroup(0)) return undefined;
+  return cgroups.version === 2
+    ? { kind: 'cgroup2', reason: 'a cgroup v2 cgroup per slot for its runs, each run in it alone (memory.oom.group)' }
+    : { kind: 'cgroup1', reason: 'a cgroup v1 memory cgroup per slot, each run in it alone' };
+}
+
+interface MadeCgroups {
+  cgroups?: SlotCgroupSet;
+  setprivBin?: string;
+  /** Why runs have no memory cgroup (when they have none). */
+  whyNot: string;
+}
+
 /**
  * Root: RLIMIT_NPROC (per run, in its user namespace) already holds a fork bomb to
  * MAX_PROCESSES_PER_RUN; per server slot a pids cgroup adds a hard cap on the server's whole tree,
- * a cpu cgroup a fair share, and a memory cgroup bounds each run as a whole.
+ * a cpu cgroup a fair share, and a memory cgroup bounds each run as a whole. cgroup v2 (a pure v2
+ * host or container): the same under the service's own, delegated cgroup (SlotCgroupsV2).
  */
-function createCgroups(
-  settings: RunnerSettings,
-  logger: Logger,
-): { cgroups: SlotCgroups; setprivBin: string } | undefined {
-  const bases = cgroupBases();
+function createCgroups(settings: RunnerSettings, logger: Logger): MadeCgroups {
   const setprivBin = findOnPath('setpriv');
-  if (!setprivBin || Object.keys(bases).length === 0) {
-    logger.warn(
-      `no cgroups (${setprivBin ? 'no writable cgroup controller' : 'setpriv not found'}): runs are held by RLIMIT_NPROC only`,
-    );
-    return undefined;
+  const held = 'runs are held by RLIMIT_NPROC only';
+  if (!setprivBin) {
+    logger.warn(`no cgroups (setpriv not found): ${held}`);
+    return { whyNot: 'no cgroups: setpriv not found' };
+  }
+  const limits = {
+    pidsMax: MAX_PROCESSES_PER_RUN + SERVER_OVERHEAD_TASKS,
+    runPidsMax: MAX_PROCESSES_PER_RUN,
+    memoryBytes: settings.memoryLimitMb * 1024 * 1024,
+  };
+  if (isCgroupV2()) {
+    const base = prepareCgroupV2Base();
+    if (base.reason !== undefined) {
+      logger.warn(`no cgroups (${base.reason}): ${held}`);
+      return { whyNot: `no usable cgroup v2: ${base.reason}` };
+    }
+    try {
+      return { cgroups: SlotCgroupsV2.create(base, settings.sandboxServers, limits), setprivBin, whyNot: '' };
+    } catch (err) {
+      logger.warn(`no cgroups (cgroup v2 under ${base.dir}: ${(err as Error).message}): ${held}`);
+      return { whyNot: `cgroup v2 under ${base.dir} refused: ${(err as Error).message}` };
+    }
+  }
+  const bases = cgroupBases();
+  if (Object.keys(bases).length === 0) {
+    logger.warn(`no cgroups (no writable cgroup controller): ${held}`);
+    return { whyNot: 'no writable cgroup v1 memory controller' };
   }
   try {
-    const limits = {
-      pidsMax: MAX_PROCESSES_PER_RUN + SERVER_OVERHEAD_TASKS,
-      memoryBytes: settings.memoryLimitMb * 1024 * 1024,
-    };
-    return { cgroups: SlotCgroups.create(bases, settings.sandboxServers, limits), setprivBin };
+    const cgroups = SlotCgroups.create(bases, settings.sandboxServers, limits);
+    return { cgroups, setprivBin, whyNot: 'no writable cgroup v1 memory controller' };
   } catch (err) {
-    logger.warn(`no cgroups (${(err as Error).message}): runs are held by RLIMIT_NPROC only`);
-    return undefined;
+    logger.warn(`no cgroups (${(err as Error).message}): ${held}`);
+    return { whyNot: 'no writable cgroup v1 memory controller' };
   }
 }
 

@@ -46,8 +46,11 @@ export interface ServerRunConfig {
   max_display_bytes: number;
   inotify_instances: number;
   inotify_watches: number;
-  /** Inherited descriptors of the run's memory cgroup (see ForkServer), or null: then a watchdog. */
-  run_cgroup: { tasks_fd: number; events_fd: number } | null;
+  /**
+   * Inherited descriptors of the run's memory cgroup (see ForkServer), or null: then a watchdog.
+   * kill_fd: cgroup v2's cgroup.kill, or null (v1, or a kernel before 5.14).
+   */
+  run_cgroup: { tasks_fd: number; events_fd: number; kill_fd?: number | null } | null;
   memory_watchdog: boolean;
   python_path?: readonly string[];
   preload?: readonly string[];

@@ -1,7 +1,7 @@
 import type { MemoryBound } from './memory-bound';
 import { Logger } from '@nestjs/common';
 import { ForkServer, ForkServerOptions } from './fork-server';
-import type { SlotCgroups } from './slot-cgroups';
+import type { SlotCgroupSet } from './slot-cgroups';
 import { failedOutcome, PythonRunner, RunnerStats, RunOutcome, RunRequest } from './python-runner';
 
 export interface SandboxPoolOptions {
@@ -10,8 +10,8 @@ export interface SandboxPoolOptions {
   /** Recycle a server after this many runs or this age, whichever comes first. */
   maxRunsPerServer: number;
   maxServerAgeMs: number;
-  /** Root only: cgroups per server slot (see SlotCgroups); removed on close. */
-  cgroup?: { cgroups: SlotCgroups; setprivBin: string };
+  /** Root only: cgroups per server slot (see SlotCgroups, SlotCgroupsV2); removed on close. */
+  cgroup?: { cgroups: SlotCgroupSet; setprivBin: string };
   /** Root only: slot n's server runs as host uid and gid uidBase + n, shared with nothing else. */
   uidBase?: number;
   /** What bounds each run's memory (reported, not enforced, here: the cgroup or the servers' watchdog do). */

@@ -12,7 +12,7 @@ const REMOVE_RETRY_MS = 50;
  */
 const CPU_SHARES_PER_SLOT = 2048;
 
-/** Which controllers a root service can write here (cgroup v1 hierarchies, or v2 pids delegated at the root). */
+/** Which cgroup v1 controllers a root service can write here (cgroup v2: see slot-cgroups-v2.ts). */
 export interface CgroupBases {
   pids?: string;
   /** v1: our own memory cgroup (from /proc/self/cgroup), where children may be made. */
@@ -25,20 +25,11 @@ export function cgroupBases(): CgroupBases {
   const bases: CgroupBases = {};
   const pidsV1 = join(CGROUP_ROOT, 'pids');
   if (existsSync(join(pidsV1, 'cgroup.procs'))) bases.pids = pidsV1;
-  else if (v2Controllers().includes('pids')) bases.pids = CGROUP_ROOT;
   const memory = ownV1Cgroup('memory');
   if (memory && existsSync(join(memory, 'memory.limit_in_bytes'))) bases.memory = memory;
   const cpu = ownV1Cgroup('cpu');
   if (cpu && existsSync(join(cpu, 'cpu.shares'))) bases.cpu = cpu;
   return bases;
-}
-
-function v2Controllers(): string[] {
-  try {
-    return readFileSync(join(CGROUP_ROOT, 'cgroup.subtree_control'), 'utf8').split(/\s+/);
-  } catch {
-    return [];
-  }
 }
 
 /** The directory of this process's cgroup in the v1 hierarchy that has `controller`, if mounted. */
@@ -61,16 +52,35 @@ function ownV1Cgroup(controller: string): string | undefined {
 }
 
 export interface SlotLimits {
+  /** Tasks of a slot's whole tree: its server and its run. */
   pidsMax: number;
+  /** Tasks of the run alone (cgroup v2, where the run has a cgroup of its own for every controller). */
+  runPidsMax: number;
   memoryBytes: number;
 }
 
 /** The memory cgroup a slot's runs move into, one at a time, when their request comes. */
 export interface RunCgroup {
-  /** v1 `tasks`: pid 1 writes "0" to move itself, which skips the global lock a pid move takes. */
+  /**
+   * v1 `tasks`: pid 1 writes "0" to move itself, which skips the global lock a pid move takes;
+   * v2 `cgroup.procs` ("0" moves the writer's process).
+   */
   tasksFile: string;
-  /** Its "oom_kill N" counter (v1 memory.oom_control). */
+  /** Its "oom_kill N" counter (v1 memory.oom_control, v2 memory.events). */
   eventsFile: string;
+  /** v2 `cgroup.kill`: the server kills the run's every process with it (where the kernel has it). */
+  killFile?: string;
+}
+
+/** Per-slot cgroups of one pool, v1 (SlotCgroups) or v2 (SlotCgroupsV2). */
+export interface SlotCgroupSet {
+  readonly version: 1 | 2;
+  /** The cgroup.procs files a slot's server writes its own pid to before it drops root. */
+  serverProcsFiles(slot: number): string[];
+  /** The cgroup each run of a slot joins alone, when memory is bounded by a cgroup. */
+  runCgroup(slot: number): RunCgroup | undefined;
+  /** Removes the cgroups once the pool's servers are killed. */
+  remove(): Promise<void>;
 }
 
 /**
@@ -79,7 +89,9 @@ export interface RunCgroup {
  * slot's share), and a memory cgroup for the run alone (the server and the next prepared run stay
  * outside, so the OOM killer only ever picks the run's processes).
  */
-export class SlotCgroups {
+export class SlotCgroups implements SlotCgroupSet {
+  readonly version = 1;
+
   private constructor(
     private readonly dirs: Partial<Record<keyof CgroupBases, string>>,
     private readonly slots: number,

@@ -9,9 +9,11 @@ CONFIG_ENV = 'PYEXEC_SERVER_CONFIG'  # JSON, in the environment: never on a comm
 
 @dataclass(frozen=True)
 class RunCgroup:
-    """Inherited descriptors of the run's memory cgroup: pid 1 joins it through tasks_fd."""
+    """Inherited descriptors of the run's memory cgroup: pid 1 joins it through tasks_fd (v1 tasks,
+    v2 cgroup.procs); events_fd has its OOM kill counter; kill_fd is v2's cgroup.kill, or None."""
     tasks_fd: int
     events_fd: int
+    kill_fd: Optional[int] = None
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,8 @@ class ServerConfig:
         known = {f.name for f in fields(cls)}
         values = {name: value for name, value in raw.items() if name in known}
         cgroup = values.get('run_cgroup')
-        values['run_cgroup'] = RunCgroup(cgroup['tasks_fd'], cgroup['events_fd']) if cgroup else None
+        values['run_cgroup'] = (RunCgroup(cgroup['tasks_fd'], cgroup['events_fd'], cgroup.get('kill_fd'))
+                                if cgroup else None)
         values['python_path'] = tuple(values.get('python_path') or ())
         values['preload'] = tuple(values.get('preload') or ())
         values['session'] = bool(values.get('session', False))

@@ -1,5 +1,6 @@
 """Resource limits of one run: rlimits and per-user-namespace caps set by pid 1, the memory cgroup's
-OOM counter read by the server. (Per-run cgroup v2 limits belong here too.)"""
+OOM counter read by the server and (cgroup v2) its cgroup.kill. The cgroup's own limits are set by
+the service (slot-cgroups.ts, cgroup-v2.ts), which hands the server these files' descriptors."""
 import os
 import resource  # every run sets limits: a shared library, ~0.4 ms of CPU to load per run
 from typing import NamedTuple
@@ -64,6 +65,15 @@ def prefer_for_oom_kill():
 def oom_kills(cgroup):
     # memory.oom_control (v1) and memory.events (v2) both carry an "oom_kill N" line.
     return parse_oom_kills(os.pread(cgroup.events_fd, 4096, 0))
+
+
+def kill_cgroup(cgroup):
+    """SIGKILL to every process in the run's cgroup (v2 cgroup.kill), wherever it is in namespaces or
+    sessions; False where there is no cgroup.kill (v1, or Linux before 5.14)."""
+    if cgroup is None or cgroup.kill_fd is None:
+        return False
+    os.write(cgroup.kill_fd, b'1')
+    return True
 
 
 def parse_oom_kills(text):

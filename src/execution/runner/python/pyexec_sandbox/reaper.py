@@ -5,6 +5,9 @@ import select
 import signal
 import time
 
+from . import limits
+from .protocol import log
+
 # After SIGKILL, how long to wait for the run's pid namespace to die before reporting anyway.
 KILL_GRACE_SEC = 0.5  # under the service's 1 s backstop, which would kill the whole server
 STRAGGLERS = set()  # pids of killed runs reported before the kernel let them go; reaped later
@@ -17,6 +20,14 @@ def kill_run(isolate, pid):
         (os.kill if isolate else os.killpg)(pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
+
+
+def kill_cgroup(cgroup):
+    """cgroup v2: every process of the run, also those its pid 1 no longer holds (cgroup.kill)."""
+    try:
+        limits.kill_cgroup(cgroup)
+    except OSError as exc:
+        log('run cgroup: cgroup.kill failed: %s' % exc)
 
 
 def kill_and_reap(isolate, pid):

@@ -11,7 +11,8 @@ from . import limits, protocol
 from .live_output import LiveOutput
 from .outcome import Captured, describe_outcome
 from .protocol import READ_CHUNK, RESULT_MAGIC, SERVICE_FD, STARTED, log, setup_failed_frame
-from .reaper import EXITING, KILL_GRACE_SEC, STRAGGLERS, kill_and_reap, kill_run, main_thread_gone, task_state
+from .reaper import (EXITING, KILL_GRACE_SEC, STRAGGLERS, kill_and_reap, kill_cgroup, kill_run, main_thread_gone,
+                     task_state)
 from .watchdog import WATCHDOG_SEC, RunGone, Watchdog, run_proc_dirs, socket_charge_bytes
 
 # At its deadline a run gets SIGINT first (the harness then reports its output, files and display, as
@@ -86,6 +87,7 @@ class Supervision:
             if self.wait_status is None or not config.isolate:
                 kill_and_reap(config.isolate, self.pid)
             return setup_failed_frame(self.request.id, 'supervision failed: %s' % type(exc).__name__)
+        kill_cgroup(cgroup)  # what a run left (SANDBOX=process: a daemon in its own session) ends with it
         if isinstance(outcome, dict):
             return outcome
         if cgroup and outcome.status in ('exited', 'signaled') and oom_killed_since(cgroup, oom_kills_before):
@@ -108,6 +110,7 @@ class Supervision:
             kill_run(False, self.pid)
         elif self.wait_status is None:
             self.send_signal(signal.SIGKILL)
+        kill_cgroup(self.config.run_cgroup)  # cgroup v2: every process of the run, wherever it is
 
     def send_signal(self, sig):
         try:
