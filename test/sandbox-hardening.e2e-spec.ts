@@ -1,13 +1,15 @@
+import {
+  msgQueuePy,
+  rawExitPy,
+  SETSID_PY,
+  SOCKET_BUFFERS_PY,
+  SOCKET_FAMILIES_PY,
+  SOCKET_FAMILIES_RESULT,
+} from './support/hardening-snippets';
 import { hostPidsWith, KEY, scaledMs, scaledTimeoutSec, startTestApp, TestApp } from './utils';
 
 const PATH = '/v1/code/execute/python';
 const isRoot = process.getuid?.() === 0;
-/** Python: exit(n) is the raw exit syscall of one thread (not exit_group), x86_64 or aarch64. */
-const RAW_EXIT_PY = `
-import ctypes, os
-SYS_EXIT = {'x86_64': 60, 'aarch64': 93}[os.uname().machine]
-libc = ctypes.CDLL(None, use_errno=True)
-`;
 
 /**
  * Hardening (issue 24): attacks that got past the sandbox in some mode (root or unprivileged, cgroup
@@ -29,29 +31,9 @@ describe(`sandbox hardening (service uid ${process.getuid?.()})`, () => {
   });
 
   it('cannot create AF_VSOCK (stream, seqpacket), AF_NETLINK or AF_PACKET sockets; unix and IP sockets still work', async () => {
-    const res = await run(`
-import errno, socket
-def attempt(family, kind):
-    try:
-        s = socket.socket(family, kind)
-    except OSError as e:
-        return errno.errorcode[e.errno]
-    s.close()
-    return 'created'
-[attempt(40, socket.SOCK_STREAM), attempt(40, socket.SOCK_SEQPACKET), attempt(16, socket.SOCK_RAW),
- attempt(17, socket.SOCK_RAW), attempt(socket.AF_UNIX, socket.SOCK_STREAM), attempt(socket.AF_INET, socket.SOCK_DGRAM),
- attempt(socket.AF_INET6, socket.SOCK_STREAM), len(socket.socketpair())]`);
+    const res = await run(SOCKET_FAMILIES_PY);
     expect(res.status).toBe(200);
-    expect(res.body.response.result).toEqual([
-      'EAFNOSUPPORT',
-      'EAFNOSUPPORT',
-      'EAFNOSUPPORT',
-      'EAFNOSUPPORT',
-      'created',
-      'created',
-      'created',
-      2,
-    ]);
+    expect(res.body.response.result).toEqual(SOCKET_FAMILIES_RESULT);
   });
 
   it('sees /proc as Docker masks it: kcore, keys, timer_list, sched_debug empty; /proc/sys read-only', async () => {
@@ -82,25 +64,7 @@ def write_sys():
   });
 
   it('setsid is refused (each session would be a scheduler autogroup of its own)', async () => {
-    const res = await run(`
-import errno, os, subprocess
-try:
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.setsid()
-            os._exit(0)
-        except OSError as e:
-            os._exit(e.errno)
-    status = os.waitpid(pid, 0)[1]
-finally:
-    pass
-try:
-    subprocess.run(['/bin/true'], start_new_session=True)
-    daemon = 'started'
-except OSError as e:
-    daemon = errno.errorcode[e.errno]
-[errno.errorcode.get(os.WEXITSTATUS(status), os.WEXITSTATUS(status)), daemon, subprocess.run(['/bin/true']).returncode]`);
+    const res = await run(SETSID_PY);
     expect(res.status).toBe(200);
     expect(res.body.response.result).toEqual(['EPERM', 'EPERM', 0]);
   });
@@ -134,25 +98,7 @@ while True:
   });
 
   it('SysV message queues cannot hold kernel memory past the limit (refused under the watchdog, charged to the cgroup)', async () => {
-    const res = await run(
-      `
-import ctypes, errno
-libc = ctypes.CDLL(None, use_errno=True)
-class Msg(ctypes.Structure):
-    _fields_ = [('mtype', ctypes.c_long), ('mtext', ctypes.c_char * 8000)]
-msg = Msg(1, b'x' * 8000)
-queued, target = 0, 2 * ${t.config.memoryLimitMb} * 1024 * 1024
-while queued < target:
-    q = libc.msgget(0, 0o1600)  # IPC_PRIVATE, IPC_CREAT | 0600
-    if q < 0:
-        break
-    while queued < target and libc.msgsnd(q, ctypes.byref(msg), 8000, 0o4000) == 0:  # IPC_NOWAIT
-        queued += 8000
-    if libc.msgsnd(q, ctypes.byref(msg), 8000, 0o4000) != 0 and ctypes.get_errno() != errno.EAGAIN:
-        break
-[queued, errno.errorcode.get(ctypes.get_errno(), 0)]`,
-      20,
-    );
+    const res = await run(msgQueuePy(t.config.memoryLimitMb), 20);
     if (res.status === 200) {
       const [queued, error] = res.body.response.result as [number, string];
       expect(queued).toBeLessThan(t.config.memoryLimitMb * 1024 * 1024);
@@ -164,36 +110,7 @@ while queued < target:
   });
 
   it('socket buffers cannot hold memory past the limit (sizes cannot be raised, full sockets are counted)', async () => {
-    const res = await run(
-      `
-import errno, os, socket, time
-try:
-    socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 22)
-    grow = 'allowed'
-except OSError as e:
-    grow = errno.errorcode[e.errno]
-if grow != 'allowed':
-    print(grow, flush=True)
-kids = []
-for _ in range(8):
-    pid = os.fork()
-    if pid == 0:
-        pairs = []
-        for _ in range(100):
-            a, b = socket.socketpair()
-            a.setblocking(False)
-            try:
-                while True:
-                    a.send(b'x' * 65536)
-            except OSError:
-                pass
-            pairs.append((a, b))
-        time.sleep(3)
-        os._exit(0)
-    kids.append(pid)
-[os.waitpid(pid, 0)[1] for pid in kids]`,
-      20,
-    );
+    const res = await run(SOCKET_BUFFERS_PY, 20);
     if (isRoot) {
       expect([200, 400]).toContain(res.status); // the cgroup counts what its kernel charges
     } else {
@@ -205,22 +122,7 @@ for _ in range(8):
 
   it("pid 1's main thread leaving with a raw exit ends the run: its children cannot keep allocating unmeasured", async () => {
     const startedAt = Date.now();
-    const res = await run(
-      `${RAW_EXIT_PY}
-import threading, time
-size = int(0.6 * ${t.config.memoryLimitMb} * 1024 * 1024)
-for _ in range(4):
-    if os.fork() == 0:
-        time.sleep(0.5)  # after pid 1's main thread is gone
-        block = bytearray(size)
-        for i in range(0, size, 4096):
-            block[i] = 1
-        time.sleep(30)
-        os._exit(0)
-threading.Thread(target=time.sleep, args=(60,)).start()
-libc.syscall(SYS_EXIT, 0)`,
-      15,
-    );
+    const res = await run(rawExitPy(t.config.memoryLimitMb), 15);
     expect(res.status).not.toBe(500);
     expect(res.status).not.toBe(408); // the old watchdog saw nothing and let it run to its timeout
     expect(Date.now() - startedAt).toBeLessThan(scaledMs(12_000));

@@ -2,6 +2,14 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import {
+  msgQueuePy,
+  rawExitPy,
+  SETSID_PY,
+  SOCKET_BUFFERS_PY,
+  SOCKET_FAMILIES_PY,
+  SOCKET_FAMILIES_RESULT,
+} from '../support/hardening-snippets';
 
 /**
  * The image and compose.yaml end to end, as a user runs them: build, `compose up`, the seed example,
@@ -219,6 +227,25 @@ describe(`the image with compose.yaml (${cli}, ${compose.join(' ')})`, () => {
       const flood = await execute({ code: 'import sys\nfor _ in range(64):\n    sys.stdout.write("x" * 1024**2)' });
       expect(flood.status).toBe(200);
       expect(flood.body.response.stdout_truncated).toBe(true);
+      expect((await execute(seed)).status).toBe(200);
+    }, 180_000);
+
+    it('holds the hardening attacks (issue 24) with the watchdog as its memory bound (read-only cgroupfs, uid 1000)', async () => {
+      const runtime = await fetch(`${base}/v1/runtime`, { headers: { 'x-api-key': apiKey } });
+      const { sandbox } = ((await runtime.json()) as any).response;
+      expect(sandbox.memory_bound).toBe('watchdog');
+      const memoryLimitMb = 256; // MEMORY_LIMIT_MB's default: compose.yaml does not set it
+      const families = await execute({ code: SOCKET_FAMILIES_PY });
+      expect([families.status, families.body.response?.result]).toEqual([200, SOCKET_FAMILIES_RESULT]);
+      const setsid = await execute({ code: SETSID_PY });
+      expect([setsid.status, setsid.body.response?.result]).toEqual([200, ['EPERM', 'EPERM', 0]]);
+      const queues = await execute({ code: msgQueuePy(memoryLimitMb), timeout: 20 });
+      expect([queues.status, queues.body.response?.result]).toEqual([200, [0, 'ENOSYS']]);
+      const sockets = await execute({ code: SOCKET_BUFFERS_PY, timeout: 20 });
+      expect([sockets.status, sockets.body.error]).toEqual([400, 'Memory limit exceeded']);
+      expect(sockets.body.stdout).toMatch(/EPERM/);
+      const rawExit = await execute({ code: rawExitPy(memoryLimitMb), timeout: 15 });
+      expect([400, 200]).toContain(rawExit.status); // not 500, not 408: the run ended with pid 1
       expect((await execute(seed)).status).toBe(200);
     }, 180_000);
   });
