@@ -1,4 +1,5 @@
 import {
+  HONEST_CHILDREN_PY,
   msgQueuePy,
   rawExitPy,
   SETSID_PY,
@@ -131,22 +132,7 @@ while True:
   it(
     'honest runs whose children exit while allocating and freeing memory: 50 runs, 0 false "Memory limit exceeded"',
     async () => {
-      const code = `
-import os
-for round in range(5):
-    kids = []
-    for _ in range(8):
-        pid = os.fork()
-        if pid == 0:
-            for _ in range(3):
-                block = bytearray(8 << 20)
-                block[::4096] = b'x' * len(block[::4096])
-                del block
-            os._exit(0)
-        kids.append(pid)
-    for pid in kids:
-        os.waitpid(pid, 0)
-'done'`;
+      const code = HONEST_CHILDREN_PY;
       const answers: string[] = [];
       for (let i = 0; i < 50; i += 2) {
         // An honest run's own timeout is only about time: scaled where everything is slow (at most MAX_TIMEOUT).

@@ -114,3 +114,21 @@ for _ in range(4):
         os._exit(0)
 threading.Thread(target=time.sleep, args=(60,)).start()
 libc.syscall(SYS_EXIT, 0)`;
+
+/** Honest code the watchdog once killed: 5 rounds of 8 children that allocate, free and exit; returns 'done'. */
+export const HONEST_CHILDREN_PY = `
+import os
+for round in range(5):
+    kids = []
+    for _ in range(8):
+        pid = os.fork()
+        if pid == 0:
+            for _ in range(3):
+                block = bytearray(8 << 20)
+                block[::4096] = b'x' * len(block[::4096])
+                del block
+            os._exit(0)
+        kids.append(pid)
+    for pid in kids:
+        os.waitpid(pid, 0)
+'done'`;
