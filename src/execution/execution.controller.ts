@@ -19,17 +19,12 @@ import {
 import type { Request, Response } from 'express';
 import { ApiKeyAuth, CallerKeyId } from '../auth/auth.decorators';
 import { RateLimited } from '../auth/rate-limit.guard';
-import { AppConfig } from '../config/app-config';
 import { EnvelopeDraft, ErrorEnvelopeDto } from '../common/envelope';
 import { ERROR_CODE_STATUS } from '../common/error-code';
 import { EnvelopeInterceptor } from '../common/envelope.interceptor';
-import { ExecutionQueue } from '../jobs/execution.queue';
-import { requestFingerprint } from '../jobs/idempotency';
-import { v1Envelope } from '../jobs/job-envelope';
-import { JobEventStream } from '../jobs/job-event-stream';
 import { ExecutePythonDto } from './dto/execute-python.dto';
-import { checkInputFiles } from './input-files';
-import { ExecutionSubmitter, SERVICE_UNAVAILABLE_DOC } from './execution.submitter';
+import { ExecuteRequestHandler } from './execute-request.handler';
+import { SERVICE_UNAVAILABLE_DOC } from './execution.submitter';
 import { ExecuteAcceptedEnvelopeDto, ExecuteSuccessEnvelopeDto } from './dto/execute-response.envelope';
 import {
   executeAcceptedExample,
@@ -49,12 +44,7 @@ import {
 @UseInterceptors(EnvelopeInterceptor)
 @Controller('v1/code/execute')
 export class ExecutionController {
-  constructor(
-    private readonly submitter: ExecutionSubmitter,
-    private readonly queue: ExecutionQueue,
-    private readonly config: AppConfig,
-    private readonly eventStream: JobEventStream,
-  ) {}
+  constructor(private readonly handler: ExecuteRequestHandler) {}
 
   @Post('python')
   @HttpCode(200)
@@ -131,45 +121,6 @@ export class ExecutionController {
     @Req() request: Request,
     @Res({ passthrough: true }) response: Response,
   ): Promise<EnvelopeDraft | undefined> {
-    const sync = !(body.async || body.webhook_url);
-    const streamed = sync && wantsEventStream(request);
-    const submission = await this.submitter.submit(
-      {
-        owner,
-        clientId: body.id ?? null,
-        code: body.code,
-        stdin: body.stdin ?? '',
-        files: checkInputFiles(body.files, this.config),
-        timeoutSec: body.timeout,
-        webhookUrl: body.webhook_url ?? null,
-        endpoint: request.path,
-        idempotency: idempotencyKey?.trim()
-          ? { key: idempotencyKey.trim(), requestHash: requestFingerprint(request.path, body) }
-          : null,
-      },
-      { sync },
-    );
-    if (streamed) {
-      submission.endWatch?.dispose(); // the stream follows the job's events instead
-      await this.eventStream.serve(response, submission.record, { announceJobId: true });
-      return undefined;
-    }
-    if (!sync) {
-      return {
-        code: 202,
-        message: 'processing',
-        job_id: submission.record.jobId,
-        id: submission.record.clientId,
-        queue_length: await this.queue.waitingCount(),
-        max_queue_length: this.config.maxQueueLength,
-      };
-    }
-    const ended = await this.submitter.waitForEnd(submission, body.timeout, response);
-    return v1Envelope(ended, this.config.buildNumber)!;
+    return this.handler.handle(body, { owner, idempotencyKey, request, response });
   }
-}
-
-/** The caller asked for the job's events (Accept: text/event-stream) instead of one envelope. */
-function wantsEventStream(request: Request): boolean {
-  return /(^|,)\s*text\/event-stream\s*(;|,|$)/i.test(request.headers.accept ?? '');
 }

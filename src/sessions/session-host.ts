@@ -262,10 +262,12 @@ export class SessionHost implements OnApplicationBootstrap, OnModuleDestroy {
     await events.flush();
     local.lastUsedAtMs = Date.now();
     if (local.ended) return; // ended meanwhile (deleted, lifetime, worker leaving): answered 410 by its ending
+    const ended = run.sessionEnded ?? (run.status === 'crashed' || !server.alive ? 'crashed' : null);
+    // An ending this call caused is recorded before the call is answered: its caller then finds the
+    // session ended (answering first let a GET right after the answer still see it idle).
+    if (ended) await this.endLocal(local, ended, data.jobId);
     await this.lifecycle.finish(data.jobId, outcomeOfRun(run, timeoutSec), { queueLength: local.queue.length });
     await this.repository.callEnded(local.id, data.jobId, local.lastUsedAtMs);
-    const ended = run.sessionEnded ?? (run.status === 'crashed' || !server.alive ? 'crashed' : null);
-    if (ended) await this.endLocal(local, ended, data.jobId);
   }
 
   private async answerGone(sessionId: string, jobId: string): Promise<void> {

@@ -35,15 +35,10 @@ import { ApiKeyAuth, CallerKeyId } from '../auth/auth.decorators';
 import { RateLimited } from '../auth/rate-limit.guard';
 import { EnvelopeDraft, ErrorEnvelopeDto } from '../common/envelope';
 import { EnvelopeInterceptor } from '../common/envelope.interceptor';
-import { AppConfig } from '../config/app-config';
 import { ExecutePythonDto } from '../execution/dto/execute-python.dto';
 import { ExecuteAcceptedEnvelopeDto, ExecuteSuccessEnvelopeDto } from '../execution/dto/execute-response.envelope';
-import { ExecutionSubmitter, SERVICE_UNAVAILABLE_DOC } from '../execution/execution.submitter';
-import { checkInputFiles } from '../execution/input-files';
-import { ExecutionQueue } from '../jobs/execution.queue';
-import { requestFingerprint } from '../jobs/idempotency';
-import { v1Envelope } from '../jobs/job-envelope';
-import { JobEventStream } from '../jobs/job-event-stream';
+import { ExecuteRequestHandler } from '../execution/execute-request.handler';
+import { SERVICE_UNAVAILABLE_DOC } from '../execution/execution.submitter';
 import { sessionNotFound } from './session-errors';
 import { CreateSessionDto, ListSessionsQueryDto } from './dto/create-session.dto';
 import { SessionEnvelopeDto, SessionGoneEnvelopeDto, SessionListEnvelopeDto } from './dto/session-view.envelope';
@@ -67,10 +62,7 @@ const sessionIdPipe = new ParseUUIDPipe({ exceptionFactory: () => sessionNotFoun
 export class SessionsController {
   constructor(
     private readonly sessions: SessionsService,
-    private readonly submitter: ExecutionSubmitter,
-    private readonly queue: ExecutionQueue,
-    private readonly config: AppConfig,
-    private readonly eventStream: JobEventStream,
+    private readonly handler: ExecuteRequestHandler,
   ) {}
 
   @Post()
@@ -151,42 +143,11 @@ export class SessionsController {
     @Req() request: Request,
     @Res({ passthrough: true }) response: Response,
   ): Promise<EnvelopeDraft | undefined> {
-    const sync = !(body.async || body.webhook_url);
-    const streamed = sync && /(^|,)\s*text\/event-stream\s*(;|,|$)/i.test(request.headers.accept ?? '');
-    const submission = await this.submitter.submit(
-      {
-        owner,
-        clientId: body.id ?? null,
-        code: body.code,
-        stdin: body.stdin ?? '',
-        files: checkInputFiles(body.files, this.config),
-        timeoutSec: body.timeout,
-        webhookUrl: body.webhook_url ?? null,
-        endpoint: request.path,
-        idempotency: idempotencyKey?.trim()
-          ? { key: idempotencyKey.trim(), requestHash: requestFingerprint(request.path, body) }
-          : null,
-        sessionId,
-      },
-      { sync, route: this.sessions.route(sessionId) },
+    return this.handler.handle(
+      body,
+      { owner, idempotencyKey, request, response },
+      { sessionId, route: this.sessions.route(sessionId) },
     );
-    if (streamed) {
-      submission.endWatch?.dispose();
-      await this.eventStream.serve(response, submission.record, { announceJobId: true });
-      return undefined;
-    }
-    if (!sync) {
-      return {
-        code: 202,
-        message: 'processing',
-        job_id: submission.record.jobId,
-        id: submission.record.clientId,
-        queue_length: await this.queue.waitingCount(),
-        max_queue_length: this.config.maxQueueLength,
-      };
-    }
-    const ended = await this.submitter.waitForEnd(submission, body.timeout, response);
-    return v1Envelope(ended, this.config.buildNumber)!;
   }
 
   @Post(':session_id/interrupt')
