@@ -1,11 +1,11 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { CANCELLED_ERROR, INTERNAL_ERROR, timedOutMessage } from '../common/messages';
-import { JobEventLog } from '../jobs/job-event-log';
+import { JobEventLog, JobEventRecorder } from '../jobs/job-event-log';
 import { JobLifecycle } from '../jobs/job-lifecycle';
 import { failureOf } from '../jobs/job-outcomes';
 import { ExecutionJobData, JobOutcome } from '../jobs/job.types';
-import { PythonRunner, RunOutcome } from './runner/python-runner';
+import { PythonRunner, RunOutcome, RunRequest } from './runner/python-runner';
 
 /** Runs one queued job on the Python runner and records its outcome. */
 @Injectable()
@@ -26,17 +26,7 @@ export class ExecutionService {
     // Live events for GET /v1/jobs/{id}/events: recorded on the side, never waited for while it runs.
     const events = this.eventLog.recorder(data.jobId);
     events.add('status', 'running');
-    const run = await this.runner.run(
-      {
-        runId: data.jobId,
-        code: data.code,
-        stdin: data.stdin,
-        timeoutMs: timeoutSec * 1000,
-        onOutput: (stream, text) => events.add(stream, text),
-        files: data.files,
-      },
-      signal,
-    );
+    const run = await this.runner.run(runRequestOf(data, timeoutSec, events), signal);
     await events.flush(); // its output before its end (finish() appends the end)
     if (run.status === 'crashed' || run.status === 'setup_failed') {
       this.logger.error({ job_id: data.jobId }, `sandbox ${run.status}: ${JSON.stringify(run.error)}`);
@@ -46,6 +36,18 @@ export class ExecutionService {
 }
 
 /** What a sandbox run comes to, as the job's outcome. */
+/** What the sandbox runs for a job (a one-shot run or a session's call), its output live into `events`. */
+export function runRequestOf(data: ExecutionJobData, timeoutSec: number, events: JobEventRecorder): RunRequest {
+  return {
+    runId: data.jobId,
+    code: data.code,
+    stdin: data.stdin,
+    timeoutMs: timeoutSec * 1000,
+    onOutput: (stream, text) => events.add(stream, text),
+    files: data.files,
+  };
+}
+
 export function outcomeOfRun(run: RunOutcome, timeoutSec: number): JobOutcome {
   const output = {
     stdout: run.stdout,

@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { AppConfig } from '../config/app-config';
-import { outcomeOfRun } from '../execution/execution.service';
+import { outcomeOfRun, runRequestOf } from '../execution/execution.service';
 import type { ForkServer } from '../execution/runner/fork-server';
 import { SessionSandbox } from '../execution/runner/runner.factory';
 import { JobEventLog } from '../jobs/job-event-log';
@@ -247,17 +247,7 @@ export class SessionHost implements OnApplicationBootstrap, OnModuleDestroy {
     events.add('status', 'running');
     const server = local.server!;
     const run = await this.running.run(data.jobId, (signal) =>
-      server.run(
-        {
-          runId: data.jobId,
-          code: data.code,
-          stdin: data.stdin,
-          timeoutMs: timeoutSec * 1000,
-          onOutput: (stream, text) => events.add(stream, text),
-          files: data.files,
-        },
-        signal,
-      ),
+      server.run(runRequestOf(data, timeoutSec, events), signal),
     );
     await events.flush();
     local.lastUsedAtMs = Date.now();

@@ -27,6 +27,13 @@ class Display:
         self.room -= size
         self.entries.append({'mime_type': mime_type, 'data': data})
 
+    def report_fields(self):
+        """The report's `display` and `display_truncated`, each only when there is something to say."""
+        fields = {'display': self.entries} if self.entries else {}
+        if self.truncated:
+            fields['display_truncated'] = True
+        return fields
+
     def show(self, obj, plain=True):
         """display(obj): a matplotlib figure as PNG (then closed), else its first _repr_*_, else (plain) its repr."""
         if is_figure(obj):

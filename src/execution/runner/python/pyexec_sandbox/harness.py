@@ -91,10 +91,7 @@ def rich_output(display, cwd, max_output_file_bytes):
     files = run_files.collect_outputs(cwd, max_output_file_bytes)
     if files:
         extra['files'] = files
-    if display.entries:
-        extra['display'] = display.entries
-    if display.truncated:
-        extra['display_truncated'] = True
+    extra.update(display.report_fields())
     return extra
 
 

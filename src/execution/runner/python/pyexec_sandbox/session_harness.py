@@ -153,10 +153,7 @@ def rich_output(display, cwd, rich, report):
         changed.append(entry)
     if changed:
         extra['files'] = changed
-    if display.entries:
-        extra['display'] = display.entries
-    if display.truncated:
-        extra['display_truncated'] = True
+    extra.update(display.report_fields())
     return extra
 
 
