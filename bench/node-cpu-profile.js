@@ -5,7 +5,8 @@
 // the main thread's CPU microseconds per run by component (self time of the sampled function; a V8
 // builtin counts toward the library that called it, JSON.parse/stringify toward "JSON"); and the whole
 // process's CPU per run from /proc (main thread + GC, libuv and compiler threads).
-//   node bench/node-cpu-profile.js [checkout=.] [runs=2000] [warmup=1500]
+//   node bench/node-cpu-profile.js [checkout=.] [runs=2000] [warmup=1500] [target=one-shot|session]
+// target session: the runs are calls of `x += 1; x` into one session (POST /v1/sessions/{id}/execute).
 // CPU time, not wall time: on a shared machine it moves much less with the load.
 'use strict';
 const { spawn } = require('node:child_process');
@@ -18,25 +19,39 @@ const { freePort } = require('./support');
 const dir = path.resolve(process.argv[2] ?? '.');
 const runs = Number(process.argv[3] ?? 2000);
 const warmup = Number(process.argv[4] ?? 1500);
+const target = process.argv[5] ?? 'one-shot';
+if (!['one-shot', 'session'].includes(target)) throw new Error(`target: one-shot or session, not ${target}`);
 const API_KEY = 'bench-key-0123456789';
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 
-function post(port) {
-  const payload = JSON.stringify({ code: "print('hi')", timeout: 10 });
+let sessionPath;
+
+/** One sync call of the target; resolves with the parsed body. */
+function post(
+  port,
+  route = sessionPath ?? '/v1/code/execute/python',
+  body = sessionPath ? { code: 'x += 1\nx' } : undefined,
+) {
+  const payload = JSON.stringify(body ?? { code: "print('hi')", timeout: 10 });
   return new Promise((resolve, reject) => {
     const req = http.request(
       {
         host: '127.0.0.1',
         port,
-        path: '/v1/code/execute/python',
+        path: route,
         method: 'POST',
         agent,
         headers: { 'content-type': 'application/json', 'content-length': payload.length, 'x-api-key': API_KEY },
       },
       (res) => {
-        res.resume();
-        res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`HTTP ${res.statusCode}`))));
+        const chunks = [];
+        res.on('data', (chunk) => chunks.push(chunk));
+        res.on('end', () =>
+          res.statusCode === 200 || res.statusCode === 201
+            ? resolve(JSON.parse(Buffer.concat(chunks).toString()))
+            : reject(new Error(`HTTP ${res.statusCode}`)),
+        );
       },
     );
     req.on('error', reject);
@@ -176,6 +191,11 @@ async function main() {
         await sleep(100);
       }
     }
+    if (target === 'session') {
+      const created = await post(port, '/v1/sessions', {});
+      sessionPath = `/v1/sessions/${created.response.session_id}/execute`;
+      await post(port, sessionPath, { code: 'x = 0' });
+    }
     for (let i = 0; i < warmup; i++) await post(port);
     const cpuBefore = cpuSeconds(child.pid);
     const mainBefore = cpuSeconds(child.pid, child.pid);
@@ -189,7 +209,9 @@ async function main() {
     const file = readdirSync(profDir).find((name) => name.endsWith('.cpuprofile'));
     const { totals, functions } = breakdown(JSON.parse(readFileSync(path.join(profDir, file), 'utf8')), fromUs, toUs);
     const sampled = [...totals.values()].reduce((a, b) => a + b, 0);
-    console.log(`${dir}: ${runs} sequential sync runs after ${warmup} of warm-up`);
+    console.log(
+      `${dir}: ${runs} sequential sync ${target === 'session' ? 'session calls' : 'runs'} after ${warmup} of warm-up`,
+    );
     console.log(`whole process CPU per run (/proc utime+stime): ${processUs.toFixed(0)} us`);
     console.log(`main thread CPU per run (/proc/<pid>/task/<pid>): ${mainUs.toFixed(0)} us`);
     // Samples also fall where the thread was runnable but not running (a loaded host): their shares

@@ -238,6 +238,36 @@ describe('Sessions (v1)', () => {
     await remove(id);
   }, 30_000);
 
+  it('DELETE /v1/jobs cancels a running call (interrupted; the session lives) and a waiting one (never runs)', async () => {
+    // In one process the first call is handed over and started in the step that routes it: a cancel
+    // must still reach it, and the waiting one must still be refused at its turn.
+    const id = await createSession();
+    expect((await execute(id, { code: 'kept = 1' })).status).toBe(200);
+    const running = await execute(id, { code: 'import time\ntime.sleep(10)', async: true });
+    const waiting = await execute(id, { code: 'ran_waiting = True', async: true });
+    await waitFor('the first call to run', async () => {
+      const job = await t.http.get(`/v1/jobs/${running.body.job_id}`).set(auth);
+      return job.body.response.status === 'running';
+    });
+    const cancelledWaiting = await t.http.delete(`/v1/jobs/${waiting.body.job_id}`).set(auth);
+    expect(cancelledWaiting.status).toBe(200);
+    const started = Date.now();
+    const cancelledRunning = await t.http.delete(`/v1/jobs/${running.body.job_id}`).set(auth);
+    expect(cancelledRunning.status).toBe(200);
+    expect(cancelledRunning.body.response.status).toBe('cancelled');
+    expect(Date.now() - started).toBeLessThan(3000);
+    const waitingJob = await waitFor('the waiting call to end', async () => {
+      const job = await t.http.get(`/v1/jobs/${waiting.body.job_id}`).set(auth);
+      return job.body.response.status === 'cancelled' ? job.body.response : null;
+    });
+    expect(waitingJob.started_at).toBeNull();
+    await statusIs(id, 'idle');
+    const after = await execute(id, { code: "(kept, 'ran_waiting' in globals())" });
+    expect(after.status).toBe(200);
+    expect(after.body.response.result).toEqual([1, false]);
+    await remove(id);
+  }, 30_000);
+
   it('streams a call as Server-Sent Events with Accept: text/event-stream', async () => {
     const id = await createSession();
     const res = await execute(id, { code: 'print("live")\n3' }).set('accept', 'text/event-stream');

@@ -129,8 +129,13 @@ export class JobRepository {
 
   /** pending|running -> running; or why it must not run. */
   async start(jobId: string, startedAtMs: number): Promise<StartResult> {
-    const result = await START_SCRIPT.run(this.redis, [this.jobKey(jobId), this.unqueuedKey()], [startedAtMs, jobId]);
+    const result = await START_SCRIPT.run(this.redis, this.startKeys(jobId), [startedAtMs, jobId]);
     return result === 1 ? 'started' : result === 2 ? 'cancel_requested' : 'ended';
+  }
+
+  /** The keys START_JOB_LUA's start_job() takes (record, unqueued set), for a script that starts a job it routes. */
+  startKeys(jobId: string): [string, string] {
+    return [this.jobKey(jobId), this.unqueuedKey()];
   }
 
   /** False when the job has already ended (or does not exist). */

@@ -47,14 +47,20 @@ return 1`);
 // whose cancellation was requested (its worker may have died meanwhile) does not start.
 // Answers 1 when started, 0 when the job ended, 2 when its cancellation was requested. A job a worker
 // took was in the queue: it leaves the unqueued set either way.
-// KEYS: record, unqueued set. ARGV: started_at, job id.
-export const START_SCRIPT = new LuaScript(`
-redis.call('ZREM', KEYS[2], ARGV[2])
-local status, cancel = unpack(redis.call('HMGET', KEYS[1], 'status', 'cancel_requested'))
-if status ~= 'pending' and status ~= 'running' then return 0 end
-if cancel == '1' then return 2 end
-redis.call('HSET', KEYS[1], 'status', 'running', 'started_at', ARGV[1])
-return 1`);
+// A Lua function, so that a script that routes a job can start it in the same step (session.scripts.ts).
+export const START_JOB_LUA = `
+local function start_job(record, unqueued, started_at, job_id)
+  redis.call('ZREM', unqueued, job_id)
+  local status, cancel = unpack(redis.call('HMGET', record, 'status', 'cancel_requested'))
+  if status ~= 'pending' and status ~= 'running' then return 0 end
+  if cancel == '1' then return 2 end
+  redis.call('HSET', record, 'status', 'running', 'started_at', started_at)
+  return 1
+end`;
+
+// KEYS: record, unqueued set (JobRepository.startKeys). ARGV: started_at, job id.
+export const START_SCRIPT = new LuaScript(`${START_JOB_LUA}
+return start_job(KEYS[1], KEYS[2], ARGV[1], ARGV[2])`);
 
 // Marks a job that has not ended as to be cancelled; any worker that picks it up later refuses it.
 export const CANCEL_SCRIPT = new LuaScript(`

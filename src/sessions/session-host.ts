@@ -11,6 +11,7 @@ import { RunningJobs } from '../jobs/running-jobs';
 import { RedisConnection } from '../redis/redis-connection';
 import { WorkerHeartbeat } from '../workers/worker-heartbeat';
 import { goneOutcome, SessionEndings } from './session-endings';
+import { LocalHost, LocalSessionHost } from './session-local';
 import { HostMessage, parseHostMessage, SESSION_HOST_BEAT_MS, SessionRepository } from './session.repository';
 
 const GROUP = 'host';
@@ -18,11 +19,17 @@ const READ_BLOCK_MS = 1000;
 const EXPIRY_CHECK_MS = 1000;
 const RETRY_AFTER_ERROR_MS = 500;
 
+/** A call waiting in its session; `started`: its job was started when it was routed (run at once). */
+interface QueuedCall {
+  data: ExecutionJobData;
+  started: boolean;
+}
+
 /** One session held here: its interpreter's server and its calls, run one at a time in arrival order. */
 interface LocalSession {
   id: string;
   server?: ForkServer;
-  queue: ExecutionJobData[];
+  queue: QueuedCall[];
   running: boolean;
   ended: boolean;
   createdAtMs: number;
@@ -38,7 +45,7 @@ interface LocalSession {
  * liveness key by which any process finds this worker's sessions lost when it dies.
  */
 @Injectable()
-export class SessionHost implements OnApplicationBootstrap, OnModuleDestroy {
+export class SessionHost implements OnApplicationBootstrap, OnModuleDestroy, LocalHost {
   private readonly logger = new Logger('SessionHost');
   private readonly sessions = new Map<string, LocalSession>();
   private spare?: Promise<ForkServer>;
@@ -56,6 +63,7 @@ export class SessionHost implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly heartbeat: WorkerHeartbeat,
     private readonly connection: RedisConnection,
     private readonly sandbox: SessionSandbox,
+    private readonly here: LocalSessionHost,
   ) {}
 
   get workerId(): string {
@@ -75,11 +83,25 @@ export class SessionHost implements OnApplicationBootstrap, OnModuleDestroy {
     this.timers.push(setInterval(() => void this.endExpired(), EXPIRY_CHECK_MS).unref());
     // No spare until the first session: a worker that holds none runs no extra sandbox.
     void this.readLoop();
+    this.here.attach(this); // sessions created in this process' API come straight here
+  }
+
+  /** A message from this process' API (LocalSessionHost), handled as one read from the stream. */
+  deliver(message: HostMessage): boolean {
+    if (this.stopped) return false;
+    this.handle(message);
+    return true;
+  }
+
+  isIdle(sessionId: string): boolean {
+    const local = this.sessions.get(sessionId);
+    return !!local && !local.ended && !local.running && local.queue.length === 0 && !!local.server?.alive;
   }
 
   /** A stopping worker ends its sessions (worker_lost: their calls get 410 now) and leaves. */
   async onModuleDestroy(): Promise<void> {
     this.stopped = true;
+    this.here.detach(this);
     this.timers.forEach(clearInterval);
     await Promise.all([...this.sessions.values()].map((local) => this.endLocal(local, 'worker_lost')));
     void this.spare?.then((server) => server.kill()).catch(() => undefined);
@@ -158,7 +180,9 @@ export class SessionHost implements OnApplicationBootstrap, OnModuleDestroy {
           void this.answerGone(message.sessionId, data.jobId);
           return;
         }
-        local.queue.push(data);
+        // A call started when it was routed runs now; were the session busy meanwhile, it waits and
+        // is started again (as a re-run) when its turn comes, so a cancel meanwhile still stops it.
+        local.queue.push({ data, started: !!message.started && this.isIdle(local.id) });
         this.pump(local);
         return;
       }
@@ -227,7 +251,7 @@ export class SessionHost implements OnApplicationBootstrap, OnModuleDestroy {
     if (!next) return;
     local.running = true;
     void this.runCall(local, next)
-      .catch((err: Error) => this.logger.error({ job_id: next.jobId }, `session call failed: ${err.message}`))
+      .catch((err: Error) => this.logger.error({ job_id: next.data.jobId }, `session call failed: ${err.message}`))
       .finally(() => {
         local.running = false;
         if (local.server && !local.server.alive && !local.ended) void this.endLocal(local, 'crashed');
@@ -235,9 +259,11 @@ export class SessionHost implements OnApplicationBootstrap, OnModuleDestroy {
       });
   }
 
-  private async runCall(local: LocalSession, data: ExecutionJobData): Promise<void> {
+  private async runCall(local: LocalSession, { data, started }: QueuedCall): Promise<void> {
     const startedAtMs = Date.now();
-    if (!(await this.lifecycle.start(data.jobId, startedAtMs))) {
+    // Nothing is awaited before a started call is registered as running (RunningJobs): a cancel that
+    // follows its start cannot come between.
+    if (!started && !(await this.lifecycle.start(data.jobId, startedAtMs))) {
       await this.repository.callDropped(local.id, data.jobId); // cancelled while it waited
       return;
     }

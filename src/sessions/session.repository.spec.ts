@@ -75,21 +75,70 @@ describe('SessionRepository (its Lua scripts on a real Redis)', () => {
     const session = newSession();
     await repository.create(session, limits);
     const id = session.sessionId;
-    expect(await repository.enqueueCall(id, 'owner-b', { jobId: 'j0', data: '{}' })).toBe('unknown');
-    expect(await repository.enqueueCall(randomUUID(), 'owner-a', { jobId: 'j0', data: '{}' })).toBe('unknown');
-    expect(await repository.enqueueCall(id, 'owner-a', { jobId: 'j1', data: '{}' })).toBeNull();
-    expect(await repository.enqueueCall(id, 'owner-a', { jobId: 'j2', data: '{}' })).toBeNull();
+    expect(await repository.enqueueCall(id, 'owner-b', { jobId: 'j0', data: '{}' })).toEqual({ refused: 'unknown' });
+    expect(await repository.enqueueCall(randomUUID(), 'owner-a', { jobId: 'j0', data: '{}' })).toEqual({
+      refused: 'unknown',
+    });
+    expect(await repository.enqueueCall(id, 'owner-a', { jobId: 'j1', data: '{}' })).toEqual({ routed: 'stream' });
+    expect(await repository.enqueueCall(id, 'owner-a', { jobId: 'j2', data: '{}' })).toEqual({ routed: 'stream' });
     expect((await repository.get(id))!.status).toBe('busy');
     await repository.callEnded(id, 'j1', Date.now());
     expect(await repository.get(id)).toMatchObject({ status: 'busy', executions: 1 });
     const ended = await repository.end(id, 'deleted');
     expect(ended).toEqual({ ended: true, worker: 'w1', openCalls: ['j2'] });
     expect(await repository.end(id, 'expired')).toEqual({ ended: false, reason: 'deleted' });
-    expect(await repository.enqueueCall(id, 'owner-a', { jobId: 'j3', data: '{}' })).toBe('deleted');
+    expect(await repository.enqueueCall(id, 'owner-a', { jobId: 'j3', data: '{}' })).toEqual({ refused: 'deleted' });
     expect(await repository.get(id)).toMatchObject({ status: 'ended', endedReason: 'deleted' });
     expect(await redis.ttl(repository.sessionKey(id))).toBeGreaterThan(3000);
     expect(await repository.sessionsOf('w1')).toEqual([]);
     expect((await repository.create(newSession(), { perKey: 1, perWorker: 3 })).result).toBe('created'); // freed
+  });
+
+  it("on the calling process' worker: created and routed to hand over here, nothing on its stream", async () => {
+    await repository.hostBeat('w1');
+    const session = newSession();
+    expect(await repository.create(session, limits, 'w1')).toEqual({ result: 'created', worker: 'w1', here: true });
+    const id = session.sessionId;
+    const here = { worker: 'w1' };
+    expect(await repository.enqueueCall(id, 'owner-a', { jobId: 'j1', data: '{}' }, { here })).toEqual({
+      routed: 'here',
+      started: false,
+    });
+    expect(await redis.xlen(repository.streamKey('w1'))).toBe(0);
+    expect(await repository.get(id)).toMatchObject({ status: 'busy', worker: 'w1' }); // open, as on the stream
+    // Another process' worker id changes nothing: that call goes on w1's stream.
+    const elsewhere = { worker: 'w2' };
+    expect(await repository.enqueueCall(id, 'owner-a', { jobId: 'j2', data: '{}' }, { here: elsewhere })).toEqual({
+      routed: 'stream',
+    });
+    expect(await redis.xlen(repository.streamKey('w1'))).toBe(1);
+    expect(await repository.enqueueCall(id, 'owner-b', { jobId: 'j3', data: '{}' }, { here })).toEqual({
+      refused: 'unknown',
+    });
+    expect(await repository.end(id, 'deleted')).toMatchObject({ openCalls: expect.arrayContaining(['j1', 'j2']) });
+  });
+
+  it('a call for an idle session here is started in the step that routes it, unless its cancel was asked', async () => {
+    await repository.hostBeat('w1');
+    const session = newSession();
+    await repository.create(session, limits, 'w1');
+    const jobKey = (jobId: string) => `${prefix}:job:${jobId}`;
+    const start = (jobId: string) => ({
+      worker: 'w1',
+      start: { jobKeys: [jobKey(jobId), `${prefix}:unqueued`] as [string, string], atMs: 1234 },
+    });
+    for (const jobId of ['j1', 'j2']) {
+      await redis.hset(jobKey(jobId), 'status', 'pending');
+      await redis.zadd(`${prefix}:unqueued`, 1, jobId);
+    }
+    await redis.hset(jobKey('j2'), 'cancel_requested', '1');
+    const call = (jobId: string) =>
+      repository.enqueueCall(session.sessionId, 'owner-a', { jobId, data: '{}' }, { here: start(jobId) });
+    expect(await call('j1')).toEqual({ routed: 'here', started: true });
+    expect(await redis.hmget(jobKey('j1'), 'status', 'started_at')).toEqual(['running', '1234']);
+    expect(await call('j2')).toEqual({ routed: 'here', started: false }); // its worker's start refuses it
+    expect(await redis.hget(jobKey('j2'), 'status')).toBe('pending');
+    expect(await redis.zcard(`${prefix}:unqueued`)).toBe(0);
   });
 
   it('lists newest first and prunes expired entries', async () => {

@@ -10,11 +10,23 @@ export const SESSION_HOST_BEAT_MS = 1000;
 export const SESSION_HOST_TTL_MS = 3000;
 
 export type CreateResult = 'created' | 'key_limit' | 'worker_full' | 'no_worker';
+/**
+ * A call was routed (through its worker's stream, or to hand over in this process; `started`: its job
+ * was started in the same step), or refused: why.
+ */
+export type EnqueueResult = { routed: 'stream' } | { routed: 'here'; started: boolean } | { refused: string };
+/** Where a call may go without its worker's stream, and whether to start it there at once. */
+export interface HereOptions {
+  /** This process' worker. */
+  worker: string;
+  /** Set when the session is idle here: its job's keys (JobLifecycle.startKeys) and start time. */
+  start?: { jobKeys: [string, string]; atMs: number };
+}
 export type EndResult = { ended: true; openCalls: string[]; worker: string } | { ended: false; reason: string };
 /** What a worker's stream carries: a session's creation, a call (its job data), an interrupt, an ending. */
 export type HostMessage =
   | { type: 'create'; sessionId: string; createdAtMs: number; ttlSec: number; maxLifetimeSec: number }
-  | { type: 'call'; sessionId: string; data: string }
+  | { type: 'call'; sessionId: string; data: string; started?: boolean }
   | { type: 'interrupt'; sessionId: string }
   | { type: 'end'; sessionId: string };
 
@@ -91,12 +103,14 @@ export class SessionRepository {
 
   /**
    * Writes a new session on the live worker that holds the fewest (its `worker` is set here) unless
-   * the owner or every worker is at its limit, and tells that worker: one step.
+   * the owner or every worker is at its limit, and tells that worker: one step. When that worker is
+   * `hereWorker` (this process'), `here` is set and the caller tells it instead.
    */
   async create(
     record: Omit<SessionRecord, 'worker'>,
     limits: { perKey: number; perWorker: number },
-  ): Promise<{ result: CreateResult; worker?: string }> {
+    hereWorker = '',
+  ): Promise<{ result: CreateResult; worker?: string; here?: boolean }> {
     const reply = (await CREATE_SESSION_SCRIPT.run(
       this.redis,
       [this.hostsKey(), this.ownerKey(record.owner), this.liveKey(record.owner)],
@@ -109,9 +123,11 @@ export class SessionRepository {
         ENDED_SESSION_RETENTION_SEC * 1000 + record.maxLifetimeSec * 1000,
         record.ttlSec,
         record.maxLifetimeSec,
+        hereWorker,
         ...Object.entries(toHash(record)).flat(),
       ],
     )) as [number, string?];
+    if (reply[0] === 2) return { result: 'created', worker: reply[1], here: true };
     const results: Record<number, CreateResult> = {
       1: 'created',
       [-1]: 'key_limit',
@@ -149,22 +165,25 @@ export class SessionRepository {
   }
 
   /**
-   * Routes a call to its session's worker; or why not: the session has ended (its reason), or it is
-   * unknown or not `owner`'s ('unknown').
+   * Routes a call to its session's worker (`here` when that is `here.worker`, this process' worker: the
+   * caller hands it over, started already if `here.start` asked for it); or why not: the session has
+   * ended (its reason), or it is unknown or not `owner`'s ('unknown').
    */
   async enqueueCall(
     sessionId: string,
     owner: string,
     job: { jobId: string; data: string },
-    via: Redis = this.redis,
-  ): Promise<string | null> {
+    options: { via?: Redis; here?: HereOptions } = {},
+  ): Promise<EnqueueResult> {
     const { jobId, data } = job;
+    const { worker = '', start } = options.here ?? {};
     const reply = (await ENQUEUE_CALL_SCRIPT.run(
-      via,
-      [this.sessionKey(sessionId), this.callsKey(sessionId)],
-      [this.prefix, jobId, data, sessionId, owner],
+      options.via ?? this.redis,
+      [this.sessionKey(sessionId), this.callsKey(sessionId), ...(start?.jobKeys ?? ['', ''])],
+      [this.prefix, jobId, data, sessionId, owner, worker, start?.atMs ?? ''],
     )) as [number, string];
-    return reply[0] === 1 ? null : reply[1];
+    if (reply[0] === 0) return { refused: reply[1] };
+    return reply[0] === 1 ? { routed: 'stream' } : { routed: 'here', started: reply[0] === 3 };
   }
 
   async send(workerId: string, message: HostMessage): Promise<void> {

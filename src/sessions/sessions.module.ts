@@ -8,6 +8,7 @@ import { REDIS_CLIENT } from '../redis/redis.module';
 import { WorkerHeartbeatModule } from '../workers/workers.module';
 import { SessionEndings } from './session-endings';
 import { SessionHost } from './session-host';
+import { LocalSessionHost } from './session-local';
 import { SessionReaper } from './session-reaper';
 import { SessionRepository } from './session.repository';
 import { SessionsController } from './sessions.controller';
@@ -24,8 +25,9 @@ import { SessionsService } from './sessions.service';
     },
     SessionEndings,
     SessionReaper,
+    LocalSessionHost,
   ],
-  exports: [SessionRepository, SessionEndings],
+  exports: [SessionRepository, SessionEndings, LocalSessionHost],
 })
 export class SessionsCoreModule {}
 

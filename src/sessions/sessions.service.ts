@@ -2,12 +2,13 @@ import { Injectable } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { AppConfig } from '../config/app-config';
-import { JobRoute } from '../jobs/job-lifecycle';
+import { JobLifecycle, JobRoute } from '../jobs/job-lifecycle';
 import type { ExecutionJobData } from '../jobs/job.types';
 import { NoWorkerError } from '../workers/no-worker.error';
 import { SessionEndings } from './session-endings';
 import { sessionGone, sessionIdle, sessionLimit, sessionNotFound } from './session-errors';
-import { SessionRepository } from './session.repository';
+import { LocalSessionHost } from './session-local';
+import { HostMessage, SessionRepository } from './session.repository';
 import { SessionRecord } from './session.types';
 
 /** What a caller may ask of sessions, from any API process; the interpreters live on workers (SessionHost). */
@@ -17,6 +18,8 @@ export class SessionsService {
     private readonly repository: SessionRepository,
     private readonly endings: SessionEndings,
     private readonly config: AppConfig,
+    private readonly here: LocalSessionHost,
+    private readonly lifecycle: JobLifecycle,
   ) {}
 
   /** A new session on the live worker that holds the fewest; 429 at the key's or every worker's limit. */
@@ -36,12 +39,23 @@ export class SessionsService {
       executions: 0,
       memoryLimitMb: this.config.memoryLimitMb,
     };
-    const { result, worker } = await this.repository.create(record, {
-      perKey: this.config.maxSessionsPerKey,
-      perWorker: this.config.sessionsPerWorker,
-    });
+    const { result, worker, here } = await this.repository.create(
+      record,
+      { perKey: this.config.maxSessionsPerKey, perWorker: this.config.sessionsPerWorker },
+      this.here.workerId,
+    );
     switch (result) {
       case 'created':
+        if (here) {
+          const { createdAtMs, ttlSec, maxLifetimeSec } = record;
+          await this.handOver(worker!, {
+            type: 'create',
+            sessionId: record.sessionId,
+            createdAtMs,
+            ttlSec,
+            maxLifetimeSec,
+          });
+        }
         return { ...record, worker: worker! };
       case 'no_worker':
         throw new NoWorkerError(input.clientId);
@@ -94,9 +108,26 @@ export class SessionsService {
   route(sessionId: string): JobRoute {
     return async (data: ExecutionJobData, via: Redis) => {
       const job = { jobId: data.jobId, data: JSON.stringify(data) };
-      const refused = await this.repository.enqueueCall(sessionId, data.owner, job, via);
-      if (refused === 'unknown') throw sessionNotFound();
-      if (refused !== null) throw sessionGone(refused);
+      const here = {
+        worker: this.here.workerId,
+        // Idle here: its job starts in the routing step, one round trip less before it runs.
+        ...(this.here.isIdle(sessionId) && {
+          start: { jobKeys: this.lifecycle.startKeys(data.jobId), atMs: Date.now() },
+        }),
+      };
+      const routed = await this.repository.enqueueCall(sessionId, data.owner, job, { via, here });
+      if ('refused' in routed) throw routed.refused === 'unknown' ? sessionNotFound() : sessionGone(routed.refused);
+      if (routed.routed === 'here') {
+        await this.handOver(here.worker, { type: 'call', sessionId, data: job.data, started: routed.started });
+      }
     };
+  }
+
+  /**
+   * A message for this process' worker, handed over in-process; through its stream if that worker
+   * stopped meanwhile (it is leaving: its sessions end, and their open calls are answered, with it).
+   */
+  private async handOver(workerId: string, message: HostMessage): Promise<void> {
+    if (!this.here.deliver(message)) await this.repository.send(workerId, message);
   }
 }
