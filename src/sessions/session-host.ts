@@ -282,8 +282,12 @@ export class SessionHost implements OnApplicationBootstrap, OnModuleDestroy, Loc
     // An ending this call caused is recorded before the call is answered: its caller then finds the
     // session ended (answering first let a GET right after the answer still see it idle).
     if (ended) await this.endLocal(local, ended, data.jobId);
-    await this.lifecycle.finish(data.jobId, outcomeOfRun(run, timeoutSec), { queueLength: local.queue.length });
-    await this.repository.callEnded(local.id, data.jobId, local.lastUsedAtMs);
+    // The call leaves its session's open calls in the same round trip as its ending, sent just before
+    // it: a read right after the answer finds the session idle with the call counted.
+    await Promise.all([
+      this.repository.callEnded(local.id, data.jobId, local.lastUsedAtMs),
+      this.lifecycle.finish(data.jobId, outcomeOfRun(run, timeoutSec), { queueLength: local.queue.length }),
+    ]);
   }
 
   private async answerGone(sessionId: string, jobId: string): Promise<void> {
