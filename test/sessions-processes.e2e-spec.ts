@@ -100,3 +100,42 @@ describe('sessions across API and worker processes', () => {
     expect(res.body.ended_reason).toBe('worker_lost');
   }, 60_000);
 });
+
+describe('sessions with an API process and a process of role all (its worker holds them)', () => {
+  const prefix = uniquePrefix();
+  let api: ServiceProcess;
+  let all: ServiceProcess;
+
+  beforeAll(async () => {
+    [api, all] = await Promise.all([
+      startServiceProcess(prefix, { ROLE: 'api' }),
+      startServiceProcess(prefix, { ROLE: 'all' }),
+    ]);
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const service of [api, all]) if (service) await killService(service);
+    await deleteKeys(prefix);
+  });
+
+  const execute = (via: ServiceProcess, sessionId: string, body: Record<string, unknown>) =>
+    request(via.url).post(`/v1/sessions/${sessionId}/execute`).set(auth).send(body);
+
+  it('what came through the worker stream is never overtaken by what the worker process takes itself', async () => {
+    // The role-all process hands its own calls to its worker in-process; calls and creations from the
+    // API process reach that worker through its stream. A caller that goes on only once the earlier
+    // request was accepted keeps its order across the two paths, many times over.
+    for (let i = 0; i < 15; i++) {
+      const created = await request(api.url).post('/v1/sessions').set(auth).send({});
+      expect(created.status).toBe(201);
+      const id = created.body.response.session_id as string;
+      const first = await execute(api, id, { code: 'import time\nseen = ["a"]\ntime.sleep(0.05)', async: true });
+      expect(first.status).toBe(202);
+      const second = await execute(all, id, { code: 'seen.append("b")\nseen' });
+      expect(second.status).toBe(200);
+      expect(second.body.response.result).toEqual(['a', 'b']);
+      expect(second.body.pid).toBe(all.child.pid);
+      expect((await request(all.url).delete(`/v1/sessions/${id}`).set(auth)).status).toBe(200);
+    }
+  }, 90_000);
+});

@@ -1,6 +1,6 @@
 // Sessions (API.md "Sessions (v1)") in one process (ROLE=all): real Redis, real sandbox.
 import { UNQUEUED_GRACE_MS, UnqueuedJobReconciler } from '../src/jobs/unqueued-job.reconciler';
-import { KEY, OTHER_KEY, startTestApp, TestApp, waitFor } from './utils';
+import { hostPidsWith, KEY, OTHER_KEY, startTestApp, TestApp, waitFor } from './utils';
 import { WebhookReceiver } from './webhook-receiver';
 
 const auth = { 'x-api-key': KEY };
@@ -243,28 +243,47 @@ describe('Sessions (v1)', () => {
     // must still reach it, and the waiting one must still be refused at its turn.
     const id = await createSession();
     expect((await execute(id, { code: 'kept = 1' })).status).toBe(200);
-    const running = await execute(id, { code: 'import time\ntime.sleep(10)', async: true });
+    const marker = `38.${process.pid}`; // the sandboxed `sleep` shows up on the host with this argument
+    const code = `import subprocess\nsubprocess.run(['/usr/bin/sleep', '${marker}'])`;
+    const running = await execute(id, { code, async: true });
     const waiting = await execute(id, { code: 'ran_waiting = True', async: true });
-    await waitFor('the first call to run', async () => {
-      const job = await t.http.get(`/v1/jobs/${running.body.job_id}`).set(auth);
-      return job.body.response.status === 'running';
-    });
+    await waitFor('the sandboxed sleep to start', () => hostPidsWith(`sleep ${marker}`).length > 0, 5000);
+    expect((await t.http.get(`/v1/jobs/${waiting.body.job_id}`).set(auth)).body.response.status).toBe('pending');
     const cancelledWaiting = await t.http.delete(`/v1/jobs/${waiting.body.job_id}`).set(auth);
     expect(cancelledWaiting.status).toBe(200);
+    expect(cancelledWaiting.body.response).toMatchObject({ status: 'cancelled', started_at: null });
     const started = Date.now();
     const cancelledRunning = await t.http.delete(`/v1/jobs/${running.body.job_id}`).set(auth);
     expect(cancelledRunning.status).toBe(200);
     expect(cancelledRunning.body.response.status).toBe('cancelled');
     expect(Date.now() - started).toBeLessThan(3000);
-    const waitingJob = await waitFor('the waiting call to end', async () => {
-      const job = await t.http.get(`/v1/jobs/${waiting.body.job_id}`).set(auth);
-      return job.body.response.status === 'cancelled' ? job.body.response : null;
-    });
-    expect(waitingJob.started_at).toBeNull();
+    await waitFor('the sandboxed sleep to end', () => hostPidsWith(`sleep ${marker}`).length === 0, 5000);
     await statusIs(id, 'idle');
     const after = await execute(id, { code: "(kept, 'ran_waiting' in globals())" });
     expect(after.status).toBe(200);
     expect(after.body.response.result).toEqual([1, false]);
+    expect((await t.http.get(`/v1/jobs/${waiting.body.job_id}`).set(auth)).body.response.started_at).toBeNull();
+    await remove(id);
+  }, 30_000);
+
+  it('two calls sent at once into an idle session: one runs, the other waits (pending), then runs', async () => {
+    // Both are routed in this process; only one may be started by its routing step.
+    const id = await createSession();
+    expect((await execute(id, { code: 'order = []' })).status).toBe(200);
+    const [a, b] = await Promise.all(
+      ['a', 'b'].map((name) =>
+        execute(id, { code: `import time\norder.append('${name}')\ntime.sleep(0.5)`, async: true }),
+      ),
+    );
+    const jobs = [a.body.job_id as string, b.body.job_id as string];
+    const statuses = await waitFor('one call to run', async () => {
+      const got = await Promise.all(jobs.map((job) => t.http.get(`/v1/jobs/${job}`).set(auth)));
+      const seen = got.map((res) => res.body.response.status as string);
+      return seen.includes('running') ? seen : null;
+    });
+    expect([...statuses].sort()).toEqual(['pending', 'running']);
+    await statusIs(id, 'idle');
+    expect((await execute(id, { code: 'sorted(order)' })).body.response.result).toEqual(['a', 'b']);
     await remove(id);
   }, 30_000);
 

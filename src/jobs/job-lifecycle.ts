@@ -147,15 +147,15 @@ export class JobLifecycle {
     throw err;
   }
 
-  /**
-   * Worker side: pending → running (a re-run after a dead worker starts again). False when the job
-   * must not run: it ended meanwhile, or its cancellation was requested (then it ends here).
-   */
   /** The keys a script that routes a job starts it with, in the same step (START_JOB_LUA). */
   startKeys(jobId: string): [string, string] {
     return this.repository.startKeys(jobId);
   }
 
+  /**
+   * Worker side: pending → running (a re-run after a dead worker starts again). False when the job
+   * must not run: it ended meanwhile, or its cancellation was requested (then it ends here).
+   */
   async start(jobId: string, startedAtMs: number): Promise<boolean> {
     const start = await this.repository.start(jobId, startedAtMs);
     if (start === 'started') return true;

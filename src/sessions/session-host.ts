@@ -93,7 +93,8 @@ export class SessionHost implements OnApplicationBootstrap, OnModuleDestroy, Loc
     return true;
   }
 
-  isIdle(sessionId: string): boolean {
+  /** Held here with its interpreter ready and no call running or waiting. */
+  private isIdle(sessionId: string): boolean {
     const local = this.sessions.get(sessionId);
     return !!local && !local.ended && !local.running && local.queue.length === 0 && !!local.server?.alive;
   }
@@ -177,11 +178,14 @@ export class SessionHost implements OnApplicationBootstrap, OnModuleDestroy, Loc
       case 'call': {
         const data = JSON.parse(message.data) as ExecutionJobData;
         if (!local || local.ended) {
-          void this.answerGone(message.sessionId, data.jobId);
+          void this.answerGone(message.sessionId, data.jobId).catch((err: Error) =>
+            this.logger.warn({ job_id: data.jobId }, `a call of an ended session not answered: ${err.message}`),
+          );
           return;
         }
-        // A call started when it was routed runs now; were the session busy meanwhile, it waits and
-        // is started again (as a re-run) when its turn comes, so a cancel meanwhile still stops it.
+        // A call started when it was routed runs now. Were the session not ready for it (its server not
+        // handed over yet, or the previous call still finishing), it waits and is started again (as a
+        // re-run) when its turn comes, so a cancel meanwhile still stops it.
         local.queue.push({ data, started: !!message.started && this.isIdle(local.id) });
         this.pump(local);
         return;
@@ -290,9 +294,11 @@ export class SessionHost implements OnApplicationBootstrap, OnModuleDestroy, Loc
     ]);
   }
 
+  /** A call for a session not held here (it ended): 410, and no longer one of its open calls. */
   private async answerGone(sessionId: string, jobId: string): Promise<void> {
     const record = await this.repository.get(sessionId);
     await this.lifecycle.finish(jobId, goneOutcome(record?.endedReason ?? 'crashed'));
+    await this.repository.callDropped(sessionId, jobId);
   }
 
   private async endExpired(): Promise<void> {

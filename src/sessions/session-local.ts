@@ -6,8 +6,6 @@ export interface LocalHost {
   readonly workerId: string;
   /** False when it no longer takes messages (stopping): the sender then uses the worker's stream. */
   deliver(message: HostMessage): boolean;
-  /** The session is held here with its interpreter ready and nothing running or waiting. */
-  isIdle(sessionId: string): boolean;
 }
 
 /**
@@ -35,9 +33,5 @@ export class LocalSessionHost {
 
   deliver(message: HostMessage): boolean {
     return this.host?.deliver(message) ?? false;
-  }
-
-  isIdle(sessionId: string): boolean {
-    return this.host?.isIdle(sessionId) ?? false;
   }
 }

@@ -94,51 +94,55 @@ describe('SessionRepository (its Lua scripts on a real Redis)', () => {
     expect((await repository.create(newSession(), { perKey: 1, perWorker: 3 })).result).toBe('created'); // freed
   });
 
-  it("on the calling process' worker: created and routed to hand over here, nothing on its stream", async () => {
+  it("on the calling process' worker: handed over here while its stream is empty, else on the stream", async () => {
     await repository.hostBeat('w1');
     const session = newSession();
     expect(await repository.create(session, limits, 'w1')).toEqual({ result: 'created', worker: 'w1', here: true });
     const id = session.sessionId;
-    const here = { worker: 'w1' };
-    expect(await repository.enqueueCall(id, 'owner-a', { jobId: 'j1', data: '{}' }, { here })).toEqual({
-      routed: 'here',
-      started: false,
-    });
+    const call = (jobId: string, worker: string, owner = 'owner-a') =>
+      repository.enqueueCall(id, owner, { jobId, data: '{}' }, { here: { worker } });
+    expect(await call('j1', 'w1')).toEqual({ routed: 'here', started: false });
     expect(await redis.xlen(repository.streamKey('w1'))).toBe(0);
     expect(await repository.get(id)).toMatchObject({ status: 'busy', worker: 'w1' }); // open, as on the stream
     // Another process' worker id changes nothing: that call goes on w1's stream.
-    const elsewhere = { worker: 'w2' };
-    expect(await repository.enqueueCall(id, 'owner-a', { jobId: 'j2', data: '{}' }, { here: elsewhere })).toEqual({
-      routed: 'stream',
+    expect(await call('j2', 'w2')).toEqual({ routed: 'stream' });
+    // Now w1's stream holds a message not yet handled: a call from w1's own process queues behind it.
+    expect(await call('j3', 'w1')).toEqual({ routed: 'stream' });
+    expect(await redis.xlen(repository.streamKey('w1'))).toBe(2);
+    expect(await call('j4', 'w1', 'owner-b')).toEqual({ refused: 'unknown' });
+    expect(await repository.end(id, 'deleted')).toMatchObject({
+      openCalls: expect.arrayContaining(['j1', 'j2', 'j3']),
     });
-    expect(await redis.xlen(repository.streamKey('w1'))).toBe(1);
-    expect(await repository.enqueueCall(id, 'owner-b', { jobId: 'j3', data: '{}' }, { here })).toEqual({
-      refused: 'unknown',
-    });
-    expect(await repository.end(id, 'deleted')).toMatchObject({ openCalls: expect.arrayContaining(['j1', 'j2']) });
   });
 
-  it('a call for an idle session here is started in the step that routes it, unless its cancel was asked', async () => {
+  it("a call here is started in the step that routes it only as its session's one open call, and not if cancelled", async () => {
     await repository.hostBeat('w1');
     const session = newSession();
     await repository.create(session, limits, 'w1');
     const jobKey = (jobId: string) => `${prefix}:job:${jobId}`;
-    const start = (jobId: string) => ({
-      worker: 'w1',
+    const here = (jobId: string, worker = 'w1') => ({
+      worker,
       start: { jobKeys: [jobKey(jobId), `${prefix}:unqueued`] as [string, string], atMs: 1234 },
     });
-    for (const jobId of ['j1', 'j2']) {
+    for (const jobId of ['j1', 'j2', 'j3', 'j4', 'j5']) {
       await redis.hset(jobKey(jobId), 'status', 'pending');
       await redis.zadd(`${prefix}:unqueued`, 1, jobId);
     }
-    await redis.hset(jobKey('j2'), 'cancel_requested', '1');
-    const call = (jobId: string) =>
-      repository.enqueueCall(session.sessionId, 'owner-a', { jobId, data: '{}' }, { here: start(jobId) });
+    const call = (jobId: string, worker?: string) =>
+      repository.enqueueCall(session.sessionId, 'owner-a', { jobId, data: '{}' }, { here: here(jobId, worker) });
     expect(await call('j1')).toEqual({ routed: 'here', started: true });
     expect(await redis.hmget(jobKey('j1'), 'status', 'started_at')).toEqual(['running', '1234']);
-    expect(await call('j2')).toEqual({ routed: 'here', started: false }); // its worker's start refuses it
+    expect(await call('j2')).toEqual({ routed: 'here', started: false }); // j1 is still open: j2 waits
     expect(await redis.hget(jobKey('j2'), 'status')).toBe('pending');
-    expect(await redis.zcard(`${prefix}:unqueued`)).toBe(0);
+    await repository.callEnded(session.sessionId, 'j1', Date.now());
+    await repository.callEnded(session.sessionId, 'j2', Date.now());
+    await redis.hset(jobKey('j3'), 'cancel_requested', '1');
+    expect(await call('j3')).toEqual({ routed: 'here', started: false }); // its worker's start refuses it
+    expect(await redis.hget(jobKey('j3'), 'status')).toBe('pending');
+    await repository.callEnded(session.sessionId, 'j3', Date.now());
+    expect(await call('j4', 'w2')).toEqual({ routed: 'stream' }); // not here: never started by the route
+    expect(await redis.hget(jobKey('j4'), 'status')).toBe('pending');
+    expect(await redis.zscore(`${prefix}:unqueued`, 'j4')).toBe('1');
   });
 
   it('lists newest first and prunes expired entries', async () => {

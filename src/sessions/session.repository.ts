@@ -15,11 +15,11 @@ export type CreateResult = 'created' | 'key_limit' | 'worker_full' | 'no_worker'
  * was started in the same step), or refused: why.
  */
 export type EnqueueResult = { routed: 'stream' } | { routed: 'here'; started: boolean } | { refused: string };
-/** Where a call may go without its worker's stream, and whether to start it there at once. */
+/** Where a call may go without its worker's stream, and how to start it there at once. */
 export interface HereOptions {
   /** This process' worker. */
   worker: string;
-  /** Set when the session is idle here: its job's keys (JobLifecycle.startKeys) and start time. */
+  /** Its job's keys (JobLifecycle.startKeys) and start time: started if it is the session's only open call. */
   start?: { jobKeys: [string, string]; atMs: number };
 }
 export type EndResult = { ended: true; openCalls: string[]; worker: string } | { ended: false; reason: string };
@@ -165,9 +165,10 @@ export class SessionRepository {
   }
 
   /**
-   * Routes a call to its session's worker (`here` when that is `here.worker`, this process' worker: the
-   * caller hands it over, started already if `here.start` asked for it); or why not: the session has
-   * ended (its reason), or it is unknown or not `owner`'s ('unknown').
+   * Routes a call to its session's worker (`here` when that is `here.worker`, this process' worker,
+   * with nothing waiting on its stream: the caller hands it over, started already when `here.start`
+   * asked for it and no other call of the session is open); or why not: the session has ended (its
+   * reason), or it is unknown or not `owner`'s ('unknown').
    */
   async enqueueCall(
     sessionId: string,

@@ -50,10 +50,11 @@ local calls = redis.call('SMEMBERS', KEYS[2])
 redis.call('DEL', KEYS[2])
 return {1, worker, unpack(calls)}`);
 
-// A call into a live session: open (answered 410 if the session ends first) and on its worker's stream,
-// unless that worker is the calling process' (ARGV[6], '' when none), which hands it over in-process;
-// that one is also started now (START_JOB_LUA) when ARGV[7] (started_at) is set: the caller found the
-// session idle there, so the call runs as soon as it is handed over.
+// A call into a live session: open (answered 410 if the session ends first) and on its worker's stream.
+// When that worker is the calling process' (ARGV[6], '' when none) and its stream is empty (so every
+// earlier message to it has been handled: entries are deleted once handled), the caller hands it over
+// in-process instead, and, when the session had no other open call and ARGV[7] (started_at) is set, the
+// call is also started here (START_JOB_LUA): one call at a time, decided in one step.
 // KEYS: record, open calls, the job's record and the unqueued set (JobRepository.startKeys).
 // ARGV: key prefix, job id, job data (JSON), session id, the caller's key id, the calling process'
 // worker id, started_at ('' = do not start).
@@ -63,10 +64,12 @@ export const ENQUEUE_CALL_SCRIPT = new LuaScript(`${START_JOB_LUA}
 local status, worker, reason, owner = unpack(redis.call('HMGET', KEYS[1], 'status', 'worker', 'ended_reason', 'owner'))
 if not status or owner ~= ARGV[5] then return {0, 'unknown'} end
 if status == 'ended' then return {0, reason} end
+local alone = redis.call('SCARD', KEYS[2]) == 0
 redis.call('SADD', KEYS[2], ARGV[2])
-if worker == ARGV[6] then
-  if ARGV[7] ~= '' and start_job(KEYS[3], KEYS[4], ARGV[7], ARGV[2]) == 1 then return {3} end
+local stream = ARGV[1] .. ':session-calls:' .. worker
+if worker == ARGV[6] and redis.call('XLEN', stream) == 0 then
+  if alone and ARGV[7] ~= '' and start_job(KEYS[3], KEYS[4], ARGV[7], ARGV[2]) == 1 then return {3} end
   return {2}
 end
-redis.call('XADD', ARGV[1] .. ':session-calls:' .. worker, '*', 'type', 'call', 'session', ARGV[4], 'data', ARGV[3])
+redis.call('XADD', stream, '*', 'type', 'call', 'session', ARGV[4], 'data', ARGV[3])
 return {1}`);

@@ -47,14 +47,12 @@ export class SessionsService {
     switch (result) {
       case 'created':
         if (here) {
-          const { createdAtMs, ttlSec, maxLifetimeSec } = record;
-          await this.handOver(worker!, {
-            type: 'create',
-            sessionId: record.sessionId,
-            createdAtMs,
-            ttlSec,
-            maxLifetimeSec,
-          });
+          const { sessionId, createdAtMs, ttlSec, maxLifetimeSec } = record;
+          if (!this.here.deliver({ type: 'create', sessionId, createdAtMs, ttlSec, maxLifetimeSec })) {
+            // This process' worker is stopping: nobody would hold the session. Ended, and refused like no worker.
+            await this.endings.end(sessionId, 'worker_lost');
+            throw new NoWorkerError(input.clientId);
+          }
         }
         return { ...record, worker: worker! };
       case 'no_worker':
@@ -89,7 +87,10 @@ export class SessionsService {
   async interrupt(owner: string, sessionId: string): Promise<SessionRecord> {
     const record = await this.getAlive(owner, sessionId);
     if (record.status !== 'busy') throw sessionIdle();
-    await this.repository.send(record.worker, { type: 'interrupt', sessionId });
+    const message: HostMessage = { type: 'interrupt', sessionId };
+    if (record.worker !== this.here.workerId || !this.here.deliver(message)) {
+      await this.repository.send(record.worker, message);
+    }
     return record;
   }
 
@@ -102,7 +103,8 @@ export class SessionsService {
   }
 
   /**
-   * Where a call of this session goes: its worker's stream. Checked in the same step: an unknown or
+   * Where a call of this session goes: its worker's stream, or straight to the worker in this process
+   * (started at once when it is the session's only call). Checked in the same step: an unknown or
    * another key's session is 404, an ended one 410 (the job record is then removed again: no job).
    */
   route(sessionId: string): JobRoute {
@@ -110,24 +112,14 @@ export class SessionsService {
       const job = { jobId: data.jobId, data: JSON.stringify(data) };
       const here = {
         worker: this.here.workerId,
-        // Idle here: its job starts in the routing step, one round trip less before it runs.
-        ...(this.here.isIdle(sessionId) && {
-          start: { jobKeys: this.lifecycle.startKeys(data.jobId), atMs: Date.now() },
-        }),
+        start: { jobKeys: this.lifecycle.startKeys(data.jobId), atMs: Date.now() },
       };
       const routed = await this.repository.enqueueCall(sessionId, data.owner, job, { via, here });
       if ('refused' in routed) throw routed.refused === 'unknown' ? sessionNotFound() : sessionGone(routed.refused);
-      if (routed.routed === 'here') {
-        await this.handOver(here.worker, { type: 'call', sessionId, data: job.data, started: routed.started });
-      }
+      // Not taken only when this process' worker is stopping: it ends its sessions, which answers this
+      // call (open since the script) 410 with the rest.
+      if (routed.routed === 'here')
+        this.here.deliver({ type: 'call', sessionId, data: job.data, started: routed.started });
     };
-  }
-
-  /**
-   * A message for this process' worker, handed over in-process; through its stream if that worker
-   * stopped meanwhile (it is leaving: its sessions end, and their open calls are answered, with it).
-   */
-  private async handOver(workerId: string, message: HostMessage): Promise<void> {
-    if (!this.here.deliver(message)) await this.repository.send(workerId, message);
   }
 }
