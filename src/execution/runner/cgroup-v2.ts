@@ -113,7 +113,7 @@ function enableControllers(dir: string, controllers: readonly string[], fs: Cgro
   if (wanted.length > 0) fs.write(join(dir, 'cgroup.subtree_control'), wanted.map((name) => `+${name}`).join(' '));
 }
 
-/** Limits of one run cgroup (and, later, of one session's). */
+/** Limits of one run cgroup (a slot's runs, or a session's interpreter). */
 export interface RunCgroupLimits {
   memoryBytes: number;
   pidsMax: number;

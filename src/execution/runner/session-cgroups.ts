@@ -57,7 +57,9 @@ export class SessionCgroups {
       this.removals.delete(removal);
       if (removed) return this.free(slot);
       logger.warn(`session cgroups of slot ${slot}: processes remain after their server exited; trying again`);
-      if (!this.closed) setTimeout(() => void this.release(slot), RETRY_REMOVE_MS).unref();
+      setTimeout(() => {
+        if (!this.closed) void this.release(slot); // at shutdown, the pool's removal takes what is left
+      }, RETRY_REMOVE_MS).unref();
     });
     this.removals.add(removal);
     return removal;
@@ -123,7 +125,14 @@ export class SessionCgroup {
   newOomKills(): number {
     if (this.eventsFd === undefined) return 0;
     const buffer = Buffer.alloc(4096);
-    const kills = oomKillsIn(buffer.toString('utf8', 0, readSync(this.eventsFd, buffer, 0, buffer.length, 0)));
+    let kills: number;
+    try {
+      kills = oomKillsIn(buffer.toString('utf8', 0, readSync(this.eventsFd, buffer, 0, buffer.length, 0)));
+    } catch (error) {
+      // As the fork server's supervisor does: the call keeps its own outcome (the watchdog still holds).
+      logger.warn(`session cgroups of slot ${this.slot}: cannot read its OOM kills: ${(error as Error).message}`);
+      return 0;
+    }
     const fresh = kills - this.oomKillsSeen;
     this.oomKillsSeen = kills;
     return fresh;
