@@ -1,4 +1,5 @@
 import { closeSync, openSync, readSync } from 'node:fs';
+import { constants } from 'node:os';
 import { Logger } from '@nestjs/common';
 import { ForkServer, ForkServerOptions } from './fork-server';
 import type { RunOutcome, RunRequest } from './python-runner';
@@ -6,7 +7,6 @@ import { oomKillsIn, SlotCgroupSet } from './slot-cgroups';
 
 const logger = new Logger('SessionCgroups');
 const RETRY_REMOVE_MS = 5_000;
-const SIGKILL = 9;
 
 /**
  * The cgroups of one worker's session servers: a pool (SlotCgroups or SlotCgroupsV2, made with no
@@ -17,7 +17,7 @@ const SIGKILL = 9;
 export class SessionCgroups {
   private readonly taken = new Set<number>();
   private readonly wakeups = new Set<() => void>();
-  /** Removals under way (and removals that failed, retried): close() waits for them. */
+  /** Removals under way: close() waits for them. */
   private readonly removals = new Set<Promise<void>>();
   private closed = false;
 
@@ -108,6 +108,7 @@ type ServerCgroup = NonNullable<ForkServerOptions['cgroup']>;
 /** One session server's cgroups: its tree (pids, cpu) and its interpreter's memory cgroup (`run`). */
 export class SessionCgroup {
   private eventsFd?: number;
+  private readonly events = Buffer.alloc(4096);
   private oomKillsSeen = 0;
   private released?: Promise<void>;
 
@@ -124,10 +125,10 @@ export class SessionCgroup {
   /** OOM kills in the interpreter's memory cgroup since the last time this was asked. */
   newOomKills(): number {
     if (this.eventsFd === undefined) return 0;
-    const buffer = Buffer.alloc(4096);
     let kills: number;
     try {
-      kills = oomKillsIn(buffer.toString('utf8', 0, readSync(this.eventsFd, buffer, 0, buffer.length, 0)));
+      const read = readSync(this.eventsFd, this.events, 0, this.events.length, 0);
+      kills = oomKillsIn(this.events.toString('utf8', 0, read));
     } catch (error) {
       // As the fork server's supervisor does: the call keeps its own outcome (the watchdog still holds).
       logger.warn(`session cgroups of slot ${this.slot}: cannot read its OOM kills: ${(error as Error).message}`);
@@ -164,8 +165,9 @@ export class SessionServer extends ForkServer {
 
   override async run(request: RunRequest, signal?: AbortSignal): Promise<RunOutcome> {
     const outcome = await super.run(request, signal);
+    const oomKilled = this.cgroup.newOomKills() > 0; // read after every call: counted against no later one
     const ran = outcome.status === 'exited' || outcome.status === 'signaled';
-    return ran && this.cgroup.newOomKills() > 0 ? memoryLimitExceeded(outcome) : outcome;
+    return oomKilled && ran ? memoryLimitExceeded(outcome) : outcome;
   }
 }
 
@@ -176,7 +178,7 @@ export function memoryLimitExceeded(outcome: RunOutcome): RunOutcome {
     error: 'Memory limit exceeded',
     limit: 'memory',
     result: null,
-    exitCode: outcome.exitCode === 0 ? 128 + SIGKILL : outcome.exitCode,
+    exitCode: outcome.exitCode === 0 ? 128 + constants.signals.SIGKILL : outcome.exitCode,
     sessionEnded: 'memory',
   };
 }
