@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isCgroupV2 } from '../src/execution/runner/cgroup-v2';
 import { cgroupBases } from '../src/execution/runner/slot-cgroups';
+import { sessionMemoryCgroup } from './support/session-cgroup';
 import { hostPidsWith, KEY, scaledMs, scaledTimeoutSec, SHARED_REDIS_URL, sleep, startTestApp, TestApp } from './utils';
 
 const REDIS_PORT = Number(new URL(SHARED_REDIS_URL).port || 6379);
@@ -358,6 +359,27 @@ libc.shmctl(shmid, 0, None)  # IPC_RMID
 'written'`);
     expect(res.status).toBe(200);
     expect(res.body.response.result).toBe(isRoot ? 'written' : 'shmget: ENOSYS');
+  });
+
+  it('a session: one block far past the memory limit ends it (memory), that call 400 RESOURCE_LIMIT; as root its interpreter alone was in a memory cgroup of that limit, removed after', async () => {
+    const created = await t.http.post('/v1/sessions').set('x-api-key', KEY).send({});
+    expect(created.status).toBe(201);
+    const id = created.body.response.session_id as string;
+    const call = (code: string) =>
+      t.http
+        .post(`/v1/sessions/${id}/execute`)
+        .set('x-api-key', KEY)
+        .send({ code, timeout: scaledTimeoutSec(10) });
+    const cgroup = sessionMemoryCgroup((await call('x = 1')).body.queue_id as number);
+    const limitMb = t.config.memoryLimitMb;
+    if (isRoot) expect([cgroup?.limitBytes(), cgroup?.processes().length]).toEqual([limitMb * 1024 * 1024, 1]);
+    // 64 MiB past it, under RLIMIT_AS (no MemoryError); held for the watchdog where it is the bound (not root)
+    const res = await call(`b = bytearray(${limitMb + 64} << 20)\nimport time\ntime.sleep(5)`);
+    expect([res.status, res.body.error_code, res.body.limit]).toEqual([400, 'RESOURCE_LIMIT', 'memory']);
+    const got = await t.http.get(`/v1/sessions/${id}`).set('x-api-key', KEY);
+    expect(got.body.response).toMatchObject({ status: 'ended', ended_reason: 'memory' });
+    for (const until = Date.now() + scaledMs(5000); cgroup?.exists() && Date.now() < until;) await sleep(50);
+    expect(cgroup?.exists() ?? false).toBe(false);
   });
 
   it('cannot hide memory from the watchdog (no memory cgroup): non-dumpable and memfd refused, an unreadable process ends the run', async () => {

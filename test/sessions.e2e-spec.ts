@@ -1,9 +1,11 @@
 // Sessions (API.md "Sessions (v1)") in one process (ROLE=all): real Redis, real sandbox.
 import { UNQUEUED_GRACE_MS, UnqueuedJobReconciler } from '../src/jobs/unqueued-job.reconciler';
+import { sessionMemoryCgroup } from './support/session-cgroup';
 import { hostPidsWith, KEY, OTHER_KEY, startTestApp, TestApp, waitFor } from './utils';
 import { WebhookReceiver } from './webhook-receiver';
 
 const auth = { 'x-api-key': KEY };
+const isRoot = process.getuid?.() === 0;
 const other = { 'x-api-key': OTHER_KEY };
 
 describe('Sessions (v1)', () => {
@@ -138,9 +140,14 @@ describe('Sessions (v1)', () => {
     expect(got.body.response).toMatchObject({ status: 'ended', ended_reason: 'timeout' });
   }, 30_000);
 
-  it('over the memory limit: that call 400 RESOURCE_LIMIT, the session ends (memory)', async () => {
+  it('over the memory limit in one step: that call 400 RESOURCE_LIMIT, the session ends (memory); as root its memory cgroup held the limit while it lived and is gone after', async () => {
     const id = await createSession();
-    // Held for a while: the watchdog measures every 50 ms during a call.
+    const first = await execute(id, { code: 'x = 1' });
+    const cgroup = sessionMemoryCgroup(first.body.queue_id as number);
+    // As root: MEMORY_LIMIT_MB, and the interpreter alone in it
+    if (isRoot) expect([cgroup?.limitBytes(), cgroup?.processes().length]).toEqual([128 * 1024 * 1024, 1]);
+    // 200 MiB against 128 (under RLIMIT_AS: no MemoryError), every page written at once; held for a
+    // while where only the watchdog bounds it (not root): it measures every 50 ms during a call.
     const code = 'import time\nb = bytearray(200 << 20)\nb[::4096] = b"x" * len(b[::4096])\ntime.sleep(5)';
     const res = await execute(id, { code });
     expect(res.status).toBe(400);
@@ -151,6 +158,7 @@ describe('Sessions (v1)', () => {
     const after = await execute(id, { code: '1' });
     expect(after.status).toBe(410);
     expect(after.body.ended_reason).toBe('memory');
+    if (cgroup) await waitFor('its memory cgroup to be removed', () => !cgroup.exists());
   }, 30_000);
 
   it('a crash of the interpreter ends the session (crashed)', async () => {

@@ -255,6 +255,46 @@ describe('cgroup v2', () => {
     expect(fake.readdir(join(fake.root, 'svc')).filter((e) => /^pyexec-\d/.test(e))).toEqual([]);
   });
 
+  it("makes a session pool's slots one at a time (a session server's each) and removes each on its own", async () => {
+    const base = { dir: fake.root, controllers: ['memory', 'pids', 'cpu'] };
+    const limits = { ...LIMITS, busyProcesses: 1 };
+    const cgroups = SlotCgroupsV2.create(base, 3, limits, fake, { slotsMade: 0 });
+    const pool = relative(fake.root, cgroups.poolDir);
+    expect([fake.value(pool, 'pids.max'), fake.value(pool, 'cpu.weight')]).toEqual(['240', '300']);
+    expect(fake.readdir(cgroups.poolDir).filter((e) => e.startsWith('slot-'))).toEqual([]);
+    expect(cgroups.runCgroup(1)).toBeUndefined();
+    cgroups.addSlot(1);
+    expect([fake.value(`${pool}/slot-1`, 'pids.max'), fake.value(`${pool}/slot-1`, 'cpu.weight')]).toEqual([
+      '80',
+      '100',
+    ]);
+    expect(fake.value(`${pool}/slot-1/run`, 'memory.max')).toBe(String(256 << 20));
+    expect(cgroups.runCgroup(1)?.tasksFile).toBe(join(fake.root, pool, 'slot-1', 'run', 'cgroup.procs'));
+    // Its server and interpreter joined; once they are gone (here: cgroup.kill takes what is left), it is removed.
+    fake.write(cgroups.serverProcsFiles(1)[0], '300');
+    fake.write(cgroups.runCgroup(1)!.tasksFile, '301');
+    await expect(cgroups.removeSlot(1)).resolves.toBe(true);
+    expect(fake.kills).toEqual([`${pool}/slot-1`]);
+    expect(fake.exists(join(cgroups.poolDir, 'slot-1'))).toBe(false);
+    expect(cgroups.runCgroup(1)).toBeUndefined();
+    cgroups.addSlot(1); // made afresh: new counters
+    expect(fake.value(`${pool}/slot-1/run`, 'cgroup.procs')).toBe('');
+    await cgroups.remove();
+    expect(fake.exists(cgroups.poolDir)).toBe(false);
+  });
+
+  it('a slot is not left half made when the kernel refuses one of its limits', () => {
+    const base = { dir: fake.root, controllers: ['memory', 'pids', 'cpu'] };
+    const cgroups = SlotCgroupsV2.create(base, 2, LIMITS, fake, { slotsMade: 0 });
+    const write = fake.write.bind(fake);
+    fake.write = (path, data) => {
+      if (path.endsWith('memory.oom.group')) throw new Error('EINVAL: refused');
+      write(path, data);
+    };
+    expect(() => cgroups.addSlot(0)).toThrow(/EINVAL/);
+    expect(fake.readdir(cgroups.poolDir).filter((e) => e.startsWith('slot-'))).toEqual([]);
+  });
+
   it('removes pools of a service that died (its pid gone), not those of live ones', () => {
     const base = { dir: fake.root, controllers: ['memory', 'pids', 'cpu'] };
     const dead = SlotCgroupsV2.create(base, 1, LIMITS, fake).poolDir.replace(
@@ -270,18 +310,14 @@ describe('cgroup v2', () => {
     expect(pools.every((name) => name.startsWith(`pyexec-${process.pid}-`))).toBe(true);
   });
 
-  it('a run cgroup: OOM kills from memory.events, cgroup.kill, and a reusable unit (sessions later)', () => {
-    const run = RunCgroupV2.create(
-      join(fake.root, 'session-1'),
-      { memoryBytes: 1 << 20, pidsMax: 8, cpuWeight: 50 },
-      fake,
-    );
-    expect(fake.value('session-1', 'cpu.weight')).toBe('50');
+  it('a run cgroup: OOM kills from memory.events, cgroup.kill, rmdir', () => {
+    const run = RunCgroupV2.create(join(fake.root, 'run-1'), { memoryBytes: 1 << 20, pidsMax: 8, cpuWeight: 50 }, fake);
+    expect(fake.value('run-1', 'cpu.weight')).toBe('50');
     expect(run.oomKills()).toBe(0);
     writeFileSync(run.eventsFile, 'oom 2\noom_kill 3\noom_group_kill 1\n');
     expect(run.oomKills()).toBe(3);
     expect(run.kill()).toBe(true);
-    expect(fake.kills).toEqual(['session-1']);
+    expect(fake.kills).toEqual(['run-1']);
     expect(run.remove()).toBe(true);
     expect(fake.exists(run.dir)).toBe(false);
   });

@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { oomKillsIn } from './slot-cgroups';
 
 /** Where cgroup2 is mounted on a pure cgroup v2 system (also a container with its own cgroup namespace). */
 export const CGROUP2_ROOT = '/sys/fs/cgroup';
@@ -112,7 +113,7 @@ function enableControllers(dir: string, controllers: readonly string[], fs: Cgro
   if (wanted.length > 0) fs.write(join(dir, 'cgroup.subtree_control'), wanted.map((name) => `+${name}`).join(' '));
 }
 
-/** Limits of one run cgroup (and, later, of one session's). */
+/** Limits of one run cgroup (a slot's runs, or a session's interpreter). */
 export interface RunCgroupLimits {
   memoryBytes: number;
   pidsMax: number;
@@ -166,7 +167,7 @@ export class RunCgroupV2 {
 
   /** Processes killed by OOM in it so far. */
   oomKills(): number {
-    return Number(/^oom_kill (\d+)$/m.exec(this.fs.read(this.eventsFile))?.[1] ?? 0);
+    return oomKillsIn(this.fs.read(this.eventsFile));
   }
 
   /** SIGKILL to every process in it, where the kernel has cgroup.kill. */

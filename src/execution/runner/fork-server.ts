@@ -55,7 +55,10 @@ export interface ForkServerOptions extends SandboxCommandOptions {
    * heartbeat while it supervises the run), before it gives up on the server and kills it.
    */
   backstopMs: number;
-  /** A session's server (one interpreter, call after call; always with the memory watchdog), not a fork server. */
+  /**
+   * A session's server (one interpreter, call after call), not a fork server: always with the memory
+   * watchdog, its interpreter in `cgroup.run` (if any) from its start to its end.
+   */
   session?: boolean;
 }
 
@@ -121,7 +124,7 @@ export class ForkServer extends EventEmitter {
       inotify_instances: limits.inotifyInstances,
       inotify_watches: limits.inotifyWatches,
       run_cgroup: cgroup?.run ? { ...RUN_CGROUP_FDS, kill_fd: cgroup.run.killFile ? RUN_CGROUP_KILL_FD : null } : null,
-      memory_watchdog: !cgroup?.run,
+      memory_watchdog: !cgroup?.run || !!this.options.session,
       ...(this.options.session && { session: true }),
     });
     // Opened as root: the kernel checks the opener's credentials when pid 1 moves itself.

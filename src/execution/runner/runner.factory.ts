@@ -1,14 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { Logger } from '@nestjs/common';
-import { findOnPath } from '../../common/find-on-path';
 import { failedOutcome, PythonRunner, RunnerStats, RunOutcome } from './python-runner';
 import { checkMemoryBound, MemoryBound, watchdogOrNone } from './memory-bound';
-import { isCgroupV2, prepareCgroupV2Base } from './cgroup-v2';
-import { cgroupBases, SlotCgroups, SlotCgroupSet } from './slot-cgroups';
-import { SlotCgroupsV2 } from './slot-cgroups-v2';
+import { createServerCgroups, MAX_PROCESSES_PER_RUN, memoryBoundOf } from './server-cgroups';
 import { SandboxPool } from './sandbox-pool';
 import { ForkServer, ForkServerOptions } from './fork-server';
 import { sandboxPackageDir } from './sandbox-package';
+import { SessionCgroups, SessionServer } from './session-cgroups';
 import { checkSandboxPrerequisites, checkSlotIdsMapped } from './sandbox-prerequisites';
 
 export interface RunnerSettings {
@@ -31,14 +29,14 @@ export interface RunnerSettings {
   sandboxStartTimeoutMs?: number;
   /** Runs before a fork server is replaced (default 2000); lowered only by tests. */
   recycleAfterRuns?: number;
+  /** Sessions one worker holds (SESSIONS_PER_WORKER, default 16): its session servers' cgroups, with the spare's. */
+  sessionsPerWorker?: number;
 }
 
-const MAX_PROCESSES_PER_RUN = 64;
 const DEFAULT_RICH_OUTPUT_BYTES = 8 * 1024 * 1024;
-/** A server's own tasks besides its run's: 2 bwrap, the server, its template, the prepared pid 1, slack. */
-const SERVER_OVERHEAD_TASKS = 16;
 const RECYCLE_AFTER_RUNS = 2000;
 const RECYCLE_AFTER_MS = 30 * 60 * 1000;
+const DEFAULT_SESSIONS_PER_WORKER = 16;
 
 /** Builds the configured runner; throws with what to install or set when it cannot. */
 export function createSandboxPool(settings: RunnerSettings): SandboxPool {
@@ -57,9 +55,11 @@ export function createSandboxPool(settings: RunnerSettings): SandboxPool {
   }
   const isRoot = process.getuid?.() === 0;
   if (isRoot && settings.sandbox === 'bwrap') checkSlotIdsMapped(settings.sandboxUidBase, settings.sandboxServers);
-  const made = isRoot ? createCgroups(settings, logger) : { whyNot: 'not root: no memory cgroup' };
+  const made = isRoot
+    ? createServerCgroups(settings, logger, { slots: settings.sandboxServers, what: 'runs' })
+    : { whyNot: 'not root: no memory cgroup' };
   const cgroup = made.cgroups && made.setprivBin ? { cgroups: made.cgroups, setprivBin: made.setprivBin } : undefined;
-  const memoryBound: MemoryBound = cgroupMemoryBound(cgroup?.cgroups) ?? watchdogOrNone(made.whyNot);
+  const memoryBound: MemoryBound = memoryBoundOf(cgroup?.cgroups, 'runs') ?? watchdogOrNone(made.whyNot);
   checkMemoryBound(memoryBound, settings.sandboxAllowUnboundedMemory ?? false);
   (memoryBound.kind === 'none' ? logger.warn.bind(logger) : logger.log.bind(logger))(
     `memory bound: ${memoryBound.kind} (${memoryBound.reason})`,
@@ -105,14 +105,21 @@ function forkServerOptions(
 }
 
 /**
- * Starts sessions' servers: each its own process in the same sandbox as a run's, its interpreter's
- * memory bounded by the server's watchdog (no per-session cgroup). As root they run as host uid
- * SANDBOX_UID_BASE + SANDBOX_SERVERS, after the slots' ids.
+ * Starts sessions' servers: each its own process in the same sandbox as a run's. As root with
+ * cgroups, each server gets its own (SessionCgroups: made before it starts, removed after it exits):
+ * its whole tree in a pids and a cpu cgroup, its interpreter in a memory cgroup of MEMORY_LIMIT_MB
+ * whose OOM kill ends the session (`memory`); the server's watchdog measures the interpreter too,
+ * and is the only bound without cgroups. As root they run as host uid SANDBOX_UID_BASE +
+ * SANDBOX_SERVERS, after the slots' ids.
  */
 export class SessionSandbox {
+  /** Servers started and not yet exited. */
+  private readonly live = new Set<ForkServer>();
+
   constructor(
     private readonly options: ForkServerOptions,
     readonly memoryBound: MemoryBound,
+    private readonly cgroups?: SessionCgroups,
   ) {}
 
   get memoryLimitMb(): number {
@@ -120,87 +127,62 @@ export class SessionSandbox {
   }
 
   async start(): Promise<ForkServer> {
-    const server = new ForkServer(this.options);
+    const cgroup = await this.cgroups?.take();
+    const server = cgroup
+      ? new SessionServer({ ...this.options, cgroup: cgroup.forServer }, cgroup)
+      : new ForkServer(this.options);
+    this.live.add(server);
+    server.once('exit', () => {
+      this.live.delete(server);
+      void cgroup?.release();
+    });
     try {
       await server.start();
     } catch (error) {
       server.kill();
+      if (server.pid === undefined) {
+        this.live.delete(server); // never spawned: no exit to wait for
+        void cgroup?.release();
+      }
       throw error;
     }
     return server;
   }
+
+  /** Nest calls this at shutdown: every session server killed, then their cgroups and the pool's removed. */
+  async onApplicationShutdown(): Promise<void> {
+    const exits = [...this.live].map((server) => new Promise((resolve) => server.once('exit', resolve)));
+    for (const server of this.live) server.kill();
+    await Promise.all(exits);
+    await this.cgroups?.close();
+  }
 }
 
 export function createSessionSandbox(settings: RunnerSettings): SessionSandbox {
+  const logger = new Logger('SessionSandbox');
+  const options = sessionServerOptions(settings);
+  const isRoot = process.getuid?.() === 0;
+  const slots = (settings.sessionsPerWorker ?? DEFAULT_SESSIONS_PER_WORKER) + 1; // and the warm spare
+  const made = isRoot
+    ? createServerCgroups(settings, logger, { slots, slotsMade: 0, busyProcesses: 1, what: 'sessions' })
+    : { whyNot: 'not root: no memory cgroup' };
+  const cgroups =
+    made.cgroups && made.setprivBin
+      ? new SessionCgroups(made.cgroups, made.setprivBin, slots, options.startTimeoutMs)
+      : undefined;
+  const memoryBound = (cgroups && memoryBoundOf(made.cgroups, 'sessions')) ?? watchdogOrNone(made.whyNot);
+  checkMemoryBound(memoryBound, settings.sandboxAllowUnboundedMemory ?? false);
+  logger.log(`sessions' memory bound: ${memoryBound.kind} (${memoryBound.reason})`);
+  return new SessionSandbox(options, memoryBound, cgroups);
+}
+
+/** What every session server of this process starts with (its cgroups aside). */
+export function sessionServerOptions(settings: RunnerSettings): ForkServerOptions {
   const prerequisites = checkSandboxPrerequisites(settings);
   const isRoot = process.getuid?.() === 0;
   const uid = isRoot ? settings.sandboxUidBase + settings.sandboxServers : undefined;
   if (isRoot && settings.sandbox === 'bwrap') checkSlotIdsMapped(settings.sandboxUidBase, settings.sandboxServers + 1);
-  const memoryBound = watchdogOrNone('sessions have no memory cgroup');
-  checkMemoryBound(memoryBound, settings.sandboxAllowUnboundedMemory ?? false);
-  return new SessionSandbox(
-    { ...forkServerOptions(settings, prerequisites, isRoot), uid, gid: uid, session: true },
-    memoryBound,
-  );
-}
-
-function cgroupMemoryBound(cgroups: SlotCgroupSet | undefined): MemoryBound | undefined {
-  if (!cgroups?.runCgroup(0)) return undefined;
-  return cgroups.version === 2
-    ? { kind: 'cgroup2', reason: 'a cgroup v2 cgroup per slot for its runs, each run in it alone (memory.oom.group)' }
-    : { kind: 'cgroup1', reason: 'a cgroup v1 memory cgroup per slot, each run in it alone' };
-}
-
-interface MadeCgroups {
-  cgroups?: SlotCgroupSet;
-  setprivBin?: string;
-  /** Why runs have no memory cgroup (when they have none). */
-  whyNot: string;
-}
-
-/**
- * Root: RLIMIT_NPROC (per run, in its user namespace) already holds a fork bomb to
- * MAX_PROCESSES_PER_RUN; per server slot a pids cgroup adds a hard cap on the server's whole tree,
- * a cpu cgroup a fair share, and a memory cgroup bounds each run as a whole. cgroup v2 (a pure v2
- * host or container): the same under the service's own, delegated cgroup (SlotCgroupsV2).
- */
-function createCgroups(settings: RunnerSettings, logger: Logger): MadeCgroups {
-  const setprivBin = findOnPath('setpriv');
-  const held = 'runs are held by RLIMIT_NPROC only';
-  if (!setprivBin) {
-    logger.warn(`no cgroups (setpriv not found): ${held}`);
-    return { whyNot: 'no cgroups: setpriv not found' };
-  }
-  const limits = {
-    pidsMax: MAX_PROCESSES_PER_RUN + SERVER_OVERHEAD_TASKS,
-    runPidsMax: MAX_PROCESSES_PER_RUN,
-    memoryBytes: settings.memoryLimitMb * 1024 * 1024,
-  };
-  if (isCgroupV2()) {
-    const base = prepareCgroupV2Base();
-    if (base.reason !== undefined) {
-      logger.warn(`no cgroups (${base.reason}): ${held}`);
-      return { whyNot: `no usable cgroup v2: ${base.reason}` };
-    }
-    try {
-      return { cgroups: SlotCgroupsV2.create(base, settings.sandboxServers, limits), setprivBin, whyNot: '' };
-    } catch (err) {
-      logger.warn(`no cgroups (cgroup v2 under ${base.dir}: ${(err as Error).message}): ${held}`);
-      return { whyNot: `cgroup v2 under ${base.dir} refused: ${(err as Error).message}` };
-    }
-  }
-  const bases = cgroupBases();
-  if (Object.keys(bases).length === 0) {
-    logger.warn(`no cgroups (no writable cgroup controller): ${held}`);
-    return { whyNot: 'no writable cgroup v1 memory controller' };
-  }
-  try {
-    const cgroups = SlotCgroups.create(bases, settings.sandboxServers, limits);
-    return { cgroups, setprivBin, whyNot: 'no writable cgroup v1 memory controller' };
-  } catch (err) {
-    logger.warn(`no cgroups (${(err as Error).message}): ${held}`);
-    return { whyNot: 'no writable cgroup v1 memory controller' };
-  }
+  return { ...forkServerOptions(settings, prerequisites, isRoot), uid, gid: uid, session: true };
 }
 
 /**

@@ -1,16 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { CgroupFs, REAL_CGROUP_FS, removeTree, RunCgroupV2 } from './cgroup-v2';
-import type { RunCgroup, SlotCgroupSet, SlotLimits } from './slot-cgroups';
+import type { PoolOptions, RunCgroup, SlotCgroupSet, SlotLimits } from './slot-cgroups';
 
 const NAME_PREFIX = 'pyexec-';
 const REMOVE_TRIES = 20;
 const REMOVE_RETRY_MS = 50;
-/**
- * cgroup v2's cpu.weight (default 100) for a slot: as v1's 2048 cpu.shares (2 × the default 1024),
- * its run and the next run its server prepares meanwhile.
- */
-const CPU_WEIGHT_PER_SLOT = 200;
+/** cgroup v2's cpu.weight of a busy host process (the default), as v1's 1024 cpu.shares (SlotLimits.busyProcesses). */
+const CPU_WEIGHT_PER_BUSY_PROCESS = 100;
 const MAX_CPU_WEIGHT = 10_000;
 
 /**
@@ -23,16 +20,22 @@ const MAX_CPU_WEIGHT = 10_000;
  *         server/          the server, its template and the prepared pid 1 (no memory limit: the
  *                          OOM killer never picks them for a run's memory)
  *         run/             RunCgroupV2: the run alone (its pid 1 moves itself in when its request
- *                          comes): memory.max, memory.swap.max=0, memory.oom.group=1, pids.max
+ *                          comes; a session's interpreter as soon as it is prepared, for its whole
+ *                          life): memory.max, memory.swap.max=0, memory.oom.group=1, pids.max
  *
  * A slot needs the two leaves: in v2 a cgroup whose children have controllers holds no processes.
+ * A fork server pool makes its slots with it; a session pool (`slotsMade: 0`) makes one before each
+ * session server starts and removes it once that server has exited (SessionCgroups).
  */
 export class SlotCgroupsV2 implements SlotCgroupSet {
   readonly version = 2;
+  readonly boundsMemory = true;
+  private readonly runs: Array<RunCgroupV2 | undefined> = [];
 
   private constructor(
     private readonly dir: string,
-    private readonly runs: RunCgroupV2[],
+    private readonly limits: SlotLimits,
+    private readonly enable: string,
     private readonly fs: CgroupFs,
   ) {}
 
@@ -42,38 +45,43 @@ export class SlotCgroupsV2 implements SlotCgroupSet {
     slots: number,
     limits: SlotLimits,
     fs: CgroupFs = REAL_CGROUP_FS,
+    options: PoolOptions = {},
   ): SlotCgroupsV2 {
     removeStale(base.dir, fs);
     const name = `${NAME_PREFIX}${process.pid}-${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
     const dir = join(base.dir, name);
-    const runs: RunCgroupV2[] = [];
-    const made = new SlotCgroupsV2(dir, runs, fs);
     const enable = base.controllers.map((controller) => `+${controller}`).join(' ');
+    const made = new SlotCgroupsV2(dir, limits, enable, fs);
     try {
       fs.mkdir(dir);
       writeIfPresent(fs, join(dir, 'pids.max'), String(slots * limits.pidsMax));
-      writeIfPresent(fs, join(dir, 'cpu.weight'), String(Math.min(MAX_CPU_WEIGHT, slots * CPU_WEIGHT_PER_SLOT)));
+      writeIfPresent(fs, join(dir, 'cpu.weight'), String(Math.min(MAX_CPU_WEIGHT, slots * made.cpuWeight)));
       fs.write(join(dir, 'cgroup.subtree_control'), enable);
-      for (let slot = 0; slot < slots; slot++) {
-        const slotDir = join(dir, slotName(slot));
-        fs.mkdir(slotDir);
-        writeIfPresent(fs, join(slotDir, 'pids.max'), String(limits.pidsMax));
-        writeIfPresent(fs, join(slotDir, 'cpu.weight'), String(CPU_WEIGHT_PER_SLOT));
-        fs.write(join(slotDir, 'cgroup.subtree_control'), enable);
-        fs.mkdir(join(slotDir, 'server'));
-        runs.push(
-          RunCgroupV2.create(
-            join(slotDir, 'run'),
-            { memoryBytes: limits.memoryBytes, pidsMax: limits.runPidsMax, cpuWeight: 100 },
-            fs,
-          ),
-        );
-      }
+      for (let slot = 0; slot < (options.slotsMade ?? slots); slot++) made.addSlot(slot);
     } catch (error) {
       made.removeNow();
       throw error;
     }
     return made;
+  }
+
+  addSlot(slot: number): void {
+    const slotDir = join(this.dir, slotName(slot));
+    try {
+      this.fs.mkdir(slotDir);
+      writeIfPresent(this.fs, join(slotDir, 'pids.max'), String(this.limits.pidsMax));
+      writeIfPresent(this.fs, join(slotDir, 'cpu.weight'), String(this.cpuWeight));
+      this.fs.write(join(slotDir, 'cgroup.subtree_control'), this.enable);
+      this.fs.mkdir(join(slotDir, 'server'));
+      this.runs[slot] = RunCgroupV2.create(
+        join(slotDir, 'run'),
+        { memoryBytes: this.limits.memoryBytes, pidsMax: this.limits.runPidsMax, cpuWeight: 100 },
+        this.fs,
+      );
+    } catch (error) {
+      removeTree(slotDir, this.fs);
+      throw error;
+    }
   }
 
   serverProcsFiles(slot: number): string[] {
@@ -85,7 +93,7 @@ export class SlotCgroupsV2 implements SlotCgroupSet {
     return run && { tasksFile: run.procsFile, eventsFile: run.eventsFile, killFile: run.killFile };
   }
 
-  /** The run cgroup of a slot itself (tests, and sessions later: each its own RunCgroupV2 beside it). */
+  /** The run cgroup of a slot itself (tests). */
   runCgroupV2(slot: number): RunCgroupV2 | undefined {
     return this.runs[slot];
   }
@@ -94,25 +102,49 @@ export class SlotCgroupsV2 implements SlotCgroupSet {
     return this.dir;
   }
 
-  async remove(): Promise<void> {
-    for (let attempt = 0; attempt < REMOVE_TRIES; attempt++) {
-      if (this.removeNow()) return;
-      if (attempt === 0) this.killAll();
-      await new Promise((resolve) => setTimeout(resolve, REMOVE_RETRY_MS));
-    }
+  /** rmdir once the slot's processes are gone; what is left of them is killed first (cgroup.kill). */
+  async removeSlot(slot: number): Promise<boolean> {
+    const slotDir = join(this.dir, slotName(slot));
+    const removed = await retry(
+      () => removeTree(slotDir, this.fs),
+      () => killAll(join(slotDir, 'cgroup.kill'), this.fs),
+    );
+    if (removed) this.runs[slot] = undefined;
+    return removed;
   }
 
-  /** cgroup.kill of the whole pool: what is left of killed servers and their runs. */
-  private killAll(): void {
-    try {
-      if (this.fs.exists(join(this.dir, 'cgroup.kill'))) this.fs.write(join(this.dir, 'cgroup.kill'), '1');
-    } catch {
-      // gone already
-    }
+  async remove(): Promise<void> {
+    await retry(
+      () => this.removeNow(),
+      () => killAll(join(this.dir, 'cgroup.kill'), this.fs), // what is left of killed servers and their runs
+    );
+  }
+
+  private get cpuWeight(): number {
+    return (this.limits.busyProcesses ?? 2) * CPU_WEIGHT_PER_BUSY_PROCESS;
   }
 
   private removeNow(): boolean {
     return removeTree(this.dir, this.fs);
+  }
+}
+
+/** Calls `attempt` until it succeeds, REMOVE_TRIES times REMOVE_RETRY_MS apart (`afterFirst` once between). */
+async function retry(attempt: () => boolean, afterFirst: () => void): Promise<boolean> {
+  for (let tries = 0; tries < REMOVE_TRIES; tries++) {
+    if (attempt()) return true;
+    if (tries === 0) afterFirst();
+    await new Promise((resolve) => setTimeout(resolve, REMOVE_RETRY_MS));
+  }
+  return false;
+}
+
+/** cgroup.kill of a cgroup and everything below it. */
+function killAll(killFile: string, fs: CgroupFs): void {
+  try {
+    if (fs.exists(killFile)) fs.write(killFile, '1');
+  } catch {
+    // gone already
   }
 }
 

@@ -7,10 +7,10 @@ const NAME_PREFIX = 'pyexec-';
 const REMOVE_TRIES = 20;
 const REMOVE_RETRY_MS = 50;
 /**
- * A slot weighs as much as two busy host processes (2 × the default 1024): its run, and the next
- * run its server prepares meanwhile. Measured: with 1024 a loaded host slowed ordinary runs by half.
+ * A busy host process's cpu.shares (the default). A fork server's slot weighs as two: its run, and
+ * the next run its server prepares meanwhile. Measured: with 1024 a loaded host slowed ordinary runs by half.
  */
-const CPU_SHARES_PER_SLOT = 2048;
+const CPU_SHARES_PER_BUSY_PROCESS = 1024;
 
 /** Which cgroup v1 controllers a root service can write here (cgroup v2: see slot-cgroups-v2.ts). */
 export interface CgroupBases {
@@ -57,6 +57,11 @@ export interface SlotLimits {
   /** Tasks of the run alone (cgroup v2, where the run has a cgroup of its own for every controller). */
   runPidsMax: number;
   memoryBytes: number;
+  /**
+   * A slot's CPU weight, in busy host processes (default 2: a fork server's run, and the next run it
+   * prepares meanwhile; a session's server runs one call at a time: 1).
+   */
+  busyProcesses?: number;
 }
 
 /** The memory cgroup a slot's runs move into, one at a time, when their request comes. */
@@ -72,22 +77,42 @@ export interface RunCgroup {
   killFile?: string;
 }
 
-/** Per-slot cgroups of one pool, v1 (SlotCgroups) or v2 (SlotCgroupsV2). */
+/** The "oom_kill N" count of a memory cgroup's v1 memory.oom_control or v2 memory.events text. */
+export function oomKillsIn(events: string): number {
+  return Number(/^oom_kill (\d+)$/m.exec(events)?.[1] ?? 0);
+}
+
+/**
+ * Per-slot cgroups of one pool, v1 (SlotCgroups) or v2 (SlotCgroupsV2). A slot is one server's:
+ * a fork server's (every slot made with the pool), or a session's (made before its server starts,
+ * removed once it has exited: addSlot, removeSlot).
+ */
 export interface SlotCgroupSet {
   readonly version: 1 | 2;
+  /** Whether each slot has a memory cgroup for its runs (v2 always; v1 where the memory controller is writable). */
+  readonly boundsMemory: boolean;
   /** The cgroup.procs files a slot's server writes its own pid to before it drops root. */
   serverProcsFiles(slot: number): string[];
   /** The cgroup each run of a slot joins alone, when memory is bounded by a cgroup. */
   runCgroup(slot: number): RunCgroup | undefined;
+  /** Makes slot n's cgroups (a pool created with `slotsMade: 0`); throws if the kernel refuses. */
+  addSlot(slot: number): void;
+  /** Removes slot n's cgroups once its processes are gone: false if some remain after a while. */
+  removeSlot(slot: number): Promise<boolean>;
   /** Removes the cgroups once the pool's servers are killed. */
   remove(): Promise<void>;
 }
 
+/** How many of a pool's slots are made with it: all (fork servers), or none (sessions: addSlot). */
+export interface PoolOptions {
+  slotsMade?: number;
+}
+
 /**
- * Per fork server slot, under `pyexec-<pid>-<n>` in each writable hierarchy: a pids cgroup and a
- * cpu cgroup the server's whole tree lives in (a fork bomb or 32 busy processes stay inside the
- * slot's share), and a memory cgroup for the run alone (the server and the next prepared run stay
- * outside, so the OOM killer only ever picks the run's processes).
+ * Per server slot, under `pyexec-<pid>-<id>` in each writable hierarchy: a pids cgroup and a cpu
+ * cgroup the server's whole tree lives in (a fork bomb or 32 busy processes stay inside the slot's
+ * share), and a memory cgroup for the run alone (the server and the next prepared run stay outside,
+ * so the OOM killer only ever picks the run's processes). The pool's own cgroups cap all its slots.
  */
 export class SlotCgroups implements SlotCgroupSet {
   readonly version = 1;
@@ -95,13 +120,18 @@ export class SlotCgroups implements SlotCgroupSet {
   private constructor(
     private readonly dirs: Partial<Record<keyof CgroupBases, string>>,
     private readonly slots: number,
+    private readonly limits: SlotLimits,
   ) {}
 
+  get boundsMemory(): boolean {
+    return this.dirs.memory !== undefined;
+  }
+
   /** Creates the cgroups; throws if the kernel refuses (the caller decides whether that is fatal). */
-  static create(bases: CgroupBases, slots: number, limits: SlotLimits): SlotCgroups {
+  static create(bases: CgroupBases, slots: number, limits: SlotLimits, options: PoolOptions = {}): SlotCgroups {
     const name = `${NAME_PREFIX}${process.pid}-${Date.now().toString(36)}${randomBytes(3).toString('hex')}`; // unique per pool
     const dirs: Partial<Record<keyof CgroupBases, string>> = {};
-    const made = new SlotCgroups(dirs, slots);
+    const made = new SlotCgroups(dirs, slots, limits);
     try {
       for (const kind of ['pids', 'cpu', 'memory'] as const) {
         const base = bases[kind];
@@ -110,20 +140,29 @@ export class SlotCgroups implements SlotCgroupSet {
         dirs[kind] = join(base, name);
         mkdirSync(dirs[kind]);
         if (kind === 'pids') writeFileSync(join(dirs[kind], 'pids.max'), String(slots * limits.pidsMax));
-        if (kind === 'cpu') writeFileSync(join(dirs[kind], 'cpu.shares'), String(slots * CPU_SHARES_PER_SLOT));
-        for (let slot = 0; slot < slots; slot++) {
-          const dir = join(dirs[kind], slotName(kind, slot));
-          mkdirSync(dir);
-          if (kind === 'pids') writeFileSync(join(dir, 'pids.max'), String(limits.pidsMax));
-          if (kind === 'cpu') writeFileSync(join(dir, 'cpu.shares'), String(CPU_SHARES_PER_SLOT));
-          if (kind === 'memory') limitMemory(dir, limits.memoryBytes);
-        }
+        if (kind === 'cpu') writeFileSync(join(dirs[kind], 'cpu.shares'), String(slots * made.cpuShares));
       }
+      for (let slot = 0; slot < (options.slotsMade ?? slots); slot++) made.addSlot(slot);
     } catch (err) {
       made.removeNow();
       throw err;
     }
     return made;
+  }
+
+  addSlot(slot: number): void {
+    try {
+      for (const kind of Object.keys(this.dirs) as Array<keyof CgroupBases>) {
+        const dir = join(this.dirs[kind]!, slotName(kind, slot));
+        mkdirSync(dir);
+        if (kind === 'pids') writeFileSync(join(dir, 'pids.max'), String(this.limits.pidsMax));
+        if (kind === 'cpu') writeFileSync(join(dir, 'cpu.shares'), String(this.cpuShares));
+        if (kind === 'memory') limitMemory(dir, this.limits.memoryBytes);
+      }
+    } catch (err) {
+      this.removeSlotNow(slot);
+      throw err;
+    }
   }
 
   /** The cgroup.procs files a slot's server writes its own pid to before it drops root. */
@@ -139,12 +178,26 @@ export class SlotCgroups implements SlotCgroupSet {
     return { tasksFile: join(dir, 'tasks'), eventsFile: join(dir, 'memory.oom_control') };
   }
 
+  /** rmdir once the slot's processes are gone (a killed server's take a moment). */
+  removeSlot(slot: number): Promise<boolean> {
+    return retry(() => this.removeSlotNow(slot));
+  }
+
   /** rmdir once the killed servers' processes are gone (the kernel refuses while any remain). */
   async remove(): Promise<void> {
-    for (let attempt = 0; attempt < REMOVE_TRIES; attempt++) {
-      if (this.removeNow()) return;
-      await new Promise((resolve) => setTimeout(resolve, REMOVE_RETRY_MS));
+    await retry(() => this.removeNow());
+  }
+
+  private get cpuShares(): number {
+    return (this.limits.busyProcesses ?? 2) * CPU_SHARES_PER_BUSY_PROCESS;
+  }
+
+  private removeSlotNow(slot: number): boolean {
+    let all = true;
+    for (const kind of Object.keys(this.dirs) as Array<keyof CgroupBases>) {
+      all = tryRemove(this.dirs[kind]!, [slotName(kind, slot)], false) && all;
     }
+    return all;
   }
 
   private removeNow(): boolean {
@@ -155,6 +208,15 @@ export class SlotCgroups implements SlotCgroupSet {
     }
     return all;
   }
+}
+
+/** Calls `attempt` until it succeeds, REMOVE_TRIES times REMOVE_RETRY_MS apart; whether it did. */
+async function retry(attempt: () => boolean): Promise<boolean> {
+  for (let tries = 0; tries < REMOVE_TRIES; tries++) {
+    if (attempt()) return true;
+    await new Promise((resolve) => setTimeout(resolve, REMOVE_RETRY_MS));
+  }
+  return false;
 }
 
 function slotName(kind: keyof CgroupBases, slot: number): string {
@@ -169,10 +231,11 @@ function limitMemory(dir: string, bytes: number): void {
   writeFileSync(join(dir, 'memory.swappiness'), '0');
 }
 
-function tryRemove(dir: string, children: string[]): boolean {
+/** rmdir of `dir`'s `children` (and of `dir` itself unless told not to); false when any remains. */
+function tryRemove(dir: string, children: string[], andDir = true): boolean {
   try {
     for (const child of children) if (existsSync(join(dir, child))) rmdirSync(join(dir, child));
-    if (existsSync(dir)) rmdirSync(dir);
+    if (andDir && existsSync(dir)) rmdirSync(dir);
     return true;
   } catch {
     return false;

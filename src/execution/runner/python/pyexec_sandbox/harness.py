@@ -118,9 +118,8 @@ def receive_request(joins_cgroup):
         deadline = float(req.get('deadline', float('inf')))
         if joins_cgroup:
             # Only now: a prepared pid 1 waits outside, so the OOM killer never picks it for the
-            # running run's memory. "0" moves this (single) thread: no global lock, no RCU grace period.
-            os.write(protocol.CGROUP_TASKS_FD, b'0')
-            os.close(protocol.CGROUP_TASKS_FD)
+            # running run's memory.
+            join_cgroup()
         os.write(protocol.HARNESS_RESULT_FD, protocol.STARTED)
     except BaseException as exc:
         try:
@@ -128,6 +127,13 @@ def receive_request(joins_cgroup):
         finally:
             os._exit(125)
     return code, files, deadline
+
+
+def join_cgroup():
+    """Into the run's memory cgroup (CGROUP_TASKS_FD, opened by the service as root; the kernel checks
+    the opener). "0" moves this (single) thread: no global lock, no RCU grace period."""
+    os.write(protocol.CGROUP_TASKS_FD, b'0')
+    os.close(protocol.CGROUP_TASKS_FD)
 
 
 def reseed_preloaded():

@@ -156,6 +156,8 @@ def become_pid1(setup, fds, scratch_dir):
         os.closerange(CGROUP_TASKS_FD + 1, 65536)
         os.setsid()  # else kill(0, ...) from user code would reach the fork server's process group
         enter_sandbox(setup, scratch_dir)
+        if config.session and config.run_cgroup:
+            harness.join_cgroup()  # a session's interpreter: its memory cgroup is its own, for its whole life
         os.dup2(RESULT_FD, HARNESS_RESULT_FD, inheritable=False)
         os.close(RESULT_FD)
         os.write(HARNESS_RESULT_FD, protocol.READY)
