@@ -260,7 +260,8 @@ describe('cgroup v2', () => {
     const limits = { ...LIMITS, busyProcesses: 1 };
     const cgroups = SlotCgroupsV2.create(base, 3, limits, fake, { slotsMade: 0 });
     const pool = relative(fake.root, cgroups.poolDir);
-    expect([fake.value(pool, 'pids.max'), fake.value(pool, 'cpu.weight')]).toEqual(['240', '300']);
+    // It weighs as the slots it has made (one slot's before any): a busy session never outweighs the service.
+    expect([fake.value(pool, 'pids.max'), fake.value(pool, 'cpu.weight')]).toEqual(['240', '100']);
     expect(fake.readdir(cgroups.poolDir).filter((e) => e.startsWith('slot-'))).toEqual([]);
     expect(cgroups.runCgroup(1)).toBeUndefined();
     cgroups.addSlot(1);
@@ -268,6 +269,10 @@ describe('cgroup v2', () => {
       '80',
       '100',
     ]);
+    cgroups.addSlot(2);
+    expect(fake.value(pool, 'cpu.weight')).toBe('200');
+    await expect(cgroups.removeSlot(2)).resolves.toBe(true);
+    expect(fake.value(pool, 'cpu.weight')).toBe('100');
     expect(fake.value(`${pool}/slot-1/run`, 'memory.max')).toBe(String(256 << 20));
     expect(cgroups.runCgroup(1)?.tasksFile).toBe(join(fake.root, pool, 'slot-1', 'run', 'cgroup.procs'));
     // Its server and interpreter joined; once they are gone (here: cgroup.kill takes what is left), it is removed.

@@ -43,9 +43,9 @@ export interface ForkServerOptions extends SandboxCommandOptions {
   uid?: number;
   gid?: number;
   /**
-   * Root only: enter these cgroups (their cgroup.procs files) before becoming uid/gid, through
-   * `sh` and `setpriv`, so that nothing the server starts is ever outside them; and the memory
-   * cgroup each run's pid 1 moves itself into.
+   * Root only: enter these cgroups (SlotCgroupSet.serverProcsFiles: "0" written to each) before
+   * becoming uid/gid, through `sh` and `setpriv`, so that nothing the server starts is ever outside
+   * them; and the memory cgroup each run's pid 1 moves itself into.
    */
   cgroup?: { procsFiles: string[]; setprivBin: string; run?: RunCgroup };
   limits: RunLimits;
@@ -138,7 +138,7 @@ export class ForkServer extends EventEmitter {
               '/bin/sh',
               [
                 '-c',
-                'IFS=:; for f in $0; do echo $$ > "$f" || exit 1; done; exec "$@"',
+                'IFS=:; for f in $0; do echo 0 > "$f" || exit 1; done; exec "$@"',
                 cgroup.procsFiles.join(':'),
                 cgroup.setprivBin,
                 `--reuid=${uid}`,

@@ -13,7 +13,7 @@ const MAX_CPU_WEIGHT = 10_000;
 /**
  * cgroup v2, per pool `pyexec-<pid>-<id>` under the service's delegated cgroup (prepareCgroupV2Base):
  *
- *     pyexec-<pid>-<id>/   pids.max = slots × the slot's, cpu.weight = slots × a slot's
+ *     pyexec-<pid>-<id>/   pids.max = slots × the slot's, cpu.weight = a slot's × the slots made
  *       slot-<n>/          the server's whole tree: pids.max, cpu.weight (a fork bomb or 32 busy
  *                          processes stay inside the slot's share; setsid autogroups count only
  *                          in the root cgroup)
@@ -31,6 +31,8 @@ export class SlotCgroupsV2 implements SlotCgroupSet {
   readonly version = 2;
   readonly boundsMemory = true;
   private readonly runs: Array<RunCgroupV2 | undefined> = [];
+  /** Slots whose cgroups exist. */
+  private readonly made = new Set<number>();
 
   private constructor(
     private readonly dir: string,
@@ -55,7 +57,7 @@ export class SlotCgroupsV2 implements SlotCgroupSet {
     try {
       fs.mkdir(dir);
       writeIfPresent(fs, join(dir, 'pids.max'), String(slots * limits.pidsMax));
-      writeIfPresent(fs, join(dir, 'cpu.weight'), String(Math.min(MAX_CPU_WEIGHT, slots * made.cpuWeight)));
+      made.weighPool(); // as one slot's until its slots are made
       fs.write(join(dir, 'cgroup.subtree_control'), enable);
       for (let slot = 0; slot < (options.slotsMade ?? slots); slot++) made.addSlot(slot);
     } catch (error) {
@@ -82,6 +84,18 @@ export class SlotCgroupsV2 implements SlotCgroupSet {
       removeTree(slotDir, this.fs);
       throw error;
     }
+    this.made.add(slot);
+    this.weighPool();
+  }
+
+  /**
+   * The pool weighs as its slots that exist: a session pool (slots made one at a time) then weighs as
+   * its live sessions, not as all it may ever hold (that let one busy session outweigh the API process
+   * and every fork server).
+   */
+  private weighPool(): void {
+    const weight = Math.min(MAX_CPU_WEIGHT, Math.max(1, this.made.size) * this.cpuWeight);
+    writeIfPresent(this.fs, join(this.dir, 'cpu.weight'), String(weight));
   }
 
   serverProcsFiles(slot: number): string[] {
@@ -110,6 +124,13 @@ export class SlotCgroupsV2 implements SlotCgroupSet {
       () => killAll(join(slotDir, 'cgroup.kill'), this.fs),
     );
     if (removed) this.runs[slot] = undefined;
+    if (removed && this.made.delete(slot)) {
+      try {
+        this.weighPool();
+      } catch {
+        // the pool is being removed
+      }
+    }
     return removed;
   }
 

@@ -32,7 +32,12 @@ describe('oomKillsIn', () => {
       expect(read(memorySlot(), 'memory.swappiness')).toBe('0');
       if (bases.cpu) {
         const cpuSlot = dirname(cgroups.serverProcsFiles(2).find((file) => file.includes('/cpu'))!);
-        expect([read(dirname(cpuSlot), 'cpu.shares'), read(cpuSlot, 'cpu.shares')]).toEqual(['3072', '1024']);
+        // The pool weighs as the slots it has made: one busy session never outweighs the service.
+        expect([read(dirname(cpuSlot), 'cpu.shares'), read(cpuSlot, 'cpu.shares')]).toEqual(['1024', '1024']);
+        cgroups.addSlot(0);
+        expect(read(dirname(cpuSlot), 'cpu.shares')).toBe('2048');
+        await expect(cgroups.removeSlot(0)).resolves.toBe(true);
+        expect(read(dirname(cpuSlot), 'cpu.shares')).toBe('1024');
       }
       // A process in it: rmdir waits for it to be gone.
       const sleeper = spawn('sleep', ['30'], { stdio: 'ignore' });

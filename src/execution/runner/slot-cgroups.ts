@@ -91,7 +91,12 @@ export interface SlotCgroupSet {
   readonly version: 1 | 2;
   /** Whether each slot has a memory cgroup for its runs (v2 always; v1 where the memory controller is writable). */
   readonly boundsMemory: boolean;
-  /** The cgroup.procs files a slot's server writes its own pid to before it drops root. */
+  /**
+   * The files a slot's server writes "0" to (itself) before it drops root: v1 `tasks`, v2 `cgroup.procs`.
+   * In v1 a thread that moves itself alone takes no global lock: moving a whole process takes the
+   * kernel's threadgroup lock and waits out an RCU grace period, stalling every fork and exit on the
+   * host meanwhile (a session's server starts at each creation: a one-shot run just after one took about 10 ms more).
+   */
   serverProcsFiles(slot: number): string[];
   /** The cgroup each run of a slot joins alone, when memory is bounded by a cgroup. */
   runCgroup(slot: number): RunCgroup | undefined;
@@ -117,6 +122,9 @@ export interface PoolOptions {
 export class SlotCgroups implements SlotCgroupSet {
   readonly version = 1;
 
+  /** Slots whose cgroups exist. */
+  private readonly made = new Set<number>();
+
   private constructor(
     private readonly dirs: Partial<Record<keyof CgroupBases, string>>,
     private readonly slots: number,
@@ -140,8 +148,8 @@ export class SlotCgroups implements SlotCgroupSet {
         dirs[kind] = join(base, name);
         mkdirSync(dirs[kind]);
         if (kind === 'pids') writeFileSync(join(dirs[kind], 'pids.max'), String(slots * limits.pidsMax));
-        if (kind === 'cpu') writeFileSync(join(dirs[kind], 'cpu.shares'), String(slots * made.cpuShares));
       }
+      made.weighPool(); // as one slot's until its slots are made
       for (let slot = 0; slot < (options.slotsMade ?? slots); slot++) made.addSlot(slot);
     } catch (err) {
       made.removeNow();
@@ -163,13 +171,26 @@ export class SlotCgroups implements SlotCgroupSet {
       this.removeSlotNow(slot);
       throw err;
     }
+    this.made.add(slot);
+    this.weighPool();
   }
 
-  /** The cgroup.procs files a slot's server writes its own pid to before it drops root. */
+  /**
+   * The pool weighs as its slots that exist: a session pool (slots made one at a time) then weighs as
+   * its live sessions, not as all it may ever hold (that let one busy session outweigh the API process
+   * and every fork server).
+   */
+  private weighPool(): void {
+    if (this.dirs.cpu) {
+      writeFileSync(join(this.dirs.cpu, 'cpu.shares'), String(Math.max(1, this.made.size) * this.cpuShares));
+    }
+  }
+
+  /** The `tasks` files a slot's server (`sh`, one thread) writes "0" to: itself alone, no global lock. */
   serverProcsFiles(slot: number): string[] {
     return (['pids', 'cpu'] as const)
       .filter((kind) => this.dirs[kind])
-      .map((kind) => join(this.dirs[kind]!, slotName(kind, slot), 'cgroup.procs'));
+      .map((kind) => join(this.dirs[kind]!, slotName(kind, slot), 'tasks'));
   }
 
   runCgroup(slot: number): RunCgroup | undefined {
@@ -179,8 +200,16 @@ export class SlotCgroups implements SlotCgroupSet {
   }
 
   /** rmdir once the slot's processes are gone (a killed server's take a moment). */
-  removeSlot(slot: number): Promise<boolean> {
-    return retry(() => this.removeSlotNow(slot));
+  async removeSlot(slot: number): Promise<boolean> {
+    const removed = await retry(() => this.removeSlotNow(slot));
+    if (removed && this.made.delete(slot)) {
+      try {
+        this.weighPool();
+      } catch {
+        // the pool is being removed
+      }
+    }
+    return removed;
   }
 
   /** rmdir once the killed servers' processes are gone (the kernel refuses while any remain). */
