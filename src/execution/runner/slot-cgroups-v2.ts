@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { CgroupFs, REAL_CGROUP_FS, removeTree, RunCgroupV2 } from './cgroup-v2';
+import { unweighSlot } from './slot-cgroups';
 import type { PoolOptions, RunCgroup, SlotCgroupSet, SlotLimits } from './slot-cgroups';
 
 const NAME_PREFIX = 'pyexec-';
@@ -123,13 +124,9 @@ export class SlotCgroupsV2 implements SlotCgroupSet {
       () => removeTree(slotDir, this.fs),
       () => killAll(join(slotDir, 'cgroup.kill'), this.fs),
     );
-    if (removed) this.runs[slot] = undefined;
-    if (removed && this.made.delete(slot)) {
-      try {
-        this.weighPool();
-      } catch {
-        // the pool is being removed
-      }
+    if (removed) {
+      this.runs[slot] = undefined;
+      unweighSlot(this.made, slot, () => this.weighPool());
     }
     return removed;
   }

@@ -202,13 +202,7 @@ export class SlotCgroups implements SlotCgroupSet {
   /** rmdir once the slot's processes are gone (a killed server's take a moment). */
   async removeSlot(slot: number): Promise<boolean> {
     const removed = await retry(() => this.removeSlotNow(slot));
-    if (removed && this.made.delete(slot)) {
-      try {
-        this.weighPool();
-      } catch {
-        // the pool is being removed
-      }
-    }
+    if (removed) unweighSlot(this.made, slot, () => this.weighPool());
     return removed;
   }
 
@@ -236,6 +230,16 @@ export class SlotCgroups implements SlotCgroupSet {
       all = tryRemove(this.dirs[kind]!, children) && all;
     }
     return all;
+  }
+}
+
+/** A removed slot no longer weighs in its pool (`made`: the slots that exist; `weighPool` writes the weight). */
+export function unweighSlot(made: Set<number>, slot: number, weighPool: () => void): void {
+  if (!made.delete(slot)) return;
+  try {
+    weighPool();
+  } catch {
+    // the pool is being removed
   }
 }
 
