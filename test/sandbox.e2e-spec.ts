@@ -382,6 +382,34 @@ libc.shmctl(shmid, 0, None)  # IPC_RMID
     expect(cgroup?.exists() ?? false).toBe(false);
   });
 
+  it('a session: a thread an earlier call left running goes far past the memory limit between calls: the session ends (memory), not crashed', async () => {
+    const created = await t.http.post('/v1/sessions').set('x-api-key', KEY).send({});
+    expect(created.status).toBe(201);
+    const id = created.body.response.session_id as string;
+    const limitMb = t.config.memoryLimitMb;
+    // Every page written (charged at once), 32 MiB past the limit and under RLIMIT_AS (no MemoryError):
+    // the cgroup's OOM kill as root, the watchdog (every 250 ms between calls) where it is the bound.
+    const code = `import threading, time
+def grow():
+    time.sleep(0.3)
+    b = bytearray(${limitMb + 32} << 20)
+    b[::4096] = b"x" * len(b[::4096])
+    time.sleep(30)
+threading.Thread(target=grow, daemon=True).start()
+'left running'`;
+    const res = await t.http
+      .post(`/v1/sessions/${id}/execute`)
+      .set('x-api-key', KEY)
+      .send({ code, timeout: scaledTimeoutSec(10) });
+    expect([res.status, res.body.response?.result]).toEqual([200, 'left running']);
+    let session: { status?: string; ended_reason?: string } = {};
+    for (const until = Date.now() + scaledMs(10_000); session.status !== 'ended' && Date.now() < until;) {
+      await sleep(100);
+      session = (await t.http.get(`/v1/sessions/${id}`).set('x-api-key', KEY)).body.response;
+    }
+    expect(session).toMatchObject({ status: 'ended', ended_reason: 'memory' });
+  });
+
   it('cannot hide memory from the watchdog (no memory cgroup): non-dumpable and memfd refused, an unreadable process ends the run', async () => {
     const res = await run(`
 import ctypes, os, shutil, subprocess

@@ -226,7 +226,8 @@ export class SessionHost implements OnApplicationBootstrap, OnModuleDestroy, Loc
     }
     local.server = server;
     server.once('exit', () => {
-      if (!local.ended && !local.running) void this.endLocal(local, 'crashed');
+      // Between calls: its memory bound (a thread an earlier call left running), or a crash.
+      if (!local.ended && !local.running) void this.endLocal(local, server.endedByMemory() ? 'memory' : 'crashed');
     });
     this.pump(local);
   }
@@ -258,7 +259,9 @@ export class SessionHost implements OnApplicationBootstrap, OnModuleDestroy, Loc
       .catch((err: Error) => this.logger.error({ job_id: next.data.jobId }, `session call failed: ${err.message}`))
       .finally(() => {
         local.running = false;
-        if (local.server && !local.server.alive && !local.ended) void this.endLocal(local, 'crashed');
+        const server = local.server;
+        if (server && !server.alive && !local.ended)
+          void this.endLocal(local, server.endedByMemory() ? 'memory' : 'crashed');
         this.pump(local);
       });
   }

@@ -4,6 +4,8 @@ import os
 import time
 import unittest
 
+import support  # noqa: F401 (puts the package on sys.path)
+from pyexec_sandbox import session
 from test_server import CONFIG, ServerProcessCase
 
 SESSION_CONFIG = dict(CONFIG, session=True)
@@ -76,6 +78,21 @@ class SessionTest(ServerProcessCase):
         done = self.call('import mmap\nm = mmap.mmap(-1, 300 << 20)\nfor i in range(0, len(m), 4096): m[i] = 1\n'
                          'import time\ntime.sleep(5)')
         self.assertEqual((done['limit'], done['session_ended']), ('memory', 'memory'))
+
+    def test_over_the_watchdog_limit_between_calls_ends_the_session_with_its_own_exit_status(self):
+        # A thread the call left running grows past the limit after the call has answered: no call is
+        # there to carry the ending, so the server's exit status tells it (SESSION_MEMORY_EXIT).
+        code = ('import mmap, threading, time\n'
+                'def grow():\n'
+                '    time.sleep(0.3)\n'
+                '    m = mmap.mmap(-1, 264 << 20)\n'
+                '    for i in range(0, len(m), 4096): m[i] = 1\n'
+                '    time.sleep(30)\n'
+                'threading.Thread(target=grow, daemon=True).start()\n'
+                '"left running"')
+        done = self.call(code)
+        self.assertEqual((done['result'], done.get('session_ended')), ('left running', None))
+        self.assertEqual(self.proc.wait(10), session.MEMORY_ENDED_EXIT)
 
     def test_cancel_stops_the_call(self):
         self.send({'op': 'run', 'id': 'k', 'code': 'import time\ntime.sleep(30)', 'stdin': '', 'timeout_ms': 20000,

@@ -86,6 +86,8 @@ export class ForkServer extends EventEmitter {
   ready = false;
   readonly startedAtMs = Date.now();
   pid: number | undefined;
+  /** Its exit status once it has exited (null when a signal ended it). */
+  exitCode: number | null = null;
   private child?: ChildProcess;
   private readonly reader: ServerMessageReader;
   /** The server broke the protocol: nothing more it sends is read. */
@@ -165,7 +167,10 @@ export class ForkServer extends EventEmitter {
     });
     child.stdin!.on('error', () => undefined); // EPIPE after the server died; 'exit' reports it
     child.on('error', (err) => this.onExit(`spawn failed: ${err.message}`));
-    child.on('exit', (code, signal) => this.onExit(`exited with ${signal ?? code}`));
+    child.on('exit', (code, signal) => {
+      this.exitCode = code;
+      this.onExit(`exited with ${signal ?? code}`);
+    });
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         reject(new Error(`fork server did not start within ${this.options.startTimeoutMs} ms`));
@@ -229,6 +234,14 @@ export class ForkServer extends EventEmitter {
     );
     this.kill(); // first: finish() frees the slot, and a dying server must not get the next run
     this.finish(failedOutcome('crashed', 'fork server did not answer after the deadline'));
+  }
+
+  /**
+   * A session's server that has exited between calls: whether its memory bound ended it (its watchdog:
+   * SESSION_MEMORY_EXIT; SessionServer adds its cgroup's OOM kills), rather than a crash.
+   */
+  endedByMemory(): boolean {
+    return this.exitCode === SESSION_MEMORY_EXIT;
   }
 
   /** A session's server: KeyboardInterrupt in the running call; false when nothing runs. */
@@ -306,6 +319,9 @@ export class ForkServer extends EventEmitter {
     this.emit('exit', detail);
   }
 }
+
+/** A session server's exit status when its memory watchdog ended the session between calls (session.py). */
+export const SESSION_MEMORY_EXIT = 86;
 
 /** The run cgroup's files, opened here as root, in RUN_CGROUP_FDS order (and RUN_CGROUP_KILL_FD). */
 function openRunCgroup(run: RunCgroup): number[] {

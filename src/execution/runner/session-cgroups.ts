@@ -156,11 +156,22 @@ export class SessionCgroup {
  * `memory`, and that call a memory limit (as a one-shot run in a cgroup: supervisor.py).
  */
 export class SessionServer extends ForkServer {
+  /** Its cgroup OOM-killed a process after its last call (read as it exited, before the cgroup goes). */
+  private oomKilledAtExit = false;
+
   constructor(
     options: ForkServerOptions,
     readonly cgroup: SessionCgroup,
   ) {
     super(options);
+    // The first 'exit' listener: SessionSandbox's, which releases the cgroup, comes after it.
+    this.once('exit', () => {
+      this.oomKilledAtExit = this.cgroup.newOomKills() > 0;
+    });
+  }
+
+  override endedByMemory(): boolean {
+    return super.endedByMemory() || this.oomKilledAtExit;
   }
 
   override async run(request: RunRequest, signal?: AbortSignal): Promise<RunOutcome> {

@@ -23,6 +23,9 @@ INTERRUPT_RESEND_SEC = 0.1
 IDLE_WATCHDOG_SEC = 0.25  # between calls only threads of earlier calls can grow it: measured less often
 MAX_REPORT_HEADER = 12
 MAX_DRAIN_READS = 64  # reads of each stream after a report: the pipe's buffer, and more
+# The server's exit status when its memory watchdog ended the session and no call's 'done' frame told
+# (between calls): SESSION_MEMORY_EXIT in fork-server.ts.
+MEMORY_ENDED_EXIT = 86
 
 
 def serve(config):
@@ -67,6 +70,7 @@ class Session:
         self.report_cap = report_bytes(config)
         self.call = None
         self.session_end = None  # why the server ended the session: 'timeout', 'memory'
+        self.ending_told = False  # a call's 'done' frame carried the ending
         self.watchdog = Watchdog(config.isolate, self.pid, 'session',
                                  socket_charge_bytes() if config.memory_watchdog else 0)
         self.watchdog_at = time.monotonic() + WATCHDOG_SEC
@@ -286,6 +290,7 @@ class Session:
             self.kill()
         if wait_status is not None or self.session_end:
             frame['session_ended'] = self.session_end or 'crashed'
+            self.ending_told = True
         send_frame(frame)
 
     def on_interpreter_gone(self, wait_status):
@@ -295,7 +300,8 @@ class Session:
             if self.call is not None:
                 report = self.next_report()
                 self.end_call(report, wait_status)
-        os._exit(0)
+        untold_memory_end = self.session_end == 'memory' and not self.ending_told
+        os._exit(MEMORY_ENDED_EXIT if untold_memory_end else 0)
 
     def on_report_bytes_to_end(self):
         while True:
