@@ -1,40 +1,15 @@
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ForkServer, ForkServerOptions } from './fork-server';
+import { fakeForkServerOptions } from '../../../test/support/fake-fork-server-options';
+import { ForkServer } from './fork-server';
 import { SandboxPool } from './sandbox-pool';
 
 // A fork server that breaks the protocol on request (test/support/fake-fork-server.js): what Node does
 // with bad frames from the untrusted side, with a real child process and real pipes.
-const FAKE_SERVER = join(__dirname, '..', '..', '..', 'test', 'support', 'fake-fork-server.js');
 let binDir: string;
 
-/** An executable that starts the fake in the given start mode, whatever arguments the runner passes. */
-function fakePython(start: 'ready' | 'garbage'): string {
-  const file = join(binDir, `python-${start}`);
-  writeFileSync(file, `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(FAKE_SERVER)} ${start}\n`);
-  chmodSync(file, 0o755);
-  return file;
-}
-
-function serverOptions(start: 'ready' | 'garbage' = 'ready'): ForkServerOptions {
-  return {
-    mode: 'process',
-    pythonBin: fakePython(start),
-    bwrapBin: '/nonexistent/bwrap',
-    startTimeoutMs: 10_000,
-    backstopMs: 1_000,
-    limits: {
-      memoryMb: 64,
-      maxOutputBytes: 1024,
-      maxResultBytes: 1024,
-      scratchMb: 1,
-      maxProcesses: 8,
-      inotifyInstances: 1,
-      inotifyWatches: 1,
-    },
-  };
-}
+const serverOptions = (start: 'ready' | 'garbage' = 'ready') => fakeForkServerOptions(binDir, start);
 
 const request = (code: string) => ({ runId: `run-${code}`, code, stdin: '', timeoutMs: 10_000 });
 

@@ -1,8 +1,9 @@
 import { Logger } from '@nestjs/common';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { ForkServer, ForkServerOptions } from './fork-server';
+import { fakeForkServerOptions } from '../../../test/support/fake-fork-server-options';
+import type { ForkServer } from './fork-server';
 import { memoryBoundOf, createServerCgroups } from './server-cgroups';
 import { sessionServerOptions, SessionSandbox, RunnerSettings } from './runner.factory';
 import { SessionCgroup, SessionCgroups, SessionServer } from './session-cgroups';
@@ -118,7 +119,10 @@ describe('SessionServer: a call during which its memory cgroup OOM-killed a proc
     const pool = new RecordingPool(join(tmp, 'events'));
     const cgroups = new SessionCgroups(pool, '/usr/bin/setpriv', 1, 100);
     const cgroup = await cgroups.take();
-    const server = new SessionServer({ ...fakeServerOptions(), cgroup: cgroup.forServer }, cgroup);
+    const server = new SessionServer(
+      { ...fakeForkServerOptions(tmp), session: true, cgroup: cgroup.forServer },
+      cgroup,
+    );
     await server.start();
     try {
       expect(await server.run(call('a', 'ok'))).toMatchObject({ status: 'exited', result: 1, exitCode: 0 });
@@ -138,31 +142,6 @@ describe('SessionServer: a call during which its memory cgroup OOM-killed a proc
     }
   });
 });
-
-/** The stand-in fork server (test/support/fake-fork-server.js), SANDBOX=process. */
-function fakeServerOptions(): ForkServerOptions {
-  const python = join(tmp, 'python-fake');
-  const fake = join(__dirname, '..', '..', '..', 'test', 'support', 'fake-fork-server.js');
-  writeFileSync(python, `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(fake)} ready\n`);
-  chmodSync(python, 0o755);
-  return {
-    mode: 'process',
-    pythonBin: python,
-    bwrapBin: '/nonexistent/bwrap',
-    startTimeoutMs: 10_000,
-    backstopMs: 1_000,
-    session: true,
-    limits: {
-      memoryMb: 64,
-      maxOutputBytes: 1024,
-      maxResultBytes: 1024,
-      scratchMb: 1,
-      maxProcesses: 8,
-      inotifyInstances: 1,
-      inotifyWatches: 1,
-    },
-  };
-}
 
 // ------------------------------------------------------------- real bwrap, python3 and cgroups (root)
 
