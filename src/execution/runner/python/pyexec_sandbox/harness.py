@@ -166,16 +166,9 @@ def print_user_traceback(exc, code):
     sys.stderr.write(''.join(traceback.format_exception(type(exc), exc, tb)))
 
 
-def finish(report, status, max_result_bytes, rich=None):
-    """Like interpreter exit: join threads, run atexit, flush; then one report frame, written after
-    everything of the user's ran (but its daemon threads), on a descriptor exec'd programs never get."""
-    try:
-        if 'threading' in sys.modules:
-            sys.modules['threading']._shutdown()
-        import atexit
-        atexit._run_exitfuncs()
-    except BaseException:
-        pass
+def flushed_report(report, status, max_result_bytes, rich=None):
+    """(report body, exit status) once the user's output is flushed (the server reads it up to the
+    report); `rich()` adds files and display, and a failure there drops only them."""
     extra = {}
     try:
         extra = rich() if rich else {}
@@ -186,7 +179,20 @@ def finish(report, status, max_result_bytes, rich=None):
             stream.flush()
         except BaseException:
             pass
-    data, status = encode_report(report, status, max_result_bytes, extra)
+    return encode_report(report, status, max_result_bytes, extra)
+
+
+def finish(report, status, max_result_bytes, rich=None):
+    """Like interpreter exit: join threads, run atexit, flush; then one report frame, written after
+    everything of the user's ran (but its daemon threads), on a descriptor exec'd programs never get."""
+    try:
+        if 'threading' in sys.modules:
+            sys.modules['threading']._shutdown()
+        import atexit
+        atexit._run_exitfuncs()
+    except BaseException:
+        pass
+    data, status = flushed_report(report, status, max_result_bytes, rich)
     try:
         protocol.write_all(protocol.HARNESS_RESULT_FD, protocol.encode_report(data))
         os.close(protocol.HARNESS_RESULT_FD)  # the end of the report: the server answers on it

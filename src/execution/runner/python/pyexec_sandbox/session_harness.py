@@ -9,8 +9,8 @@ import sys
 
 from . import protocol, run_files
 from .display import Display
-from .harness import open_stdio, print_user_traceback, reseed_preloaded
-from .result_rule import Return, compile_user_code, describe, encode_report, exit_status, install_builtins, to_jsonable
+from .harness import flushed_report, open_stdio, print_user_traceback, reseed_preloaded
+from .result_rule import Return, compile_user_code, describe, exit_status, install_builtins, to_jsonable
 
 PENDING_INTERRUPT = set()  # not empty: SIGINT came outside user code
 
@@ -159,18 +159,14 @@ def rich_output(display, cwd, rich, report):
 
 def write_report(report, status, max_result_bytes, rich):
     """Flush the call's output, then its report frame (the server reads the output up to it)."""
-    extra = {}
     exit_code = report.pop('exit_code', status)
-    try:
-        extra = rich()
-    except BaseException:
-        pass
-    report.pop('_before', None)
-    for stream in (sys.stdout, sys.stderr):
+
+    def rich_then_forget_before():
         try:
-            stream.flush()
-        except BaseException:
-            pass
-    data, status = encode_report(report, status, max_result_bytes, extra)
+            return rich()
+        finally:
+            report.pop('_before', None)  # the outputs snapshot is the harness's own, never reported
+
+    data, status = flushed_report(report, status, max_result_bytes, rich_then_forget_before)
     data = data[:-1] + b',"exit_code":%d}' % (status if status else exit_code)
     protocol.write_all(protocol.HARNESS_RESULT_FD, protocol.encode_report(data))
